@@ -1,0 +1,416 @@
+#include "api.h"
+
+#include "http.h"
+#include "log.h"
+#include "strpack.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE_SIZE "250"
+#define MAX_PAGES 100000 /* a bookmark chain longer than this is a broken server */
+
+static char *base_url;
+static char *token;
+static char *image_size;
+static pthread_rwlock_t token_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+/* ---- objects ---- */
+
+static const char *str(const cJSON *j, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static long num(const cJSON *j, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+
+	return cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
+}
+
+time_t api_parse_time(const char *s)
+{
+	struct tm tm = {0};
+	const char *rest;
+
+	if (!s)
+		return 0;
+	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!rest)
+		return 0;
+	/* Live answers omit the zone and mean UTC; a fraction or "Z" changes nothing here. An
+	 * explicit offset is applied. */
+	time_t t = timegm(&tm);
+
+	while (*rest == '.' || (*rest >= '0' && *rest <= '9'))
+		rest++;
+	if ((rest[0] == '+' || rest[0] == '-') && strlen(rest) >= 5) {
+		int hh = (rest[1] - '0') * 10 + (rest[2] - '0');
+		int mm = (rest[strlen(rest) - 2] - '0') * 10 + (rest[strlen(rest) - 1] - '0');
+		int off = hh * 3600 + mm * 60;
+
+		t += rest[0] == '+' ? -off : off;
+	}
+	return t;
+}
+
+static const cJSON *image_of(const cJSON *images, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(images, key);
+
+	return cJSON_IsObject(it) && str(it, "url") ? it : NULL;
+}
+
+/* The image to show: the preferred size when the pin has it, else "originals" (the uploaded
+ * image: fixed-size keys like 400x300 can be wider, but are crops of it), else the widest. */
+static const cJSON *pick_image(const cJSON *images, const char *prefer, const char **key)
+{
+	const cJSON *best = prefer ? image_of(images, prefer) : NULL, *it;
+	long best_w = -1;
+
+	if (!best)
+		best = image_of(images, "originals");
+	if (!best) {
+		cJSON_ArrayForEach(it, images)
+		{
+			if (image_of(images, it->string) && num(it, "width") > best_w) {
+				best = it;
+				best_w = num(it, "width");
+			}
+		}
+	}
+	*key = best ? best->string : NULL;
+	return best;
+}
+
+struct pin *pin_from_json(const cJSON *j, const char *prefer)
+{
+	const cJSON *media = cJSON_GetObjectItemCaseSensitive(j, "media");
+	const cJSON *images = cJSON_GetObjectItemCaseSensitive(media, "images");
+	const char *size_key = NULL;
+	const cJSON *img = cJSON_IsObject(images) ? pick_image(images, prefer, &size_key) : NULL;
+	struct pin *p;
+
+	if (!str(j, "id"))
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	const char *in[] = {
+		str(j, "id"),	       str(j, "board_id"),	    str(j, "board_section_id"),
+		str(j, "title"),       str(j, "description"),	    str(j, "link"),
+		str(j, "alt_text"),    str(j, "dominant_color"),    str(j, "creative_type"),
+		str(media, "media_type"), str(j, "created_at"), img ? str(img, "url") : NULL,
+		size_key,
+	};
+	char **out[] = {
+		&p->id,		   &p->board_id,      &p->section_id,	 &p->title,
+		&p->description,   &p->link,	      &p->alt_text,	 &p->dominant_color,
+		&p->creative_type, &p->media_type,    &p->created_at,	 &p->image_url,
+		&p->size_key,
+	};
+	char *tmp[sizeof(in) / sizeof(in[0])];
+
+	p->block_ = strpack(in, tmp, sizeof(in) / sizeof(in[0]));
+	if (!p->block_) {
+		free(p);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		*out[i] = tmp[i];
+	p->created = api_parse_time(p->created_at);
+	p->width = img ? (int)num(img, "width") : 0;
+	p->height = img ? (int)num(img, "height") : 0;
+	return p;
+}
+
+void pin_free(struct pin *p)
+{
+	if (!p)
+		return;
+	free(p->block_);
+	free(p);
+}
+
+struct board *board_from_json(const cJSON *j)
+{
+	const cJSON *owner = cJSON_GetObjectItemCaseSensitive(j, "owner");
+	const cJSON *media = cJSON_GetObjectItemCaseSensitive(j, "media");
+	struct board *b;
+
+	if (!str(j, "id") || !str(j, "name"))
+		return NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	const char *in[] = {str(j, "id"),	  str(j, "name"),	str(j, "description"),
+			    str(j, "privacy"),	  str(j, "created_at"), str(j, "board_pins_modified_at"),
+			    str(owner, "username"), str(media, "image_cover_url")};
+	char *tmp[sizeof(in) / sizeof(in[0])];
+
+	b->block_ = strpack(in, tmp, sizeof(in) / sizeof(in[0]));
+	if (!b->block_) {
+		free(b);
+		return NULL;
+	}
+	b->id = tmp[0], b->name = tmp[1], b->description = tmp[2], b->privacy = tmp[3];
+	b->created_at = tmp[4], b->pins_modified_at = tmp[5], b->owner = tmp[6];
+	b->cover_url = tmp[7];
+	b->pin_count = num(j, "pin_count");
+	b->follower_count = num(j, "follower_count");
+	b->collaborator_count = num(j, "collaborator_count");
+	b->section_count = num(j, "board_section_count"); /* not in every answer */
+	b->created = api_parse_time(b->created_at);
+	return b;
+}
+
+void board_free(struct board *b)
+{
+	if (!b)
+		return;
+	free(b->block_);
+	free(b);
+}
+
+struct section *section_from_json(const cJSON *j)
+{
+	struct section *s;
+
+	if (!str(j, "id") || !str(j, "name"))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	const char *in[] = {str(j, "id"), str(j, "name")};
+	char *tmp[2];
+
+	s->block_ = strpack(in, tmp, 2);
+	if (!s->block_) {
+		free(s);
+		return NULL;
+	}
+	s->id = tmp[0], s->name = tmp[1];
+	return s;
+}
+
+void section_free(struct section *s)
+{
+	if (!s)
+		return;
+	free(s->block_);
+	free(s);
+}
+
+/* ---- calls ---- */
+
+int api_init(const struct api_config *cfg)
+{
+	size_t len = strlen(cfg->base_url);
+
+	base_url = strdup(cfg->base_url);
+	token = strdup(cfg->token);
+	image_size = cfg->image_size ? strdup(cfg->image_size) : NULL;
+	if (!base_url || !token || (cfg->image_size && !image_size))
+		return -ENOMEM;
+	while (len > 0 && base_url[len - 1] == '/')
+		base_url[--len] = '\0';
+	return 0;
+}
+
+void api_cleanup(void)
+{
+	free(base_url);
+	if (token)
+		explicit_bzero(token, strlen(token));
+	free(token);
+	free(image_size);
+	base_url = token = image_size = NULL;
+}
+
+const char *api_image_size(void)
+{
+	return image_size;
+}
+
+int api_errno(long status)
+{
+	if (status >= 200 && status < 300)
+		return 0;
+	switch (status) {
+	case 400:
+	case 422:
+		return -EINVAL;
+	case 401:
+		return -EACCES;
+	case 403:
+		return -EPERM;
+	case 404:
+		return -ENOENT;
+	case 409:
+		return -EBUSY;
+	case 413:
+		return -EFBIG;
+	case 429:
+		return -EAGAIN;
+	default:
+		return -EIO;
+	}
+}
+
+/* Logs the API's own explanation of a failed call: one line, the message cut short. */
+static void log_failure(const char *method, const char *path, const struct http_resp *r)
+{
+	cJSON *j = r->body ? cJSON_ParseWithLength(r->body, r->len) : NULL;
+	const char *msg = str(j, "message");
+	long code = num(j, "code");
+
+	/* A 404 answers many ordinary look-ups; it is not worth a warning. */
+	log_msg(r->status == 404 ? LOG_LVL_DEBUG : LOG_LVL_WARN, "%s %.200s: HTTP %ld%s%.300s (code %ld)",
+		method, path, r->status, msg ? ": " : "", msg ? msg : "", code);
+	cJSON_Delete(j);
+}
+
+int api_call(const char *method, const char *path, const cJSON *body, cJSON **out)
+{
+	char *url = NULL, *payload = NULL, *bearer = NULL;
+	struct http_resp resp = {0};
+	int result;
+
+	*out = NULL;
+	if (asprintf(&url, "%s%s", base_url, path) < 0) {
+		url = NULL;
+		result = -ENOMEM;
+		goto out;
+	}
+	if (body && !(payload = cJSON_PrintUnformatted(body))) {
+		result = -ENOMEM;
+		goto out;
+	}
+	pthread_rwlock_rdlock(&token_lock);
+	bearer = strdup(token);
+	pthread_rwlock_unlock(&token_lock);
+	if (!bearer) {
+		result = -ENOMEM;
+		goto out;
+	}
+	struct http_req req = {
+		.method = method,
+		.url = url,
+		.bearer = bearer,
+		.content_type = payload ? "application/json" : NULL,
+		.body = payload,
+		.body_len = payload ? strlen(payload) : 0,
+		.sink_fd = -1,
+		.retry = strcmp(method, "POST") == 0 ? HTTP_RETRY_NOT_DONE : HTTP_RETRY_SAFE,
+	};
+
+	result = http_send(&req, &resp);
+	if (result) {
+		log_warn("%s %.200s: %s", method, path, resp.error);
+		goto out;
+	}
+	result = api_errno(resp.status);
+	if (result) {
+		log_failure(method, path, &resp);
+		goto out;
+	}
+	if (resp.len == 0)
+		goto out;
+	*out = cJSON_ParseWithLength(resp.body, resp.len);
+	if (!*out) {
+		log_warn("%s %.200s: answer is not JSON", method, path);
+		result = -EIO;
+	}
+out:
+	if (bearer) {
+		explicit_bzero(bearer, strlen(bearer));
+		free(bearer);
+	}
+	http_resp_release(&resp);
+	free(payload);
+	free(url);
+	return result;
+}
+
+static char *page_path(const char *path, bool paged, const char *bookmark)
+{
+	char *esc = bookmark ? http_escape(bookmark) : NULL;
+	const char *sep = strchr(path, '?') ? "&" : "?";
+	char *out = NULL;
+	int rc;
+
+	if (bookmark && !esc)
+		return NULL;
+	if (paged)
+		rc = asprintf(&out, "%s%spage_size=" PAGE_SIZE "%s%s", path, sep, esc ? "&bookmark=" : "",
+			      esc ? esc : "");
+	else
+		rc = asprintf(&out, "%s%s%s%s", path, esc ? sep : "", esc ? "bookmark=" : "",
+			      esc ? esc : "");
+	free(esc);
+	return rc < 0 ? NULL : out;
+}
+
+int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ctx), void *ctx)
+{
+	char *bookmark = NULL;
+	int result = 0;
+
+	for (int page = 0;; page++) {
+		char *p = page_path(path, paged, bookmark);
+		cJSON *answer = NULL;
+		const cJSON *items, *it, *bm;
+
+		if (!p) {
+			result = -ENOMEM;
+			break;
+		}
+		result = api_call("GET", p, NULL, &answer);
+		free(p);
+		if (result)
+			break;
+		items = cJSON_GetObjectItemCaseSensitive(answer, "items");
+		bm = cJSON_GetObjectItemCaseSensitive(answer, "bookmark");
+		if (!cJSON_IsArray(items)) {
+			log_warn("GET %.200s: answer has no items list", path);
+			result = -EIO;
+		}
+		cJSON_ArrayForEach(it, items)
+		{
+			if (result)
+				break;
+			result = item(it, ctx);
+		}
+		if (!result && cJSON_IsString(bm) && bm->valuestring[0]) {
+			/* A server that hands back the bookmark it was given would loop forever. */
+			if ((bookmark && strcmp(bookmark, bm->valuestring) == 0) || page >= MAX_PAGES) {
+				log_warn("GET %.200s: pagination does not advance", path);
+				result = -EIO;
+			} else {
+				free(bookmark);
+				bookmark = strdup(bm->valuestring);
+				if (!bookmark)
+					result = -ENOMEM;
+			}
+		} else if (!result) {
+			free(bookmark);
+			bookmark = NULL;
+		}
+		cJSON_Delete(answer);
+		if (result || !bookmark)
+			break;
+	}
+	free(bookmark);
+	return result;
+}
+
+int api_get_account(cJSON **out)
+{
+	return api_call("GET", "/user_account", NULL, out);
+}

@@ -1,0 +1,81 @@
+/* Typed Pinterest v5 calls: JSON answers to structs, pagination, and HTTP status to errno.
+ *
+ * Objects returned to the caller are owned by the caller and freed with their _free function.
+ * Each object keeps its strings in one block (strpack), so a pin costs two allocations.
+ */
+#ifndef PINFS_API_H
+#define PINFS_API_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct pin {
+	char *id, *board_id, *section_id; /* section_id is NULL outside sections */
+	char *title, *description, *link, *alt_text;
+	char *dominant_color, *creative_type, *media_type, *created_at;
+	char *image_url; /* of the chosen image size, or NULL for a pin without images */
+	char *size_key;	 /* which size image_url is ("originals", "1200x", ...) */
+	time_t created;
+	int width, height;
+	char *block_; /* the strpack block holding every string above */
+};
+
+struct board {
+	char *id, *name, *description, *privacy, *created_at, *pins_modified_at, *owner;
+	char *cover_url;
+	long pin_count, follower_count, collaborator_count, section_count;
+	time_t created;
+	char *block_;
+};
+
+struct section {
+	char *id, *name;
+	char *block_;
+};
+
+void pin_free(struct pin *p);
+void board_free(struct board *b);
+void section_free(struct section *s);
+
+/* Parse one API object. image_size is the size key to prefer (NULL: the largest there is).
+ * NULL when a required field (id) is missing or has the wrong type: the caller logs. */
+struct pin *pin_from_json(const cJSON *j, const char *image_size);
+struct board *board_from_json(const cJSON *j);
+struct section *section_from_json(const cJSON *j);
+
+/* Parses "2022-10-13T01:40:29", with or without fraction and zone (UTC when absent). Returns
+ * 0 when it cannot. */
+time_t api_parse_time(const char *s);
+
+/* ---- calls ---- */
+
+struct api_config {
+	const char *base_url; /* "https://api.pinterest.com/v5", no trailing slash */
+	const char *token;    /* access token; copied */
+	const char *image_size;
+};
+
+int api_init(const struct api_config *cfg);
+void api_cleanup(void);
+const char *api_image_size(void);
+
+/* Maps an HTTP status to the errno a user sees; 2xx maps to 0. */
+int api_errno(long status);
+
+/* One JSON call: path is below the base URL ("/boards/1/pins?x=y"); body may be NULL. On
+ * success *out holds the parsed answer (NULL for an empty body; caller cJSON_Deletes it).
+ * Returns 0 or -errno, logging the API's message once. */
+int api_call(const char *method, const char *path, const cJSON *body, cJSON **out);
+
+/* Walks every page of a listing, calling item() for each element of "items"; item may stop
+ * the walk by returning non-zero, which api_list returns. The query carries page_size=250
+ * unless paged is false (GET /search/pins takes no page_size). Returns 0 or -errno. */
+int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ctx), void *ctx);
+
+/* GET /user_account: the raw account object. Caller cJSON_Deletes it. */
+int api_get_account(cJSON **out);
+
+#endif

@@ -1,0 +1,534 @@
+#include "http.h"
+
+#include "log.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_MEM_BODY (32L << 20) /* an API answer larger than this is refused, not buffered */
+#define MAX_BACKOFF_S 30.0
+#define MAX_RETRY_AFTER_S 60.0
+
+static struct http_config config;
+static CURLSH *share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+static pthread_key_t easy_key;
+
+/* Pacing state: the earliest time the next request may start. */
+static pthread_mutex_t pace_lock = PTHREAD_MUTEX_INITIALIZER;
+static double pace_next;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Waits for this request's turn under the max_rps cap. Slots are handed out in order, so
+ * requests are spaced 1/max_rps apart however many threads ask at once. */
+static void pace(void)
+{
+	double at, now = now_s();
+
+	pthread_mutex_lock(&pace_lock);
+	at = pace_next > now ? pace_next : now;
+	if (config.max_rps > 0)
+		pace_next = at + 1.0 / config.max_rps;
+	else if (pace_next < now)
+		pace_next = now;
+	pthread_mutex_unlock(&pace_lock);
+	sleep_s(at - now);
+}
+
+/* A 429 slows everyone down, not just the thread that got it. */
+static void pace_hold(double seconds)
+{
+	double until = now_s() + seconds;
+
+	pthread_mutex_lock(&pace_lock);
+	if (pace_next < until)
+		pace_next = until;
+	pthread_mutex_unlock(&pace_lock);
+}
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user)
+{
+	(void)h, (void)access, (void)user;
+	pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *user)
+{
+	(void)h, (void)user;
+	pthread_mutex_unlock(&share_locks[data]);
+}
+
+static void easy_destroy(void *easy)
+{
+	curl_easy_cleanup(easy);
+}
+
+int http_init(const struct http_config *cfg)
+{
+	config = *cfg;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -EIO;
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&share_locks[i], NULL);
+	share = curl_share_init();
+	if (!share)
+		return -ENOMEM;
+	curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	if (pthread_key_create(&easy_key, easy_destroy))
+		return -ENOMEM;
+	return 0;
+}
+
+void http_cleanup(void)
+{
+	CURL *easy = pthread_getspecific(easy_key);
+
+	if (easy) {
+		curl_easy_cleanup(easy);
+		pthread_setspecific(easy_key, NULL);
+	}
+	if (share) {
+		curl_share_cleanup(share);
+		share = NULL;
+	}
+	curl_global_cleanup();
+}
+
+bool http_url_allowed(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	bool ok = false;
+
+	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	if (strcasecmp(scheme, "https") == 0)
+		ok = true;
+	else if (strcasecmp(scheme, "http") == 0)
+		ok = strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+		     strcmp(host, "[::1]") == 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+char *http_escape(const char *s)
+{
+	char *c = curl_easy_escape(NULL, s, 0);
+	char *out = c ? strdup(c) : NULL;
+
+	curl_free(c);
+	return out;
+}
+
+/* Options every handle gets: no signals (threads), the shared pool, timeouts, and only the
+ * protocols pinfs speaks, for redirects too. */
+static void setup_common(CURL *e)
+{
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_SHARE, share);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, config.connect_timeout_s);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, config.stall_timeout_s);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "pinfs/" PINFS_VERSION);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (config.cafile)
+		curl_easy_setopt(e, CURLOPT_CAINFO, config.cafile);
+}
+
+static CURL *thread_easy(void)
+{
+	CURL *e = pthread_getspecific(easy_key);
+
+	if (e) {
+		curl_easy_reset(e);
+	} else {
+		e = curl_easy_init();
+		if (!e)
+			return NULL;
+		pthread_setspecific(easy_key, e);
+	}
+	setup_common(e);
+	return e;
+}
+
+struct sink {
+	CURL *easy;
+	int fd;
+	char *buf;
+	size_t len;
+	bool too_big;
+	double retry_after;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
+{
+	struct sink *s = user;
+	size_t n = size * nmemb;
+	long status = 0;
+	char *grown;
+
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+	/* Only a successful answer goes to the file; an error body is kept to be read. */
+	if (s->fd >= 0 && status >= 200 && status < 300) {
+		for (size_t done = 0; done < n;) {
+			ssize_t w = write(s->fd, data + done, n - done);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return 0;
+			done += w;
+		}
+		return n;
+	}
+	if (s->len + n > MAX_MEM_BODY) {
+		s->too_big = true;
+		return 0;
+	}
+	grown = realloc(s->buf, s->len + n + 1);
+	if (!grown)
+		return 0;
+	s->buf = grown;
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
+{
+	struct sink *s = user;
+	size_t n = size * nmemb;
+	static const char name[] = "retry-after:";
+
+	if (n > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		char tmp[64];
+		size_t len = n - (sizeof(name) - 1);
+
+		len = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+		memcpy(tmp, data + sizeof(name) - 1, len);
+		tmp[len] = '\0';
+		/* Only the delay-seconds form; an HTTP date falls back to our own backoff. */
+		s->retry_after = strtod(tmp, NULL);
+	}
+	return n;
+}
+
+static int curl_errno(CURLcode rc, bool too_big)
+{
+	if (too_big)
+		return -EFBIG;
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return -ECONNREFUSED;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return -EPROTO;
+	default:
+		return -EIO;
+	}
+}
+
+static void rewind_sink(int fd)
+{
+	if (fd >= 0 && ftruncate(fd, 0) == 0)
+		lseek(fd, 0, SEEK_SET);
+}
+
+/* One attempt. Returns 0 with resp filled when an HTTP answer came, else -errno. */
+static int perform_once(const struct http_req *req, struct http_resp *resp, double *retry_after)
+{
+	CURL *e = thread_easy();
+	struct curl_slist *headers = NULL;
+	struct sink s = {.easy = e, .fd = req->sink_fd, .retry_after = -1};
+	char *auth = NULL;
+	curl_off_t clen = -1;
+	CURLcode rc;
+	int result = 0;
+
+	if (!e)
+		return -ENOMEM;
+	rewind_sink(req->sink_fd);
+	curl_easy_setopt(e, CURLOPT_URL, req->url);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, req->follow ? 1L : 0L);
+	if (strcmp(req->method, "HEAD") == 0)
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (strcmp(req->method, "GET") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+	if (req->body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	}
+	if (req->bearer) {
+		if (asprintf(&auth, "Authorization: Bearer %s", req->bearer) < 0) {
+			auth = NULL;
+			result = -ENOMEM;
+			goto out;
+		}
+		headers = curl_slist_append(headers, auth);
+	}
+	if (req->basic) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERPWD, req->basic);
+	}
+	if (req->content_type) {
+		char ct[128];
+
+		snprintf(ct, sizeof(ct), "Content-Type: %s", req->content_type);
+		headers = curl_slist_append(headers, ct);
+	}
+	/* curl would send "Expect: 100-continue" for large uploads and wait for it. */
+	headers = curl_slist_append(headers, "Expect:");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &s);
+
+	pace();
+	rc = curl_easy_perform(e);
+	if (rc != CURLE_OK) {
+		snprintf(resp->error, sizeof(resp->error), "%s",
+			 s.too_big ? "answer larger than the cap" : curl_easy_strerror(rc));
+		result = curl_errno(rc, s.too_big);
+		goto out;
+	}
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+	resp->content_len = clen;
+	resp->body = s.buf;
+	resp->len = s.len;
+	s.buf = NULL;
+out:
+	*retry_after = s.retry_after;
+	free(s.buf);
+	/* The header holds the token: wipe it before it goes back to the allocator. */
+	if (auth) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	curl_slist_free_all(headers);
+	/* A reused handle must not keep pointers to this call's stack or headers. */
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(e, CURLOPT_USERPWD, NULL);
+	return result;
+}
+
+static bool status_retryable(long status, enum http_retry policy)
+{
+	if (policy == HTTP_RETRY_NOT_DONE)
+		return status == 429 || status == 503;
+	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+static bool error_retryable(int err, enum http_retry policy)
+{
+	if (err == -EFBIG || err == -EPROTO || err == -ENOMEM)
+		return false;
+	/* A POST whose connection never opened surely did nothing; any later failure may
+	 * have happened after the server acted, so it is not sent again. */
+	return policy == HTTP_RETRY_SAFE || err == -ECONNREFUSED;
+}
+
+static double backoff_s(int attempt, double retry_after)
+{
+	double d = 0.25 * pow(2, attempt);
+
+	if (d > MAX_BACKOFF_S)
+		d = MAX_BACKOFF_S;
+	d *= 0.5 + (double)random() / RAND_MAX * 0.5; /* jitter: retries do not march together */
+	if (retry_after >= 0)
+		d = retry_after < MAX_RETRY_AFTER_S ? retry_after : MAX_RETRY_AFTER_S;
+	return d;
+}
+
+void http_resp_release(struct http_resp *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+	resp->len = 0;
+}
+
+int http_send(const struct http_req *req, struct http_resp *resp)
+{
+	double t0 = now_s();
+	int result = -EIO;
+
+	if (!http_url_allowed(req->url)) {
+		snprintf(resp->error, sizeof(resp->error), "refused URL scheme or host");
+		log_warn("refusing to fetch %.200s: only https, or http on loopback", req->url);
+		return -EPROTO;
+	}
+	for (int attempt = 0;; attempt++) {
+		double retry_after = -1;
+		bool again;
+
+		http_resp_release(resp);
+		resp->status = 0;
+		resp->content_len = -1;
+		resp->error[0] = '\0';
+		result = perform_once(req, resp, &retry_after);
+		again = result ? error_retryable(result, req->retry)
+			       : status_retryable(resp->status, req->retry);
+		if (!again || attempt >= config.max_retries)
+			break;
+		double wait = backoff_s(attempt, retry_after);
+
+		if (resp->status == 429)
+			pace_hold(wait);
+		log_info("%s %.200s: %s, retrying in %.2f s", req->method, req->url,
+			 result ? resp->error : "server busy", wait);
+		sleep_s(wait);
+	}
+	log_debug("%s %.200s -> %ld (%.0f ms)", req->method, req->url, resp->status,
+		  (now_s() - t0) * 1000);
+	return result;
+}
+
+/* ---- parallel HEADs ---- */
+
+static CURL *head_handle(const char *url, size_t index)
+{
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		return NULL;
+	setup_common(e);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)index);
+	return e;
+}
+
+/* One round over the indexes in todo[0..n): returns how many still failed, compacted at the
+ * front of todo. */
+static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_t *sizes,
+			 int parallel)
+{
+	CURLM *m = curl_multi_init();
+	size_t next = 0, running = 0, failed = 0;
+	size_t *fails = malloc((n ? n : 1) * sizeof(*fails));
+
+	if (!m || !fails) {
+		curl_multi_cleanup(m);
+		free(fails);
+		return n;
+	}
+	for (;;) {
+		while (running < (size_t)parallel && next < n) {
+			CURL *e = http_url_allowed(urls[todo[next]]) ? head_handle(urls[todo[next]],
+										    todo[next])
+								     : NULL;
+			if (!e) {
+				fails[failed++] = todo[next++];
+				continue;
+			}
+			pace();
+			curl_multi_add_handle(m, e);
+			running++;
+			next++;
+		}
+		if (running == 0)
+			break;
+		int still;
+
+		curl_multi_perform(m, &still);
+		CURLMsg *msg;
+		int left;
+
+		while ((msg = curl_multi_info_read(m, &left))) {
+			CURL *e = msg->easy_handle;
+			void *priv;
+			long status = 0;
+			curl_off_t clen = -1;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+			curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+			if (msg->data.result == CURLE_OK && status >= 200 && status < 300 &&
+			    clen >= 0)
+				sizes[(size_t)priv] = clen;
+			else
+				fails[failed++] = (size_t)priv;
+			curl_multi_remove_handle(m, e);
+			curl_easy_cleanup(e);
+			running--;
+		}
+		if (running)
+			curl_multi_poll(m, NULL, 0, 1000, NULL);
+	}
+	curl_multi_cleanup(m);
+	memcpy(todo, fails, failed * sizeof(*todo));
+	free(fails);
+	return failed;
+}
+
+size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int parallel)
+{
+	size_t *todo = malloc((n ? n : 1) * sizeof(*todo));
+	size_t left = n;
+
+	if (!todo)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		todo[i] = i;
+		sizes[i] = -1;
+	}
+	for (int attempt = 0; left > 0; attempt++) {
+		left = head_round(urls, todo, left, sizes, parallel > 0 ? parallel : 1);
+		if (left == 0 || attempt >= config.max_retries)
+			break;
+		sleep_s(backoff_s(attempt, -1));
+	}
+	free(todo);
+	if (left)
+		log_warn("could not learn the size of %zu image(s)", left);
+	return n - left;
+}

@@ -1,0 +1,69 @@
+/* HTTP over libcurl: one easy handle per thread sharing one connection pool, pacing to a
+ * requests-per-second cap, bounded retries with backoff, and parallel HEADs through curl multi.
+ *
+ * Nothing here knows Pinterest; api.c builds on it. Tokens are passed in and never logged.
+ */
+#ifndef PINFS_HTTP_H
+#define PINFS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_config {
+	long connect_timeout_s; /* to open a connection */
+	long stall_timeout_s;	/* a transfer with no byte moving for this long fails */
+	double max_rps;		/* 0: no cap */
+	int max_retries;	/* extra attempts after the first, for retryable failures */
+	const char *cafile;	/* NULL: the system's CAs */
+};
+
+/* Call once before any thread starts, and http_cleanup once at exit. Returns 0 or -errno. */
+int http_init(const struct http_config *cfg);
+void http_cleanup(void);
+
+enum http_retry {
+	HTTP_RETRY_SAFE,     /* GET, HEAD, PATCH, DELETE: retried on transport errors, 429, 5xx */
+	HTTP_RETRY_NOT_DONE, /* POST: retried only when the server surely did nothing (429, 503) */
+};
+
+struct http_req {
+	const char *method;	  /* "GET", "POST", "PATCH", "DELETE", "HEAD" */
+	const char *url;
+	const char *bearer;	  /* access token, or NULL */
+	const char *basic;	  /* "user:password" for Basic auth, or NULL */
+	const char *content_type; /* of body, or NULL */
+	const char *body;	  /* request body, or NULL */
+	size_t body_len;
+	int sink_fd;		  /* >= 0: the answer body is written there instead of memory */
+	bool follow;		  /* follow redirects (image CDNs); API calls do not */
+	enum http_retry retry;
+};
+
+/* An answer. Release with http_resp_release. */
+struct http_resp {
+	long status;	     /* 0 when no HTTP answer came */
+	char *body;	     /* NUL-terminated answer body (memory sink), or NULL */
+	size_t len;
+	int64_t content_len; /* Content-Length, or -1 */
+	char error[256];     /* why, when status is 0 */
+};
+
+void http_resp_release(struct http_resp *resp);
+
+/* Sends req, retrying as req->retry allows, and fills resp. Returns 0 when an HTTP answer came
+ * (whatever its status), -ETIMEDOUT, -ECONNREFUSED, -EPROTO, -EFBIG (answer over the cap) or
+ * -EIO otherwise; resp->error then says why. */
+int http_send(const struct http_req *req, struct http_resp *resp);
+
+/* HEADs urls[0..n), up to `parallel` at a time, and stores each Content-Length in sizes[i]
+ * (-1 where it could not be learnt). Returns how many sizes were learnt. */
+size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int parallel);
+
+/* True when url may be fetched at all: https anywhere, http only on loopback. */
+bool http_url_allowed(const char *url);
+
+/* Percent-encodes s for a query string or path segment. Caller frees. */
+char *http_escape(const char *s);
+
+#endif

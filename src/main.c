@@ -1,0 +1,181 @@
+/* pinfs: options, the checks made before mounting, and the mount's lifetime. */
+#include "api.h"
+#include "cache.h"
+#include "fs.h"
+#include "http.h"
+#include "log.h"
+#include "options.h"
+#include "token.h"
+#include "tree.h"
+
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEAD_PARALLEL 16
+
+static int setup_logging(const struct fuse_cmdline_opts *fopts, const struct options *o)
+{
+	if (fopts->debug)
+		log_set_level(LOG_LVL_DEBUG);
+	else if (o->verbose)
+		log_set_level(LOG_LVL_INFO);
+	return 0;
+}
+
+/* Asks for the account once before mounting, so a bad token or an unreachable API ends here
+ * with one clear line instead of leaving a mount that fails every call. */
+static int check_account(const char *api_url, cJSON **account)
+{
+	enum log_level level = log_get_level();
+	int result;
+
+	/* The one line printed below says it all; the HTTP layer's own lines would repeat it. */
+	if (level < LOG_LVL_DEBUG)
+		log_set_level(LOG_LVL_ERROR);
+	result = api_get_account(account);
+	log_set_level(level);
+	if (!result && !cJSON_IsObject(*account))
+		result = -EIO;
+	switch (result) {
+	case 0:
+		return 0;
+	case -EACCES:
+	case -EPERM:
+		fprintf(stderr,
+			"pinfs: the API at %s refused the access token; get a new one with "
+			"'pinfs login' or from the Pinterest developer console\n",
+			api_url);
+		break;
+	case -ECONNREFUSED:
+	case -ETIMEDOUT:
+		fprintf(stderr, "pinfs: cannot reach the API at %s (%s)\n", api_url,
+			strerror(-result));
+		break;
+	case -EPROTO:
+		fprintf(stderr, "pinfs: %s is not an https URL (plain http only on loopback)\n",
+			api_url);
+		break;
+	default:
+		fprintf(stderr, "pinfs: the API at %s did not answer as expected (%s)\n", api_url,
+			strerror(-result));
+	}
+	cJSON_Delete(*account);
+	*account = NULL;
+	return result;
+}
+
+/* -o fsname=pinfs:<username>, so mount and df say whose account it is. */
+static int add_fsname(struct fuse_args *args, const cJSON *account)
+{
+	const cJSON *user = cJSON_GetObjectItemCaseSensitive(account, "username");
+	char opt[256];
+
+	snprintf(opt, sizeof(opt), "-ofsname=pinfs:%s,subtype=pinfs",
+		 cJSON_IsString(user) ? user->valuestring : "account");
+	/* A comma in a name would split the option list. */
+	for (char *p = opt + strlen("-ofsname=pinfs:"); *p && p < strstr(opt, ",subtype"); p++)
+		if (*p == ',' || *p == '\\')
+			*p = '_';
+	return fuse_opt_add_arg(args, opt);
+}
+
+static int run_mount(struct fuse_args *args, const struct fuse_cmdline_opts *fopts)
+{
+	struct fuse *fuse = fuse_new(args, &pinfs_ops, sizeof(pinfs_ops), NULL);
+	int result = 1;
+
+	if (!fuse)
+		return 1;
+	if (fuse_mount(fuse, fopts->mountpoint) != 0)
+		goto out_destroy;
+	if (fuse_daemonize(fopts->foreground) != 0)
+		goto out_unmount;
+	if (!fopts->foreground)
+		log_use_syslog(true);
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+		goto out_unmount;
+	log_info("mounted on %s", fopts->mountpoint);
+	result = fopts->singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, fopts->clone_fd);
+	result = result ? 1 : 0;
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+out_unmount:
+	fuse_unmount(fuse);
+out_destroy:
+	fuse_destroy(fuse);
+	return result;
+}
+
+static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts,
+			 struct options *o)
+{
+	struct http_config hc = {
+		.connect_timeout_s = 10, .stall_timeout_s = 30, .max_rps = o->max_rps,
+		.max_retries = 5,
+	};
+	struct tree_config tc = {.ttl_s = o->dir_cache_ttl, .head_parallel = HEAD_PARALLEL,
+				 .image_size = o->image_size};
+	cJSON *account = NULL;
+	char *token = NULL, why[512];
+	int result = 1;
+
+	if (token_load(o->token_file, &token, why, sizeof(why)) != 0) {
+		fprintf(stderr, "pinfs: %s\n", why);
+		return 1;
+	}
+	struct api_config ac = {.base_url = o->api_url, .token = token, .image_size = o->image_size};
+
+	if (http_init(&hc) || api_init(&ac) || cache_init(o->cache_dir))
+		goto out;
+	if (check_account(o->api_url, &account))
+		goto out;
+	if (add_fsname(args, account) || tree_init(&tc, account)) {
+		cJSON_Delete(account);
+		goto out;
+	}
+	result = run_mount(args, fopts);
+	tree_cleanup();
+out:
+	explicit_bzero(token, strlen(token));
+	free(token);
+	cache_cleanup();
+	api_cleanup();
+	http_cleanup();
+	return result;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts fopts = {0};
+	struct options o;
+	int result = 1;
+
+	if (options_parse(&args, &o) != 0 || fuse_parse_cmdline(&args, &fopts) != 0)
+		goto out;
+	if (fopts.show_help) {
+		options_usage(argv[0]);
+		printf("\nFUSE options:\n");
+		fuse_lib_help(&args);
+		result = 0;
+		goto out;
+	}
+	if (fopts.show_version) {
+		printf("pinfs %s\n", PINFS_VERSION);
+		result = 0;
+		goto out;
+	}
+	if (!fopts.mountpoint) {
+		fprintf(stderr, "pinfs: no mount point given; see 'pinfs --help'\n");
+		goto out;
+	}
+	setup_logging(&fopts, &o);
+	result = mount_account(&args, &fopts, &o);
+out:
+	free(fopts.mountpoint);
+	fuse_opt_free_args(&args);
+	options_release(&o);
+	return result;
+}

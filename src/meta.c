@@ -1,0 +1,231 @@
+#include "meta.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XATTR_PREFIX "user.pinterest."
+
+const char *const meta_pin_writable[] = {"title", "description", "link", "alt_text", NULL};
+
+static void add_str(cJSON *o, const char *key, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(o, key, value);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+struct buf {
+	char *s;
+	size_t len, cap;
+	bool failed;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *p = realloc(b->s, cap);
+
+		if (!p) {
+			b->failed = true;
+			return;
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static void indent(struct buf *b, int depth)
+{
+	for (int i = 0; i < depth; i++)
+		buf_add(b, "  ", 2);
+}
+
+/* Two-space indentation, one member a line: what json.dumps(indent=2) and jq print, and what
+ * people edit comfortably. cJSON's own pretty printer uses tabs. */
+static void pretty(struct buf *b, const cJSON *item, int depth)
+{
+	bool obj = cJSON_IsObject(item);
+	const cJSON *child;
+	char *leaf;
+
+	if (!obj && !cJSON_IsArray(item)) {
+		leaf = cJSON_PrintUnformatted(item);
+		if (!leaf)
+			b->failed = true;
+		else
+			buf_str(b, leaf);
+		cJSON_free(leaf);
+		return;
+	}
+	if (!item->child) {
+		buf_str(b, obj ? "{}" : "[]");
+		return;
+	}
+	buf_str(b, obj ? "{\n" : "[\n");
+	for (child = item->child; child; child = child->next) {
+		indent(b, depth + 1);
+		if (obj) {
+			cJSON key = {.type = cJSON_String, .valuestring = child->string};
+
+			pretty(b, &key, depth + 1);
+			buf_str(b, ": ");
+		}
+		pretty(b, child, depth + 1);
+		buf_str(b, child->next ? ",\n" : "\n");
+	}
+	indent(b, depth);
+	buf_str(b, obj ? "}" : "]");
+}
+
+char *meta_pretty(const cJSON *item)
+{
+	struct buf b = {0};
+
+	if (!item)
+		return NULL;
+	pretty(&b, item, 0);
+	buf_str(&b, "\n");
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+void meta_pin_url(const struct pin *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "https://www.pinterest.com/pin/%s/", p->id);
+}
+
+char *meta_pin_json(const struct pin *p)
+{
+	cJSON *o = cJSON_CreateObject(), *img;
+	char url[128];
+	char *out;
+
+	if (!o)
+		return NULL;
+	/* What a user may edit comes first; the rest is shown for reference. */
+	add_str(o, "title", p->title);
+	add_str(o, "description", p->description);
+	add_str(o, "link", p->link);
+	add_str(o, "alt_text", p->alt_text);
+	add_str(o, "id", p->id);
+	add_str(o, "board_id", p->board_id);
+	add_str(o, "board_section_id", p->section_id);
+	add_str(o, "created_at", p->created_at);
+	add_str(o, "dominant_color", p->dominant_color);
+	add_str(o, "creative_type", p->creative_type);
+	add_str(o, "media_type", p->media_type);
+	meta_pin_url(p, url, sizeof(url));
+	add_str(o, "url", url);
+	if (p->image_url) {
+		img = cJSON_AddObjectToObject(o, "image");
+		if (img) {
+			add_str(img, "url", p->image_url);
+			add_str(img, "size", p->size_key);
+			cJSON_AddNumberToObject(img, "width", p->width);
+			cJSON_AddNumberToObject(img, "height", p->height);
+		}
+	}
+	out = meta_pretty(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+char *meta_board_json(const struct board *b)
+{
+	cJSON *o = cJSON_CreateObject();
+	char url[600];
+	char *out;
+
+	if (!o)
+		return NULL;
+	add_str(o, "name", b->name);
+	add_str(o, "description", b->description);
+	add_str(o, "privacy", b->privacy);
+	add_str(o, "id", b->id);
+	cJSON_AddNumberToObject(o, "pin_count", b->pin_count);
+	cJSON_AddNumberToObject(o, "follower_count", b->follower_count);
+	cJSON_AddNumberToObject(o, "collaborator_count", b->collaborator_count);
+	add_str(o, "created_at", b->created_at);
+	add_str(o, "board_pins_modified_at", b->pins_modified_at);
+	add_str(o, "owner", b->owner);
+	add_str(o, "image_cover_url", b->cover_url);
+	/* Pinterest resolves a board by its id under /board/; the pretty slug URL would need
+	 * Pinterest's own slug rules, which are not published. */
+	snprintf(url, sizeof(url), "https://www.pinterest.com/board/%s/", b->id);
+	add_str(o, "url", url);
+	out = meta_pretty(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+/* Attribute names and the pin field each mirrors (NULL: made on the fly). */
+static const struct {
+	const char *name;
+	size_t offset;
+} attrs[] = {
+#define F(n, f) {XATTR_PREFIX n, offsetof(struct pin, f)}
+	F("id", id),
+	F("title", title),
+	F("description", description),
+	F("link", link),
+	F("alt_text", alt_text),
+	F("board_id", board_id),
+	F("board_section_id", section_id),
+	F("created_at", created_at),
+	F("dominant_color", dominant_color),
+	F("media_type", media_type),
+	F("image_url", image_url),
+	{XATTR_PREFIX "url", (size_t)-1},
+#undef F
+};
+
+static const char *field(const struct pin *p, size_t offset)
+{
+	return *(char *const *)((const char *)p + offset);
+}
+
+size_t meta_pin_xattr_list(const struct pin *p, char *buf, size_t len)
+{
+	size_t need = 0;
+
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		size_t n = strlen(attrs[i].name) + 1;
+
+		if (attrs[i].offset != (size_t)-1 && !field(p, attrs[i].offset))
+			continue;
+		if (len && need + n <= len)
+			memcpy(buf + need, attrs[i].name, n);
+		need += n;
+	}
+	return need;
+}
+
+const char *meta_pin_xattr_get(const struct pin *p, const char *name, char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		if (strcmp(attrs[i].name, name) != 0)
+			continue;
+		if (attrs[i].offset != (size_t)-1)
+			return field(p, attrs[i].offset);
+		meta_pin_url(p, buf, len);
+		return buf;
+	}
+	return NULL;
+}

@@ -1,0 +1,298 @@
+#include "names.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FULLWIDTH_SOLIDUS "\xef\xbc\x8f" /* U+FF0F, shown for '/' */
+#define FULLWIDTH_STOP	  "\xef\xbc\x8e" /* U+FF0E, shown for a leading '.' */
+#define REPLACEMENT	  "\xef\xbf\xbd" /* U+FFFD, shown for control bytes and bad UTF-8 */
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. Overlong forms and
+ * surrogates count as invalid so that every name we produce is valid UTF-8. */
+static size_t utf8_len(const unsigned char *s)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Appends src[0..len) to out if the result stays within cap bytes; false when it would not. */
+static bool put(char *out, size_t *used, size_t cap, const char *src, size_t len)
+{
+	if (*used + len > cap)
+		return false;
+	memcpy(out + *used, src, len);
+	*used += len;
+	return true;
+}
+
+char *names_sanitize(const char *title, const char *id, size_t reserve)
+{
+	const unsigned char *s = (const unsigned char *)title;
+	size_t cap = reserve < NAMES_MAX ? NAMES_MAX - reserve : 1;
+	size_t used = 0;
+	char *out;
+
+	if (!s || !*s)
+		s = (const unsigned char *)(id ? id : "_");
+	out = malloc(cap + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; s[i];) {
+		size_t n = utf8_len(s + i);
+		const char *rep = (const char *)s + i;
+		size_t rep_len = n;
+
+		if (n == 0) {
+			rep = REPLACEMENT, rep_len = 3, n = 1;
+		} else if (s[i] == '/') {
+			rep = FULLWIDTH_SOLIDUS, rep_len = 3;
+		} else if (s[i] == '.' && i == 0) {
+			rep = FULLWIDTH_STOP, rep_len = 3;
+		} else if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			rep = " ", rep_len = 1;
+		} else if (s[i] < 0x20 || s[i] == 0x7f) {
+			rep = REPLACEMENT, rep_len = 3;
+		}
+		/* Stop at the last whole character that fits: names are cut, never split. */
+		if (!put(out, &used, cap, rep, rep_len))
+			break;
+		i += n;
+	}
+	out[used] = '\0';
+	return out;
+}
+
+char *names_to_title(const char *name)
+{
+	size_t len = strlen(name), used = 0;
+	char *out = malloc(len + 1);
+
+	if (!out)
+		return NULL;
+	if (strncmp(name, FULLWIDTH_STOP, 3) == 0) {
+		out[used++] = '.';
+		name += 3;
+	}
+	while (*name) {
+		if (strncmp(name, FULLWIDTH_SOLIDUS, 3) == 0) {
+			out[used++] = '/';
+			name += 3;
+		} else {
+			out[used++] = *name++;
+		}
+	}
+	out[used] = '\0';
+	return out;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* True when name is among the sorted names[0..n). */
+static bool taken(char **sorted, size_t n, const char *name)
+{
+	return bsearch(&name, sorted, n, sizeof(*sorted), cmp_str) != NULL;
+}
+
+/* Sorted copy of the pointers in names[0..n), for taken(). Caller frees the array only. */
+static char **sorted_view(char **names, size_t n)
+{
+	char **v = malloc((n ? n : 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	if (n)
+		memcpy(v, names, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp_str);
+	return v;
+}
+
+static char *with_suffix(const char *title, const char *id, size_t reserve)
+{
+	/* " {ID}" is part of the name, so the title gives way to it when space runs short. */
+	size_t suffix = strlen(id) + 3;
+	char *base = names_sanitize(title, id, reserve + suffix);
+	char *out = NULL;
+
+	if (base && asprintf(&out, "%s {%s}", base, id) < 0)
+		out = NULL;
+	free(base);
+	return out;
+}
+
+struct cand {
+	char *name;
+	size_t slot;
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+static void free_names(struct name_slot *slots, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(slots[i].name);
+		slots[i].name = NULL;
+	}
+}
+
+int names_assign(struct name_slot *slots, size_t n, const char *const *reserved)
+{
+	struct cand *c = calloc(n ? n : 1, sizeof(*c));
+	char **res = NULL, **plain = NULL;
+	size_t nres = 0;
+	int result = -ENOMEM;
+
+	if (!c)
+		goto out;
+	while (reserved && reserved[nres])
+		nres++;
+	res = sorted_view((char **)reserved, nres);
+	if (!res)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		slots[i].name = names_sanitize(slots[i].title, slots[i].id, slots[i].reserve);
+		if (!slots[i].name)
+			goto out;
+		c[i] = (struct cand){slots[i].name, i};
+	}
+	/* Sorting by (name, priority) puts each group of equal names together, its first
+	 * holder first: that one keeps the plain name. */
+	qsort(c, n, sizeof(*c), cmp_cand);
+	/* Mark first, free after: the comparisons read the names being dropped. */
+	for (size_t i = n; i-- > 0;) {
+		bool dup = (i > 0 && strcmp(c[i - 1].name, c[i].name) == 0) ||
+			   taken(res, nres, c[i].name);
+
+		c[i].name = dup ? NULL : c[i].name;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].name)
+			continue;
+		/* Suffixed names are made later, once all plain ones are known. */
+		free(slots[c[i].slot].name);
+		slots[c[i].slot].name = NULL;
+	}
+	plain = malloc((n ? n : 1) * sizeof(*plain));
+	if (!plain)
+		goto out;
+	{
+		size_t np = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (slots[i].name)
+				plain[np++] = slots[i].name;
+		qsort(plain, np, sizeof(*plain), cmp_str);
+		for (size_t i = 0; i < n; i++) {
+			if (slots[i].name)
+				continue;
+			slots[i].name = with_suffix(slots[i].title, slots[i].id, slots[i].reserve);
+			if (!slots[i].name)
+				goto out;
+			/* A title that literally reads "x {ID}" could hold the suffixed name
+			 * already; ids are unique, so a second suffix settles it. */
+			if (taken(plain, np, slots[i].name) || taken(res, nres, slots[i].name)) {
+				char *again = with_suffix(slots[i].name, slots[i].id,
+							  slots[i].reserve);
+				free(slots[i].name);
+				slots[i].name = again;
+				if (!again)
+					goto out;
+			}
+		}
+	}
+	result = 0;
+out:
+	if (result)
+		free_names(slots, n);
+	free(plain);
+	free(res);
+	free(c);
+	return result;
+}
+
+const char *names_ext_for_url(const char *url)
+{
+	static const char *const exts[] = {".png", ".gif", ".webp", ".jpg"};
+	const char *end, *dot;
+
+	if (!url)
+		return ".jpg";
+	end = url + strcspn(url, "?#");
+	for (dot = end; dot > url && dot[-1] != '.' && dot[-1] != '/';)
+		dot--;
+	if (dot == url || dot[-1] != '.')
+		return ".jpg";
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+		if ((size_t)(end - dot) == strlen(exts[i]) - 1 &&
+		    strncasecmp(dot, exts[i] + 1, end - dot) == 0)
+			return exts[i];
+	return ".jpg";
+}
+
+size_t names_strip_ext(const char *name, const char **ext)
+{
+	static const char *const exts[] = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".json"};
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		size_t el = strlen(exts[i]);
+
+		if (len > el && strcasecmp(name + len - el, exts[i]) == 0) {
+			if (ext)
+				*ext = name + len - el;
+			return len - el;
+		}
+	}
+	if (ext)
+		*ext = name + len;
+	return len;
+}
+
+bool names_is_scratch(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (name[0] == '.')
+		return true;
+	if (len > 0 && name[len - 1] == '~')
+		return true;
+	return len >= 4 && strcmp(name + len - 4, ".swp") == 0;
+}

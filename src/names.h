@@ -1,0 +1,53 @@
+/* Mapping between Pinterest titles and file names. Pure functions: no I/O, no locks.
+ *
+ * Rules (docs/design.md "Names"):
+ *  - a title becomes a name with '/' shown as U+FF0F '／', a leading '.' as U+FF0E '．' (dotfiles
+ *    are local scratch files), tabs and newlines as spaces, other control characters and invalid
+ *    UTF-8 as U+FFFD; an empty title falls back to the object's id;
+ *  - names are cut at a UTF-8 boundary so that name, suffix and extension fit NAME_MAX;
+ *  - within one folder, the first holder of a name (callers order by age, oldest first) keeps it,
+ *    the others get " {ID}" appended.
+ */
+#ifndef PINFS_NAMES_H
+#define PINFS_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define NAMES_MAX 255
+
+/* Returns the sanitised form of title (id when title is NULL or empty), cut so that
+ * strlen(result) + reserve <= NAMES_MAX. Caller frees. NULL only when out of memory. */
+char *names_sanitize(const char *title, const char *id, size_t reserve);
+
+/* The reverse of names_sanitize for a name a user typed: '／' back to '/', a leading '．' back
+ * to '.'. The extension is not touched; see names_strip_ext. Caller frees. */
+char *names_to_title(const char *name);
+
+/* One object to be named in a folder. */
+struct name_slot {
+	const char *title; /* in: may be NULL or "" */
+	const char *id;    /* in: unique within the folder, never NULL */
+	size_t reserve;    /* in: bytes the longest extension adds to the name (".json" = 5) */
+	char *name;        /* out: allocated; the caller frees it */
+};
+
+/* Names slots[0..n) in priority order (first keeps a contested name). reserved lists names the
+ * folder already uses (NULL-terminated, may be NULL). Returns 0 or -ENOMEM (then every
+ * slot's name is NULL). */
+int names_assign(struct name_slot *slots, size_t n, const char *const *reserved);
+
+/* The image extension for an image URL: ".jpg", ".png", ".gif" or ".webp"; ".jpg" when the
+ * URL says nothing better. Returns a static string. */
+const char *names_ext_for_url(const char *url);
+
+/* Length of name without a known extension (".jpg", ".jpeg", ".png", ".gif", ".webp", ".json"),
+ * and that extension through *ext (points into name, "" when none). */
+size_t names_strip_ext(const char *name, const char **ext);
+
+/* True for names that stay local scratch files and never reach Pinterest: dotfiles (which
+ * covers vim's .swp, LibreOffice's .~lock.*# and rsync's .name.XXXXXX) and names ending in
+ * '~' or ".swp". */
+bool names_is_scratch(const char *name);
+
+#endif

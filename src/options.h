@@ -1,0 +1,29 @@
+/* The mount options pinfs adds to FUSE's own (-o api_url=..., ...). */
+#ifndef PINFS_OPTIONS_H
+#define PINFS_OPTIONS_H
+
+#include <fuse.h>
+
+#define PINFS_DEFAULT_API "https://api.pinterest.com/v5"
+
+struct options {
+	char *api_url;
+	char *token_file;
+	char *cache_dir;
+	char *image_size;
+	double dir_cache_ttl;
+	double max_rps;
+	int verbose;
+	int show_help;
+	int show_version;
+};
+
+/* Takes pinfs's own options out of args, filling o with them and the defaults. Returns 0, or
+ * -1 after printing why. Release o with options_release. */
+int options_parse(struct fuse_args *args, struct options *o);
+void options_release(struct options *o);
+
+/* The usage text for pinfs's own options. */
+void options_usage(const char *prog);
+
+#endif

@@ -1,0 +1,1176 @@
+#include "tree.h"
+
+#include "api.h"
+#include "cache.h"
+#include "http.h"
+#include "log.h"
+#include "meta.h"
+#include "names.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum entry_kind { ENT_SECTION, ENT_IMAGE, ENT_JSON, ENT_BOARD_JSON };
+
+struct entry {
+	const char *name; /* points into a pin_node's or section_node's names */
+	uint32_t index;	  /* into the board's pins or secs */
+	uint8_t kind;
+};
+
+/* What one folder (a board's top or a section) shows, sorted by name for bsearch. */
+struct folder {
+	struct entry *ents;
+	size_t n;
+	bool sizes_busy, sizes_tried;
+};
+
+struct pin_node {
+	struct pin *pin;
+	char *names; /* "<image name>\0<json name>\0"; the image name is "" without an image */
+	uint32_t json_off;
+	int32_t folder;	  /* -1: the board's top, else the index of its section */
+	int64_t size;	  /* image bytes, -1 unknown */
+	int64_t json_len; /* sidecar bytes, -1 not yet measured */
+};
+
+struct section_node {
+	struct section *sec;
+	char *dname;
+	struct folder f;
+};
+
+/* A board and, once listed, its sections and pins. Board nodes live until unmount (removed
+ * boards move to the dead list), so a pointer to one stays valid across unlocks. */
+struct board_node {
+	struct board *b;
+	char *dname;
+	bool gone;
+	bool listed, busy;
+	double listed_at;
+	char *stamp;  /* board_pins_modified_at when listed */
+	unsigned gen; /* bumped at each new listing: folder pointers from before are stale */
+	struct section_node *secs;
+	size_t nsecs;
+	struct pin_node *pins;
+	size_t npins;
+	struct folder top;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* a busy flag went down */
+	double ttl;
+	int head_parallel;
+	char *image_size;
+	cJSON *account;
+	double account_at;
+	bool account_busy;
+	struct board_node **boards; /* live, sorted by dname */
+	size_t nboards;
+	struct board_node **dead;
+	size_t ndead;
+	bool boards_listed, boards_busy;
+	double boards_at;
+} T = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.changed = PTHREAD_COND_INITIALIZER,
+};
+
+static const char *const placeholders[] = {
+	"pins", "search", "search/pins", "search/boards", "followers", "following",
+	"following/users", "following/boards", "following/interests", NULL,
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool fresh(double at)
+{
+	return now_s() - at < T.ttl;
+}
+
+/* ---- listings: fetched unlocked, built unlocked, installed under the lock ---- */
+
+struct listing {
+	struct section **secs;
+	size_t nsecs, cap_secs;
+	struct pin **pins;
+	size_t npins, cap_pins;
+};
+
+static bool grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	void *p;
+
+	if (n < *cap)
+		return true;
+	*cap = *cap ? *cap * 2 : 64;
+	p = realloc(*arr, *cap * size);
+	if (!p)
+		return false;
+	*arr = p;
+	return true;
+}
+
+static int collect_section(const cJSON *it, void *ctx)
+{
+	struct listing *l = ctx;
+	struct section *s = section_from_json(it);
+
+	if (!s) {
+		log_warn("skipping a section without id or name");
+		return 0;
+	}
+	if (!grow((void **)&l->secs, &l->cap_secs, l->nsecs, sizeof(*l->secs))) {
+		section_free(s);
+		return -ENOMEM;
+	}
+	l->secs[l->nsecs++] = s;
+	return 0;
+}
+
+static bool id_ok(const char *id)
+{
+	size_t len = id ? strlen(id) : 0;
+
+	/* Ids go into URLs and paths: only the characters Pinterest uses. */
+	return len > 0 && len <= TREE_ID_MAX && strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz"
+						     "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == len;
+}
+
+static int collect_pin(const cJSON *it, void *ctx)
+{
+	struct listing *l = ctx;
+	struct pin *p = pin_from_json(it, T.image_size);
+
+	if (!p || !id_ok(p->id)) {
+		log_warn("skipping a pin without a usable id");
+		pin_free(p);
+		return 0;
+	}
+	if (!grow((void **)&l->pins, &l->cap_pins, l->npins, sizeof(*l->pins))) {
+		pin_free(p);
+		return -ENOMEM;
+	}
+	l->pins[l->npins++] = p;
+	return 0;
+}
+
+static void listing_release(struct listing *l)
+{
+	for (size_t i = 0; i < l->nsecs; i++)
+		section_free(l->secs[i]);
+	for (size_t i = 0; i < l->npins; i++)
+		pin_free(l->pins[i]);
+	free(l->secs);
+	free(l->pins);
+	memset(l, 0, sizeof(*l));
+}
+
+static int fetch_listing(const char *board_id, struct listing *l)
+{
+	char path[TREE_ID_MAX + 32];
+	int result;
+
+	snprintf(path, sizeof(path), "/boards/%s/sections", board_id);
+	result = api_list(path, true, collect_section, l);
+	if (result)
+		return result;
+	/* The board's pin listing carries its sections' pins too: one walk serves all. */
+	snprintf(path, sizeof(path), "/boards/%s/pins", board_id);
+	return api_list(path, true, collect_pin, l);
+}
+
+/* A board's freshly built contents, ready to swap into its node. */
+struct built {
+	struct section_node *secs;
+	size_t nsecs;
+	struct pin_node *pins;
+	size_t npins;
+	struct folder top;
+};
+
+static void folders_release(struct section_node *secs, size_t nsecs, struct pin_node *pins,
+			    size_t npins, struct folder *top)
+{
+	for (size_t i = 0; i < nsecs; i++) {
+		section_free(secs[i].sec);
+		free(secs[i].dname);
+		free(secs[i].f.ents);
+	}
+	for (size_t i = 0; i < npins; i++) {
+		pin_free(pins[i].pin);
+		free(pins[i].names);
+	}
+	free(secs);
+	free(pins);
+	free(top->ents);
+	top->ents = NULL;
+	top->n = 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+static int cmp_pin_age(const void *a, const void *b)
+{
+	const struct pin *x = *(struct pin *const *)a, *y = *(struct pin *const *)b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	/* Same second: the shorter id is the older one, then lexical order. */
+	if (strlen(x->id) != strlen(y->id))
+		return strlen(x->id) < strlen(y->id) ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int name_sections(struct built *o, struct listing *l)
+{
+	struct name_slot *slots = calloc(l->nsecs ? l->nsecs : 1, sizeof(*slots));
+	int result = -ENOMEM;
+
+	o->secs = calloc(l->nsecs ? l->nsecs : 1, sizeof(*o->secs));
+	if (!slots || !o->secs)
+		goto out;
+	for (size_t i = 0; i < l->nsecs; i++)
+		slots[i] = (struct name_slot){.title = l->secs[i]->name, .id = l->secs[i]->id};
+	result = names_assign(slots, l->nsecs, NULL);
+	if (result)
+		goto out;
+	for (size_t i = 0; i < l->nsecs; i++) {
+		o->secs[i].sec = l->secs[i];
+		o->secs[i].dname = slots[i].name;
+		l->secs[i] = NULL;
+	}
+	o->nsecs = l->nsecs;
+	l->nsecs = 0;
+out:
+	free(slots);
+	return result;
+}
+
+static int32_t section_index(const struct built *o, const char *section_id)
+{
+	if (!section_id)
+		return -1;
+	for (size_t i = 0; i < o->nsecs; i++)
+		if (strcmp(o->secs[i].sec->id, section_id) == 0)
+			return (int32_t)i;
+	return -1; /* a section we have not seen: show the pin at the board's top */
+}
+
+/* Names the pins of one folder (pins[] holds them oldest first) and fills their nodes. */
+static int name_pins(struct built *o, struct pin **pins, size_t n, int32_t folder,
+		     const char *const *reserved)
+{
+	struct name_slot *slots = calloc(n ? n : 1, sizeof(*slots));
+	int result = -ENOMEM;
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		slots[i] = (struct name_slot){pins[i]->title, pins[i]->id, 5 /* ".json" */, NULL};
+	result = names_assign(slots, n, reserved);
+	if (result)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct pin_node *pn = &o->pins[o->npins];
+		const char *ext = pins[i]->image_url ? names_ext_for_url(pins[i]->image_url) : NULL;
+		int len;
+
+		len = asprintf(&pn->names, "%s%s%c%s.json", ext ? slots[i].name : "", ext ? ext : "",
+			       '\0', slots[i].name);
+		if (len < 0) {
+			pn->names = NULL;
+			result = -ENOMEM;
+			goto out;
+		}
+		pn->json_off = strlen(pn->names) + 1;
+		pn->pin = pins[i];
+		pn->folder = folder;
+		pn->size = pins[i]->image_url ? cache_size_get(pins[i]->image_url) : -1;
+		pn->json_len = -1;
+		pins[i] = NULL;
+		o->npins++;
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(slots[i].name);
+	free(slots);
+	return result;
+}
+
+/* Bases that pin names must not take because a section's name already has that form. */
+static const char **section_reserved(const struct built *o)
+{
+	const char **r = calloc(o->nsecs + 1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	for (size_t i = 0, k = 0; i < o->nsecs; i++) {
+		const char *ext;
+		size_t len = names_strip_ext(o->secs[i].dname, &ext);
+
+		if (*ext)
+			r[k++] = strndup(o->secs[i].dname, len);
+	}
+	return r;
+}
+
+static int add_entry(struct folder *f, size_t *cap, const char *name, uint32_t index,
+		     uint8_t kind)
+{
+	if (!grow((void **)&f->ents, cap, f->n, sizeof(*f->ents)))
+		return -ENOMEM;
+	f->ents[f->n++] = (struct entry){name, index, kind};
+	return 0;
+}
+
+static struct folder *folder_of(struct section_node *secs, struct folder *top, int32_t folder)
+{
+	return folder < 0 ? top : &secs[folder].f;
+}
+
+static int index_folders(struct built *o)
+{
+	size_t *caps = calloc(o->nsecs + 1, sizeof(*caps));
+	int result = -ENOMEM;
+
+	if (!caps)
+		return -ENOMEM;
+	result = add_entry(&o->top, &caps[o->nsecs], ".board.json", 0, ENT_BOARD_JSON);
+	for (size_t i = 0; !result && i < o->nsecs; i++)
+		result = add_entry(&o->top, &caps[o->nsecs], o->secs[i].dname, i, ENT_SECTION);
+	for (size_t i = 0; !result && i < o->npins; i++) {
+		struct pin_node *pn = &o->pins[i];
+		struct folder *f = folder_of(o->secs, &o->top, pn->folder);
+		size_t *cap = &caps[pn->folder < 0 ? o->nsecs : (size_t)pn->folder];
+
+		if (pn->names[0])
+			result = add_entry(f, cap, pn->names, i, ENT_IMAGE);
+		if (!result)
+			result = add_entry(f, cap, pn->names + pn->json_off, i, ENT_JSON);
+	}
+	qsort(o->top.ents, o->top.n, sizeof(*o->top.ents), cmp_entry);
+	for (size_t i = 0; i < o->nsecs; i++)
+		qsort(o->secs[i].f.ents, o->secs[i].f.n, sizeof(*o->secs[i].f.ents), cmp_entry);
+	free(caps);
+	return result;
+}
+
+/* Groups the listing's pins by folder, oldest first, and names each group. */
+static int name_all_pins(struct built *o, struct listing *l)
+{
+	struct pin **group = malloc((l->npins ? l->npins : 1) * sizeof(*group));
+	const char **reserved = section_reserved(o);
+	int result = -ENOMEM;
+
+	o->pins = calloc(l->npins ? l->npins : 1, sizeof(*o->pins));
+	if (!group || !reserved || !o->pins)
+		goto out;
+	qsort(l->pins, l->npins, sizeof(*l->pins), cmp_pin_age);
+	result = 0;
+	for (int32_t folder = -1; !result && folder < (int32_t)o->nsecs; folder++) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < l->npins; i++)
+			if (l->pins[i] && section_index(o, l->pins[i]->section_id) == folder)
+				group[n++] = l->pins[i];
+		result = name_pins(o, group, n, folder, folder < 0 ? reserved : NULL);
+		/* name_pins took the pins it named: drop them from the listing. */
+		for (size_t i = 0, k = 0; i < l->npins && k < n; i++)
+			if (l->pins[i] && section_index(o, l->pins[i]->section_id) == folder)
+				l->pins[i] = group[k++];
+	}
+out:
+	for (size_t i = 0; reserved && reserved[i]; i++)
+		free((char *)reserved[i]);
+	free(reserved);
+	free(group);
+	return result;
+}
+
+static int build(struct listing *l, struct built *o)
+{
+	int result;
+
+	memset(o, 0, sizeof(*o));
+	result = name_sections(o, l);
+	if (!result)
+		result = name_all_pins(o, l);
+	if (!result)
+		result = index_folders(o);
+	if (result)
+		folders_release(o->secs, o->nsecs, o->pins, o->npins, &o->top);
+	return result;
+}
+
+/* ---- boards ---- */
+
+struct board_vec {
+	struct board **v;
+	size_t n, cap;
+};
+
+static int collect_board(const cJSON *it, void *ctx)
+{
+	struct board_vec *bv = ctx;
+	struct board *b = board_from_json(it);
+
+	if (!b || !id_ok(b->id)) {
+		log_warn("skipping a board without a usable id or name");
+		board_free(b);
+		return 0;
+	}
+	if (!grow((void **)&bv->v, &bv->cap, bv->n, sizeof(*bv->v))) {
+		board_free(b);
+		return -ENOMEM;
+	}
+	bv->v[bv->n++] = b;
+	return 0;
+}
+
+static int cmp_board_age(const void *a, const void *b)
+{
+	const struct board *x = *(struct board *const *)a, *y = *(struct board *const *)b;
+
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int cmp_node_dname(const void *a, const void *b)
+{
+	return strcmp((*(struct board_node *const *)a)->dname,
+		      (*(struct board_node *const *)b)->dname);
+}
+
+static struct board_node *find_board_id(const char *id)
+{
+	for (size_t i = 0; i < T.nboards; i++)
+		if (strcmp(T.boards[i]->b->id, id) == 0)
+			return T.boards[i];
+	return NULL;
+}
+
+static struct board_node *find_board_name(const char *dname)
+{
+	struct board_node key = {.dname = (char *)dname}, *kp = &key, **hit;
+
+	hit = bsearch(&kp, T.boards, T.nboards, sizeof(*T.boards), cmp_node_dname);
+	return hit ? *hit : NULL;
+}
+
+static void bury(struct board_node *bn)
+{
+	struct board_node **d = realloc(T.dead, (T.ndead + 1) * sizeof(*d));
+
+	bn->gone = true;
+	if (!d)
+		return; /* it leaks until exit; it is never used again */
+	T.dead = d;
+	T.dead[T.ndead++] = bn;
+}
+
+/* Swaps in a new list of boards, keeping each known board's node (and its listing). Takes
+ * the boards; names are given (one per board, same order). Lock held. */
+static int install_boards(struct board_vec *bv, char **names)
+{
+	struct board_node **nodes = calloc(bv->n ? bv->n : 1, sizeof(*nodes));
+
+	if (!nodes)
+		return -ENOMEM;
+	for (size_t i = 0; i < bv->n; i++) {
+		struct board_node *bn = find_board_id(bv->v[i]->id);
+
+		if (!bn && !(bn = calloc(1, sizeof(*bn)))) {
+			for (size_t k = 0; k < i; k++)
+				if (!nodes[k]->b)
+					free(nodes[k]);
+			free(nodes);
+			return -ENOMEM;
+		}
+		nodes[i] = bn;
+	}
+	for (size_t i = 0; i < T.nboards; i++) {
+		bool kept = false;
+
+		for (size_t k = 0; k < bv->n && !kept; k++)
+			kept = nodes[k] == T.boards[i];
+		if (!kept)
+			bury(T.boards[i]);
+	}
+	for (size_t i = 0; i < bv->n; i++) {
+		board_free(nodes[i]->b);
+		free(nodes[i]->dname);
+		nodes[i]->b = bv->v[i];
+		nodes[i]->dname = names[i];
+		names[i] = NULL;
+		bv->v[i] = NULL;
+	}
+	free(T.boards);
+	T.boards = nodes;
+	T.nboards = bv->n;
+	qsort(T.boards, T.nboards, sizeof(*T.boards), cmp_node_dname);
+	return 0;
+}
+
+static char **name_boards(struct board_vec *bv)
+{
+	struct name_slot *slots = calloc(bv->n ? bv->n : 1, sizeof(*slots));
+	char **names = calloc(bv->n ? bv->n : 1, sizeof(*names));
+
+	if (!slots || !names)
+		goto fail;
+	qsort(bv->v, bv->n, sizeof(*bv->v), cmp_board_age);
+	for (size_t i = 0; i < bv->n; i++)
+		slots[i] = (struct name_slot){.title = bv->v[i]->name, .id = bv->v[i]->id};
+	if (names_assign(slots, bv->n, NULL))
+		goto fail;
+	for (size_t i = 0; i < bv->n; i++)
+		names[i] = slots[i].name;
+	free(slots);
+	return names;
+fail:
+	free(slots);
+	free(names);
+	return NULL;
+}
+
+/* Makes the list of boards fresh. Lock held on entry and on return; dropped meanwhile. */
+static int ensure_boards(void)
+{
+	struct board_vec bv = {0};
+	char **names = NULL;
+	int result;
+
+	while (T.boards_busy)
+		pthread_cond_wait(&T.changed, &T.lock);
+	if (T.boards_listed && fresh(T.boards_at))
+		return 0;
+	T.boards_busy = true;
+	pthread_mutex_unlock(&T.lock);
+	result = api_list("/boards", true, collect_board, &bv);
+	if (!result && !(names = name_boards(&bv)))
+		result = -ENOMEM;
+	pthread_mutex_lock(&T.lock);
+	if (!result)
+		result = install_boards(&bv, names);
+	if (!result) {
+		T.boards_listed = true;
+		T.boards_at = now_s();
+	}
+	T.boards_busy = false;
+	pthread_cond_broadcast(&T.changed);
+	for (size_t i = 0; i < bv.n; i++) {
+		board_free(bv.v[i]);
+		if (names)
+			free(names[i]);
+	}
+	free(names);
+	free(bv.v);
+	return result;
+}
+
+static void install_listing(struct board_node *bn, struct built *o, char *stamp)
+{
+	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top);
+	bn->secs = o->secs;
+	bn->nsecs = o->nsecs;
+	bn->pins = o->pins;
+	bn->npins = o->npins;
+	bn->top = o->top;
+	free(bn->stamp);
+	bn->stamp = stamp;
+	bn->listed = true;
+	bn->listed_at = now_s();
+	bn->gen++;
+}
+
+/* The board's pins modified stamp is unchanged since its listing: the listing still holds. */
+static bool unchanged(const struct board_node *bn)
+{
+	return bn->stamp && bn->b->pins_modified_at &&
+	       strcmp(bn->stamp, bn->b->pins_modified_at) == 0;
+}
+
+/* Makes bn's listing fresh. Lock held on entry and on return; dropped meanwhile. */
+static int ensure_listed(struct board_node *bn)
+{
+	struct listing l = {0};
+	struct built o;
+	char id[TREE_ID_MAX + 1], *stamp;
+	int result;
+
+	for (;;) {
+		while (bn->busy)
+			pthread_cond_wait(&T.changed, &T.lock);
+		if (bn->gone)
+			return -ENOENT;
+		if (bn->listed && fresh(bn->listed_at))
+			return 0;
+		if (!bn->listed)
+			break;
+		/* One GET /boards page tells whether this board changed at all. */
+		result = ensure_boards();
+		if (result)
+			return result;
+		if (bn->busy)
+			continue;
+		if (bn->gone)
+			return -ENOENT;
+		if (!unchanged(bn))
+			break;
+		bn->listed_at = now_s();
+		return 0;
+	}
+	bn->busy = true;
+	snprintf(id, sizeof(id), "%s", bn->b->id);
+	stamp = bn->b->pins_modified_at ? strdup(bn->b->pins_modified_at) : NULL;
+	pthread_mutex_unlock(&T.lock);
+
+	result = fetch_listing(id, &l);
+	if (!result)
+		result = build(&l, &o);
+	listing_release(&l);
+
+	pthread_mutex_lock(&T.lock);
+	bn->busy = false;
+	pthread_cond_broadcast(&T.changed);
+	if (result) {
+		log_warn("cannot list board %s: %s", id, strerror(-result));
+		free(stamp);
+		return result;
+	}
+	install_listing(bn, &o, stamp);
+	return bn->gone ? -ENOENT : 0;
+}
+
+/* ---- resolving paths ---- */
+
+struct where {
+	enum node_type type;
+	const char *placeholder;
+	struct board_node *bn;
+	struct folder *f; /* the folder holding the node, for pins */
+	int32_t sec;	  /* section index, or -1 */
+	struct pin_node *pn;
+};
+
+static const struct entry *find_entry(const struct folder *f, const char *name)
+{
+	struct entry key = {.name = name};
+
+	return bsearch(&key, f->ents, f->n, sizeof(*f->ents), cmp_entry);
+}
+
+static int resolve_in_board(struct where *w, char **c, int depth)
+{
+	const struct entry *e;
+	struct folder *f;
+	int result = ensure_listed(w->bn);
+
+	if (result)
+		return result;
+	f = &w->bn->top;
+	e = find_entry(f, c[2]);
+	if (e && e->kind == ENT_SECTION) {
+		w->sec = (int32_t)e->index;
+		if (depth == 3) {
+			w->type = NODE_SECTION;
+			return 0;
+		}
+		if (depth > 4)
+			return -ENOENT;
+		f = &w->bn->secs[e->index].f;
+		e = find_entry(f, c[3]);
+	} else if (depth > 3) {
+		return e ? -ENOTDIR : -ENOENT;
+	}
+	if (!e)
+		return -ENOENT;
+	w->f = f;
+	if (e->kind == ENT_BOARD_JSON) {
+		w->type = NODE_BOARD_JSON;
+		return 0;
+	}
+	w->pn = &w->bn->pins[e->index];
+	w->type = e->kind == ENT_IMAGE ? NODE_PIN_IMAGE : NODE_PIN_JSON;
+	return 0;
+}
+
+/* Finds path in the tree, fetching what it needs. Lock held on entry and on return. On
+ * success w's pointers are valid until the lock is next dropped. */
+static int resolve(const char *path, struct where *w)
+{
+	char buf[PATH_MAX], *c[8], *save = NULL, *tok;
+	int depth = 0, result;
+
+	memset(w, 0, sizeof(*w));
+	w->sec = -1;
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (depth == 8)
+			return -ENOENT;
+		c[depth++] = tok;
+	}
+	if (depth == 0) {
+		w->type = NODE_ROOT;
+		return 0;
+	}
+	if (depth == 1 && strcmp(c[0], "me.json") == 0) {
+		w->type = NODE_ME_JSON;
+		return 0;
+	}
+	if (strcmp(c[0], "boards") != 0) {
+		char sub[PATH_MAX];
+
+		snprintf(sub, sizeof(sub), "%s%s%s", c[0], depth > 1 ? "/" : "",
+			 depth > 1 ? c[1] : "");
+		for (size_t i = 0; depth <= 2 && placeholders[i]; i++) {
+			if (strcmp(placeholders[i], sub) == 0) {
+				w->type = NODE_PLACEHOLDER;
+				w->placeholder = placeholders[i];
+				return 0;
+			}
+		}
+		return -ENOENT;
+	}
+	if (depth == 1) {
+		w->type = NODE_BOARDS;
+		return 0;
+	}
+	result = ensure_boards();
+	if (result)
+		return result;
+	w->bn = find_board_name(c[1]);
+	if (!w->bn)
+		return -ENOENT;
+	if (depth == 2) {
+		w->type = NODE_BOARD;
+		return 0;
+	}
+	return resolve_in_board(w, c, depth);
+}
+
+/* ---- sizes ---- */
+
+/* Learns, by parallel HEADs, the size of every image in w's folder not known yet. Lock held
+ * on entry and on return; dropped meanwhile, so w is stale afterwards. */
+static void learn_sizes(struct where *w)
+{
+	struct board_node *bn = w->bn;
+	struct folder *f = w->f;
+	unsigned gen = bn->gen;
+	char **urls = malloc((f->n ? f->n : 1) * sizeof(*urls));
+	int64_t *sizes = malloc((f->n ? f->n : 1) * sizeof(*sizes));
+	size_t n = 0;
+
+	if (f->sizes_busy) {
+		/* Another thread is asking already: wait for its answer. */
+		while (bn->gen == gen && f->sizes_busy)
+			pthread_cond_wait(&T.changed, &T.lock);
+		goto out;
+	}
+	if (!urls || !sizes)
+		goto out;
+	for (size_t i = 0; i < f->n; i++) {
+		struct pin_node *pn = &bn->pins[f->ents[i].index];
+
+		if (f->ents[i].kind == ENT_IMAGE && pn->size < 0 &&
+		    !(urls[n] = strdup(pn->pin->image_url)))
+			break;
+		n += f->ents[i].kind == ENT_IMAGE && pn->size < 0;
+	}
+	f->sizes_busy = true;
+	pthread_mutex_unlock(&T.lock);
+
+	http_head_sizes((const char *const *)urls, n, sizes, T.head_parallel);
+	for (size_t i = 0; i < n; i++)
+		if (sizes[i] >= 0)
+			cache_size_put(urls[i], sizes[i]);
+
+	pthread_mutex_lock(&T.lock);
+	/* The listing may have been replaced meanwhile; its pins read sizes from the cache. */
+	for (size_t i = 0; i < bn->npins; i++)
+		if (bn->pins[i].size < 0 && bn->pins[i].pin->image_url)
+			bn->pins[i].size = cache_size_get(bn->pins[i].pin->image_url);
+	if (bn->gen == gen) {
+		f->sizes_busy = false;
+		f->sizes_tried = true;
+	}
+	pthread_cond_broadcast(&T.changed);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(urls[i]);
+	free(urls);
+	free(sizes);
+}
+
+/* ---- public ---- */
+
+int tree_init(const struct tree_config *cfg, cJSON *account)
+{
+	T.ttl = cfg->ttl_s;
+	T.head_parallel = cfg->head_parallel > 0 ? cfg->head_parallel : 16;
+	T.image_size = cfg->image_size ? strdup(cfg->image_size) : NULL;
+	T.account = account;
+	T.account_at = now_s();
+	return cfg->image_size && !T.image_size ? -ENOMEM : 0;
+}
+
+static void board_node_free(struct board_node *bn)
+{
+	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top);
+	board_free(bn->b);
+	free(bn->dname);
+	free(bn->stamp);
+	free(bn);
+}
+
+void tree_cleanup(void)
+{
+	for (size_t i = 0; i < T.nboards; i++)
+		board_node_free(T.boards[i]);
+	for (size_t i = 0; i < T.ndead; i++)
+		board_node_free(T.dead[i]);
+	free(T.boards);
+	free(T.dead);
+	T.boards = T.dead = NULL;
+	T.nboards = T.ndead = 0;
+	cJSON_Delete(T.account);
+	T.account = NULL;
+	free(T.image_size);
+	T.image_size = NULL;
+}
+
+static int64_t json_len(struct pin_node *pn)
+{
+	if (pn->json_len < 0) {
+		char *text = meta_pin_json(pn->pin);
+
+		if (!text)
+			return -ENOMEM;
+		pn->json_len = (int64_t)strlen(text);
+		free(text);
+	}
+	return pn->json_len;
+}
+
+static void copy_id(char *dst, const char *src)
+{
+	snprintf(dst, TREE_ID_MAX + 1, "%s", src ? src : "");
+}
+
+static int fill_info(const struct where *w, struct node_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->type = w->type;
+	out->nlink = 1;
+	switch (w->type) {
+	case NODE_ROOT:
+	case NODE_BOARDS:
+	case NODE_PLACEHOLDER:
+		out->is_dir = true;
+		out->nlink = 2;
+		out->mtime = time(NULL);
+		break;
+	case NODE_ME_JSON: {
+		char *text = meta_pretty(T.account);
+
+		if (!text)
+			return -ENOMEM;
+		out->size = (int64_t)strlen(text);
+		free(text);
+		out->mtime = time(NULL);
+		break;
+	}
+	case NODE_BOARD:
+	case NODE_SECTION:
+		out->is_dir = true;
+		out->nlink = w->type == NODE_SECTION ? 2 : 1;
+		out->mtime = w->bn->b->created;
+		copy_id(out->board_id, w->bn->b->id);
+		if (w->sec >= 0)
+			copy_id(out->section_id, w->bn->secs[w->sec].sec->id);
+		break;
+	case NODE_BOARD_JSON: {
+		char *text = meta_board_json(w->bn->b);
+
+		if (!text)
+			return -ENOMEM;
+		out->size = (int64_t)strlen(text);
+		free(text);
+		out->mtime = w->bn->b->created;
+		copy_id(out->board_id, w->bn->b->id);
+		break;
+	}
+	case NODE_PIN_IMAGE:
+	case NODE_PIN_JSON:
+		out->size = w->type == NODE_PIN_IMAGE ? w->pn->size : json_len(w->pn);
+		if (out->size < -1)
+			return (int)out->size;
+		out->mtime = w->pn->pin->created;
+		copy_id(out->board_id, w->bn->b->id);
+		copy_id(out->section_id, w->pn->pin->section_id);
+		copy_id(out->pin_id, w->pn->pin->id);
+		break;
+	}
+	return 0;
+}
+
+int tree_stat(const char *path, bool want_size, struct node_info *out)
+{
+	struct where w;
+	int result;
+
+	pthread_mutex_lock(&T.lock);
+	for (;;) {
+		result = resolve(path, &w);
+		if (result || !want_size || w.type != NODE_PIN_IMAGE || w.pn->size >= 0 ||
+		    w.f->sizes_tried)
+			break;
+		learn_sizes(&w);
+	}
+	if (!result)
+		result = fill_info(&w, out);
+	pthread_mutex_unlock(&T.lock);
+	return result;
+}
+
+static int list_folder(const struct folder *f, int (*fill)(void *, const char *, bool), void *ctx)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (fill(ctx, f->ents[i].name, f->ents[i].kind == ENT_SECTION))
+			break;
+	return 0;
+}
+
+static int list_placeholder(const char *at, int (*fill)(void *, const char *, bool), void *ctx)
+{
+	size_t len = strlen(at);
+
+	for (size_t i = 0; placeholders[i]; i++)
+		if (strncmp(placeholders[i], at, len) == 0 && placeholders[i][len] == '/')
+			fill(ctx, placeholders[i] + len + 1, true);
+	return 0;
+}
+
+int tree_list(const char *path, int (*fill)(void *ctx, const char *name, bool is_dir), void *ctx)
+{
+	struct where w;
+	int result;
+
+	pthread_mutex_lock(&T.lock);
+	result = resolve(path, &w);
+	if (result)
+		goto out;
+	switch (w.type) {
+	case NODE_ROOT:
+		fill(ctx, "me.json", false);
+		fill(ctx, "boards", true);
+		for (size_t i = 0; placeholders[i]; i++)
+			if (!strchr(placeholders[i], '/'))
+				fill(ctx, placeholders[i], true);
+		break;
+	case NODE_BOARDS:
+		result = ensure_boards();
+		for (size_t i = 0; !result && i < T.nboards; i++)
+			if (fill(ctx, T.boards[i]->dname, true))
+				break;
+		break;
+	case NODE_BOARD:
+		result = ensure_listed(w.bn);
+		if (!result)
+			result = list_folder(&w.bn->top, fill, ctx);
+		break;
+	case NODE_SECTION:
+		result = list_folder(&w.bn->secs[w.sec].f, fill, ctx);
+		break;
+	case NODE_PLACEHOLDER:
+		result = list_placeholder(w.placeholder, fill, ctx);
+		break;
+	default:
+		result = -ENOTDIR;
+	}
+out:
+	pthread_mutex_unlock(&T.lock);
+	return result;
+}
+
+/* Refreshes the account object when it is older than the TTL. Lock held, dropped meanwhile. */
+static void ensure_account(void)
+{
+	cJSON *fresh_account = NULL;
+
+	while (T.account_busy)
+		pthread_cond_wait(&T.changed, &T.lock);
+	if (fresh(T.account_at))
+		return;
+	T.account_busy = true;
+	pthread_mutex_unlock(&T.lock);
+	int result = api_get_account(&fresh_account);
+
+	pthread_mutex_lock(&T.lock);
+	T.account_busy = false;
+	pthread_cond_broadcast(&T.changed);
+	if (result || !cJSON_IsObject(fresh_account)) {
+		cJSON_Delete(fresh_account);
+		return; /* the last known account is still worth showing */
+	}
+	cJSON_Delete(T.account);
+	T.account = fresh_account;
+	T.account_at = now_s();
+}
+
+int tree_read_text(const char *path, char **text, size_t *len)
+{
+	struct where w;
+	char *t = NULL;
+	int result;
+
+	pthread_mutex_lock(&T.lock);
+	result = resolve(path, &w);
+	if (result)
+		goto out;
+	switch (w.type) {
+	case NODE_ME_JSON:
+		ensure_account();
+		t = meta_pretty(T.account);
+		break;
+	case NODE_BOARD_JSON:
+		t = meta_board_json(w.bn->b);
+		break;
+	case NODE_PIN_JSON:
+		t = meta_pin_json(w.pn->pin);
+		if (t)
+			w.pn->json_len = (int64_t)strlen(t);
+		break;
+	default:
+		result = -EISDIR;
+		goto out;
+	}
+	if (!t)
+		result = -ENOMEM;
+out:
+	pthread_mutex_unlock(&T.lock);
+	*text = t;
+	*len = t ? strlen(t) : 0;
+	return result;
+}
+
+int tree_image_url(const char *path, char **url)
+{
+	struct where w;
+	int result;
+
+	*url = NULL;
+	pthread_mutex_lock(&T.lock);
+	result = resolve(path, &w);
+	if (!result && w.type != NODE_PIN_IMAGE)
+		result = w.type == NODE_PIN_JSON ? -EINVAL : -EISDIR;
+	if (!result && !(*url = strdup(w.pn->pin->image_url)))
+		result = -ENOMEM;
+	pthread_mutex_unlock(&T.lock);
+	return result;
+}
+
+static int resolve_pin(const char *path, struct where *w)
+{
+	int result = resolve(path, w);
+
+	if (!result && w->type != NODE_PIN_IMAGE && w->type != NODE_PIN_JSON)
+		result = -ENODATA;
+	return result;
+}
+
+int tree_xattr_list(const char *path, char *buf, size_t len)
+{
+	struct where w;
+	int result;
+
+	pthread_mutex_lock(&T.lock);
+	result = resolve_pin(path, &w);
+	if (!result) {
+		size_t need = meta_pin_xattr_list(w.pn->pin, NULL, 0);
+
+		result = (int)need;
+		if (len && need > len)
+			result = -ERANGE;
+		else if (len)
+			meta_pin_xattr_list(w.pn->pin, buf, len);
+	} else if (result == -ENODATA) {
+		result = 0; /* folders and other files simply have none */
+	}
+	pthread_mutex_unlock(&T.lock);
+	return result;
+}
+
+int tree_xattr_get(const char *path, const char *name, char *buf, size_t len)
+{
+	struct where w;
+	char made[128];
+	const char *v;
+	int result;
+
+	pthread_mutex_lock(&T.lock);
+	result = resolve_pin(path, &w);
+	if (result)
+		goto out;
+	v = meta_pin_xattr_get(w.pn->pin, name, made, sizeof(made));
+	if (!v) {
+		result = -ENODATA;
+		goto out;
+	}
+	result = (int)strlen(v);
+	if (len && (size_t)result > len)
+		result = -ERANGE;
+	else if (len)
+		memcpy(buf, v, result);
+out:
+	pthread_mutex_unlock(&T.lock);
+	return result;
+}
+
+uint64_t tree_pin_count(void)
+{
+	const cJSON *n;
+	uint64_t count = 0;
+
+	pthread_mutex_lock(&T.lock);
+	if (T.boards_listed) {
+		for (size_t i = 0; i < T.nboards; i++)
+			count += T.boards[i]->b->pin_count > 0 ? T.boards[i]->b->pin_count : 0;
+	} else {
+		n = cJSON_GetObjectItemCaseSensitive(T.account, "pin_count");
+		count = cJSON_IsNumber(n) && n->valuedouble > 0 ? (uint64_t)n->valuedouble : 0;
+	}
+	pthread_mutex_unlock(&T.lock);
+	return count;
+}
+
+void tree_invalidate(void)
+{
+	pthread_mutex_lock(&T.lock);
+	T.boards_listed = false;
+	for (size_t i = 0; i < T.nboards; i++) {
+		T.boards[i]->listed = false;
+		free(T.boards[i]->stamp);
+		T.boards[i]->stamp = NULL;
+	}
+	T.account_at = -1e9;
+	pthread_mutex_unlock(&T.lock);
+}

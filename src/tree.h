@@ -1,0 +1,80 @@
+/* The account as pinfs shows it: boards, sections and pins with their file names, listings
+ * with their age, image sizes. One mutex guards it all and is never held across a network
+ * call: a thread that must fetch marks the folder busy, fetches unlocked, and installs the
+ * result; others wanting the same folder wait for it instead of fetching again.
+ *
+ * Nothing here hands out pointers into the tree: callers get copies (struct node_info, text
+ * buffers they free), so a refresh can replace any object at any time.
+ */
+#ifndef PINFS_TREE_H
+#define PINFS_TREE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define TREE_ID_MAX 40
+
+enum node_type {
+	NODE_ROOT,
+	NODE_ME_JSON,
+	NODE_BOARDS,
+	NODE_BOARD,
+	NODE_SECTION,
+	NODE_BOARD_JSON,
+	NODE_PIN_IMAGE,
+	NODE_PIN_JSON,
+	NODE_PLACEHOLDER, /* a folder of the namespace that shows nothing yet */
+};
+
+struct node_info {
+	enum node_type type;
+	bool is_dir;
+	int64_t size; /* bytes; -1 for an image whose size could not be learnt */
+	time_t mtime;
+	nlink_t nlink;
+	char board_id[TREE_ID_MAX + 1];
+	char section_id[TREE_ID_MAX + 1];
+	char pin_id[TREE_ID_MAX + 1];
+};
+
+struct tree_config {
+	double ttl_s;	     /* how long a listing is trusted */
+	int head_parallel;   /* HEADs in flight at once when learning sizes */
+	const char *image_size;
+};
+
+/* account is the GET /user_account answer; the tree takes it over. Returns 0 or -errno. */
+int tree_init(const struct tree_config *cfg, cJSON *account);
+void tree_cleanup(void);
+
+/* Describes the node at path. want_size: learn an image's size if unknown (HEADs of every
+ * unknown size in its folder, in parallel); without it an unknown size reads as -1.
+ * Returns 0 or -errno (-ENOENT, -EIO when a listing failed, ...). */
+int tree_stat(const char *path, bool want_size, struct node_info *out);
+
+/* Calls fill(ctx, name, is_dir) for each entry of the folder at path (without . and ..).
+ * fill runs under the tree's lock and must not call back into the tree. */
+int tree_list(const char *path, int (*fill)(void *ctx, const char *name, bool is_dir),
+	      void *ctx);
+
+/* The content of a generated file (me.json, .board.json, a pin's .json). Caller frees. */
+int tree_read_text(const char *path, char **text, size_t *len);
+
+/* The URL of a pin image's bytes. Caller frees. */
+int tree_image_url(const char *path, char **url);
+
+/* Extended attributes of a pin's image or JSON: list (listxattr semantics: returns the size
+ * needed, or -ERANGE when len is too small) and get (the same for one value). */
+int tree_xattr_list(const char *path, char *buf, size_t len);
+int tree_xattr_get(const char *path, const char *name, char *buf, size_t len);
+
+/* How many pins the tree knows (for statfs). */
+uint64_t tree_pin_count(void);
+
+/* Forgets every listing, so the next look at a folder asks the server again (SIGHUP). */
+void tree_invalidate(void);
+
+#endif

@@ -1,0 +1,131 @@
+"""The /_fake/ control routes used by tests: counts, request log, faults, state, knobs."""
+
+import hashlib
+import json
+
+from images import SIZE_KEYS
+from messages import Response
+
+
+def error(status, message):
+    return Response(status, {"error": message})
+
+
+def json_body(req):
+    """The request's JSON object (an empty body counts as {}); ValueError when malformed."""
+    if not req.body.strip():
+        return {}
+    value = json.loads(req.body)
+    if not isinstance(value, dict):
+        raise ValueError("the body must be a JSON object")
+    return value
+
+
+def handle(app, req):
+    route = ROUTES.get((req.method, req.path.rstrip("/")))
+    if route is None:
+        return error(404, f"no admin route {req.method} {req.path}")
+    try:
+        return route(app, req)
+    except ValueError as exc:
+        return error(400, str(exc))
+
+
+def counts(app, req):
+    return Response(200, app.traffic.summary())
+
+
+def reset_counts(app, req):
+    app.traffic.reset()
+    return Response(200, app.traffic.summary())
+
+
+def requests(app, req):
+    return Response(200, app.traffic.requests())
+
+
+def add_fault(app, req):
+    return Response(200, {"queued": app.faults.add(json_body(req))})
+
+
+def list_faults(app, req):
+    return Response(200, {"faults": app.faults.list()})
+
+
+def clear_faults(app, req):
+    app.faults.clear()
+    return Response(200, {"faults": []})
+
+
+def image_digests(image):
+    """Size and sha256 of every size of an image (this generates them)."""
+    digests = {}
+    for key in SIZE_KEYS:
+        data = image.data(key)
+        digests[key] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return digests
+
+
+def state(app, req):
+    store = app.store
+    with store.lock:
+        dump = {
+            "user": store.account_json(),
+            "boards": [store.board_json(b) for b in store.board_list],
+            "sections": {b.id: [store.section_json(s) for s in b.sections] for b in store.board_list},
+            "pins": [dict(store.pin_json(p)) for p in reversed(store.pin_list)],
+            "following": [store.person_json(p) for p in store.following],
+            "followers": [store.person_json(p) for p in store.followers],
+            "interests": [store.interest_json(i) for i in store.interests],
+            "following_boards": [store.foreign_board_json(b) for b in store.following_boards],
+        }
+        images = {p.id: p.image for p in store.pin_list}
+    if req.arg("images") in ("1", "true"):
+        for pin in dump["pins"]:   # outside the lock: generating images takes a while
+            pin["_image"] = image_digests(images[pin["id"]])
+    return Response(200, dump)
+
+
+def set_latency(app, req):
+    ms = json_body(req).get("ms")
+    if not isinstance(ms, (int, float)) or ms < 0:
+        raise ValueError("'ms' must be a non-negative number")
+    app.latency_ms = ms
+    return Response(200, {"ms": ms})
+
+
+def expire_token(app, req):
+    token = json_body(req).get("token")
+    if not app.tokens.expire(token):
+        return error(404, "unknown token")
+    return Response(200, {"expired": token or "all"})
+
+
+def violations(app, req):
+    return Response(200, app.violations.report())
+
+
+def reset_violations(app, req):
+    app.violations.reset()
+    return Response(200, {"violations": []})
+
+
+def shutdown(app, req):
+    app.stop_requested = True   # the server stops once this answer has been sent
+    return Response(200, {"stopping": True})
+
+
+ROUTES = {
+    ("GET", "/_fake/counts"): counts,
+    ("POST", "/_fake/counts/reset"): reset_counts,
+    ("GET", "/_fake/requests"): requests,
+    ("GET", "/_fake/faults"): list_faults,
+    ("POST", "/_fake/faults"): add_fault,
+    ("DELETE", "/_fake/faults"): clear_faults,
+    ("GET", "/_fake/state"): state,
+    ("POST", "/_fake/latency"): set_latency,
+    ("POST", "/_fake/expire_token"): expire_token,
+    ("GET", "/_fake/violations"): violations,
+    ("POST", "/_fake/violations/reset"): reset_violations,
+    ("POST", "/_fake/shutdown"): shutdown,
+}

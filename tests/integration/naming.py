@@ -1,0 +1,112 @@
+"""The file names the brief promises, computed independently of pinfs' C code, so the suite can
+say what a mount must show for any state of the fake server."""
+
+from datetime import datetime, timezone
+
+NAME_MAX = 255
+
+
+def _char(ch, first):
+    if ch == "/":
+        return "\uff0f"
+    if ch == "." and first:
+        return "\uff0e"
+    if ch in "\t\n\r":
+        return " "
+    if ord(ch) < 0x20 or ord(ch) == 0x7F:
+        return "\ufffd"
+    return ch
+
+
+def sanitize(title, ident, reserve=0):
+    text = title if title else ident
+    out, used = [], 0
+    cap = NAME_MAX - reserve
+    for i, ch in enumerate(text):
+        rep = _char(ch, i == 0)
+        size = len(rep.encode())
+        if used + size > cap:
+            break
+        out.append(rep)
+        used += size
+    return "".join(out)
+
+
+def created(obj):
+    text = obj.get("created_at") or "1970-01-01T00:00:00"
+    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return int(stamp.timestamp())
+
+
+def assign(objs, title_key, reserve, reserved=()):
+    """Names for objs (given oldest first): {id: name}. The first holder keeps a name."""
+    plain, names, later = set(reserved), {}, []
+    firsts = {}
+    for o in objs:
+        cand = sanitize(o.get(title_key), o["id"], reserve)
+        if cand in firsts or cand in plain:
+            later.append(o)
+        else:
+            firsts[cand] = o["id"]
+            names[o["id"]] = cand
+    taken = set(firsts) | set(reserved)
+    for o in later:
+        base = sanitize(o.get(title_key), o["id"], reserve + len(o["id"]) + 3)
+        name = f"{base} {{{o['id']}}}"
+        if name in taken:
+            base = sanitize(name, o["id"], reserve + len(o["id"]) + 3)
+            name = f"{base} {{{o['id']}}}"
+        names[o["id"]] = name
+    return names
+
+
+def age_key(o):
+    return (created(o), len(o["id"]), o["id"])
+
+
+def image_ext(url):
+    tail = url.rsplit("/", 1)[-1].split("?")[0]
+    ext = tail.rsplit(".", 1)[-1].lower() if "." in tail else ""
+    return "." + ext if ext in ("png", "gif", "webp") else ".jpg"
+
+
+def best_image(pin, prefer=None):
+    images = (pin.get("media") or {}).get("images") or {}
+    for key in (prefer, "originals"):
+        if key in images:
+            return images[key]
+    return max(images.values(), key=lambda img: img["width"], default=None)
+
+
+def expected_tree(state, prefer=None):
+    """{relative path: ("dir", None) | ("image", pin) | ("json", pin) | ("board", board)}."""
+    tree = {"boards": ("dir", None)}
+    boards = sorted(state["boards"], key=lambda b: (created(b), b["id"]))
+    board_names = assign(boards, "name", 0)
+    for b in boards:
+        top = "boards/" + board_names[b["id"]]
+        tree[top] = ("dir", b)
+        tree[top + "/.board.json"] = ("board", b)
+        sections = state["sections"].get(b["id"], [])
+        sec_names = assign(sections, "name", 0)
+        sec_ids = {s["id"] for s in sections}
+        for s in sections:
+            tree[top + "/" + sec_names[s["id"]]] = ("dir", s)
+        reserved = {n.rsplit(".", 1)[0] for n in sec_names.values()
+                    if n.lower().endswith((".jpg", ".jpeg", ".png", ".gif", ".webp", ".json"))}
+        pins = sorted((p for p in state["pins"] if p["board_id"] == b["id"]), key=age_key)
+        folders = {}
+        for p in pins:
+            sid = p.get("board_section_id")
+            folders.setdefault(sid if sid in sec_ids else None, []).append(p)
+        for sid, group in folders.items():
+            names = assign(group, "title", 5, reserved if sid is None else ())
+            where = top if sid is None else top + "/" + sec_names[sid]
+            for p in group:
+                img = best_image(p, prefer)
+                if img:
+                    tree[f"{where}/{names[p['id']]}{image_ext(img['url'])}"] = ("image", p)
+                tree[f"{where}/{names[p['id']]}.json"] = ("json", p)
+    return tree

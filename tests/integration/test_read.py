@@ -1,0 +1,303 @@
+"""The read-only view of an account: tree, bytes, sizes, metadata, request counts, mount errors."""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import PINFS, TOKEN, Mount
+from naming import best_image, created, expected_tree
+
+
+def walk(root):
+    """{relative path: "dir" | "file"} of everything under root/boards."""
+    found = {}
+    for top, dirs, files in os.walk(root / "boards"):
+        rel = os.path.relpath(top, root)
+        found[rel] = "dir"
+        for f in files:
+            found[os.path.join(rel, f)] = "file"
+    return found
+
+
+def test_tree_equals_server_state(account):
+    server, m = account
+    want = expected_tree(server.state())
+    got = walk(m.dir)
+    assert set(got) == set(want)
+    for path, (kind, _) in want.items():
+        assert got[path] == ("dir" if kind == "dir" else "file"), path
+
+
+def test_names_follow_the_rules(account):
+    server, m = account
+    state = server.state()
+    names = set(walk(m.dir))
+    flat = {os.path.basename(n) for n in names}
+    # A pin without a title is named by its id; one with '/' shows U+FF0F; duplicates get {ID}.
+    untitled = [p for p in state["pins"] if not p.get("title")]
+    assert untitled and all(any(f.startswith(p["id"] + ".") for f in flat) for p in untitled)
+    assert any("\uff0f" in f for f in flat)
+    assert any(f.endswith("}.json") and " {" in f for f in flat)
+    assert all(len(f.encode()) <= 255 for f in flat)
+    assert not any(f.startswith(".") and f != ".board.json" for f in flat)
+
+
+def test_section_pins_only_in_their_section(account):
+    server, m = account
+    want = expected_tree(server.state())
+    in_sections = [p for p, (k, pin) in want.items() if k == "json" and pin.get("board_section_id")]
+    assert in_sections, "the seed has pins in sections"
+    for path in in_sections:
+        assert path.count("/") == 3 and (m.dir / path).exists()
+        top = os.path.join(os.path.dirname(os.path.dirname(path)), os.path.basename(path))
+        assert not (m.dir / top).exists() or top in want
+
+
+def test_image_bytes_and_sizes(account):
+    server, m = account
+    want = expected_tree(server.state())
+    images = [(p, pin) for p, (k, pin) in want.items() if k == "image"]
+    assert len(images) >= 40
+    for path, pin in images:
+        data = (m.dir / path).read_bytes()
+        assert data == server.fetch(best_image(pin)["url"]), path
+        assert os.stat(m.dir / path).st_size == len(data), path
+
+
+def test_sizes_shown_before_any_read(account):
+    server, m = account
+    want = expected_tree(server.state(images=True))
+    for path, (kind, pin) in want.items():
+        if kind == "image":
+            assert os.stat(m.dir / path).st_size == pin["_image"]["originals"]["size"], path
+
+
+def test_pin_json_shows_the_pin(account):
+    server, m = account
+    want = expected_tree(server.state())
+    for path, (kind, pin) in want.items():
+        if kind != "json":
+            continue
+        shown = json.loads((m.dir / path).read_text())
+        for key in ("id", "title", "description", "link", "alt_text", "board_id",
+                    "dominant_color", "created_at"):
+            assert shown[key] == pin.get(key), (path, key)
+        assert shown["board_section_id"] == pin.get("board_section_id")
+        assert shown["image"]["url"] == best_image(pin)["url"]
+        assert os.stat(m.dir / path).st_mtime == created(pin)
+
+
+def test_board_json_and_me_json(account):
+    server, m = account
+    state = server.state()
+    want = expected_tree(state)
+    for path, (kind, board) in want.items():
+        if kind == "board":
+            shown = json.loads((m.dir / path).read_text())
+            assert shown["id"] == board["id"] and shown["name"] == board["name"]
+            assert shown["privacy"] == board["privacy"]
+            assert shown["pin_count"] == board["pin_count"]
+    me = json.loads((m.dir / "me.json").read_text())
+    assert me["username"] == state["user"]["username"]
+    assert os.stat(m.dir / "me.json").st_size == len((m.dir / "me.json").read_bytes())
+
+
+def test_xattrs_mirror_the_pin(account):
+    server, m = account
+    want = expected_tree(server.state())
+    path, (_, pin) = next((p, v) for p, v in want.items() if v[0] == "image")
+    names = os.listxattr(m.dir / path)
+    assert "user.pinterest.id" in names and "user.pinterest.title" in names
+    assert os.getxattr(m.dir / path, "user.pinterest.id").decode() == pin["id"]
+    assert os.getxattr(m.dir / path, "user.pinterest.url").decode() == \
+        f"https://www.pinterest.com/pin/{pin['id']}/"
+    if pin.get("title"):
+        assert os.getxattr(m.dir / path, "user.pinterest.title").decode() == pin["title"]
+    with pytest.raises(OSError):
+        os.getxattr(m.dir / path, "user.pinterest.nothing")
+
+
+def test_namespace_and_df(account):
+    server, m = account
+    top = set(os.listdir(m.dir))
+    assert {"me.json", "boards", "pins", "search", "followers", "following"} <= top
+    assert set(os.listdir(m.dir / "following")) == {"users", "boards", "interests"}
+    os.listdir(m.dir / "boards")
+    assert os.statvfs(m.dir).f_files == sum(b["pin_count"] for b in server.state()["boards"])
+
+
+def test_image_size_option(fake, mount):
+    server = fake("boards=2,pins=10,sections=1")
+    m = mount(server, opts=("image_size=150x150",))
+    want = expected_tree(server.state(), prefer="150x150")
+    for path, (kind, pin) in want.items():
+        if kind == "image":
+            assert (m.dir / path).read_bytes() == server.fetch(pin["media"]["images"]["150x150"]["url"])
+
+
+def big_board(server):
+    state = server.state()
+    board = max(state["boards"], key=lambda b: b["pin_count"])
+    names = expected_tree(state)
+    path = next(p for p, (k, b) in names.items() if k == "dir" and b is board)
+    top_images = [p for p, (k, pin) in names.items()
+                  if k == "image" and os.path.dirname(p) == path]
+    return board, path, top_images
+
+
+def requests(server, route):
+    return server.counts().get(route, 0)
+
+
+def test_request_counts_of_a_600_pin_board(fake, mount):
+    server = fake("boards=3,pins=700,sections=3,big=600")
+    board, path, top_images = big_board(server)
+    assert board["pin_count"] == 600
+
+    # find -name over a cold mount: listings only, never a HEAD or GET of an image.
+    m = mount(server)
+    cache = m.cache_dir
+    server.reset_counts()
+    out = subprocess.run(["find", str(m.dir / path), "-name", "*.json", "!", "-name", ".board.json"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(out) == 600
+    c = server.counts()
+    assert c.get("GET /v5/boards/{board_id}/pins") == 3
+    assert c.get("GET /v5/boards/{board_id}/sections") == 1
+    assert "HEAD /img" not in c and "GET /img" not in c
+
+    # ls -l: sizes by at most one HEAD per image, no more listing.
+    server.reset_counts()
+    subprocess.run(["ls", "-l", str(m.dir / path)], capture_output=True, check=True)
+    c = server.counts()
+    assert 0 < c.get("HEAD /img", 0) <= len(top_images)
+    assert "GET /v5/boards/{board_id}/pins" not in c and "GET /img" not in c
+
+    # Again within the TTL: nothing at all.
+    server.reset_counts()
+    subprocess.run(["ls", "-l", str(m.dir / path)], capture_output=True, check=True)
+    assert server.counts() == {}
+    m.unmount()
+
+    # A fresh mount on the same cache: 3 + 1 listing requests, sizes from the cache.
+    m2 = mount(server, cache_dir=cache)
+    server.reset_counts()
+    subprocess.run(["ls", "-l", str(m2.dir / path)], capture_output=True, check=True)
+    c = server.counts()
+    assert c.get("GET /v5/boards/{board_id}/pins") == 3
+    assert c.get("GET /v5/boards/{board_id}/sections") == 1
+    assert "HEAD /img" not in c
+
+
+def test_reading_json_and_bare_ls_send_no_image_request(account):
+    server, m = account
+    server.reset_counts()
+    subprocess.run(["ls", "-R", str(m.dir / "boards")], capture_output=True, check=True)
+    subprocess.run(["grep", "-rl", "--include=*.json", "a", str(m.dir / "boards")],
+                   capture_output=True)
+    c = server.counts()
+    assert "HEAD /img" not in c and "GET /img" not in c
+    assert c.get("GET /v5/boards") == 1
+
+
+def test_images_are_downloaded_once(account):
+    server, m = account
+    want = expected_tree(server.state())
+    path = next(p for p, (k, _) in want.items() if k == "image")
+    first = (m.dir / path).read_bytes()
+    server.reset_counts()
+    subprocess.run(["sh", "-c", "echo 3 > /proc/sys/vm/drop_caches"], check=False)
+    assert (m.dir / path).read_bytes() == first
+    assert "GET /img" not in server.counts()
+
+
+def test_remote_changes_show_after_the_ttl(fake, mount):
+    server = fake("boards=2,pins=10,sections=0")
+    m = mount(server, opts=("dir_cache_ttl=1",))
+    boards = os.listdir(m.dir / "boards")
+    server.v5("POST", "/boards", {"name": "Made elsewhere"})
+    time.sleep(1.5)
+    assert set(os.listdir(m.dir / "boards")) == set(boards) | {"Made elsewhere"}
+
+
+def test_unchanged_boards_are_not_listed_again(fake, mount):
+    server = fake("boards=3,pins=30,sections=1")
+    m = mount(server, opts=("dir_cache_ttl=1",))
+    names = sorted(os.listdir(m.dir / "boards"))
+    for n in names:
+        os.listdir(m.dir / "boards" / n)
+    time.sleep(1.2)
+    server.reset_counts()
+    for n in names:
+        os.listdir(m.dir / "boards" / n)
+    c = server.counts()
+    assert c.get("GET /v5/boards") == 1
+    assert "GET /v5/boards/{board_id}/pins" not in c
+
+
+def run_pinfs(server_api, env_token, tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    env = dict(os.environ, PINFS_ACCESS_TOKEN=env_token)
+    r = subprocess.run([str(PINFS), "-f", "-o", f"api_url={server_api},cache_dir={tmp_path}/c",
+                        str(mnt)], capture_output=True, text=True, env=env, timeout=60)
+    return r, mnt
+
+
+def test_bad_token_fails_the_mount(fake, tmp_path):
+    server = fake("boards=1,pins=1,sections=0")
+    r, mnt = run_pinfs(server.api, "wrong-token", tmp_path)
+    assert r.returncode == 1
+    assert "refused the access token" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "wrong-token" not in r.stderr
+    assert not os.path.ismount(mnt)
+
+
+def test_unreachable_api_fails_the_mount(tmp_path):
+    r, mnt = run_pinfs("http://127.0.0.1:9/v5", TOKEN, tmp_path)
+    assert r.returncode == 1
+    assert "cannot reach the API" in r.stderr
+    assert not os.path.ismount(mnt)
+
+
+def test_no_token_fails_the_mount(tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PINFS_ACCESS_TOKEN"}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)
+    r = subprocess.run([str(PINFS), "-f", str(mnt)], capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "no access token" in r.stderr
+
+
+def test_world_readable_token_file_is_refused(fake, tmp_path):
+    server = fake("boards=1,pins=1,sections=0")
+    tok = tmp_path / "token.json"
+    tok.write_text(json.dumps({"access_token": TOKEN}))
+    tok.chmod(0o644)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PINFS_ACCESS_TOKEN"}
+    r = subprocess.run([str(PINFS), "-f", "-o", f"api_url={server.api},token_file={tok}",
+                        str(mnt)], capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "chmod 600" in r.stderr
+
+
+def test_token_file_mounts(fake, mount, tmp_path):
+    server = fake("boards=1,pins=3,sections=0")
+    tok = tmp_path / "token.json"
+    tok.write_text(json.dumps({"access_token": TOKEN, "refresh_token": "r"}))
+    tok.chmod(0o600)
+    env = {"PINFS_ACCESS_TOKEN": ""}
+    m = mount(server, opts=(f"token_file={tok}",), env=env)
+    assert len(os.listdir(m.dir / "boards")) == 1
+
+
+def test_help_and_version():
+    r = subprocess.run([str(PINFS), "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("pinfs ")
+    r = subprocess.run([str(PINFS), "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "api_url=" in r.stdout and "dir_cache_ttl=" in r.stdout

@@ -1,0 +1,604 @@
+"""Tests of the fake Pinterest API v5 server (tests/fake_pinterest/server.py).
+
+Run from the repository root: /usr/bin/python3 -m pytest tests/test_fake_server.py -q
+"""
+
+import base64
+import contextlib
+import hashlib
+import http.client
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from PIL import Image
+
+FAKE_DIR = Path(__file__).resolve().parent / "fake_pinterest"
+SERVER = FAKE_DIR / "server.py"
+TOKEN = "test-token"
+CLIENT = ("fake-client", "fake-secret")
+PNG_DECODE = {"image/png": "PNG", "image/jpeg": "JPEG"}
+
+
+# ----- plumbing -------------------------------------------------------------------------------
+class Fake:
+    """A running server and a tiny HTTP client for it."""
+
+    def __init__(self, *args, env=None):
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SERVER), "--port", "0", "--token", TOKEN, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        line = self.proc.stdout.readline().strip()
+        assert line.startswith("http://127.0.0.1:") and line.endswith("/v5"), line
+        self.api = line
+        self.host, self.port = urlsplit(line).hostname, urlsplit(line).port
+        self.base = line[:-3]
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def call(self, method, path, body=None, headers=None, token=TOKEN, timeout=10):
+        """(status, headers, body bytes); `path` is absolute ("/v5/boards") and JSON-able
+        bodies are sent as JSON."""
+        headers = dict(headers or {})
+        if token is not None and path.startswith("/v5/"):
+            headers.setdefault("Authorization", f"Bearer {token}")
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            headers.setdefault("Content-Type", "application/json")
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+        finally:
+            conn.close()
+
+    def json(self, method, path, body=None, expect=200, **kw):
+        status, _, data = self.call(method, path, body, **kw)
+        assert status == expect, (method, path, status, data[:500])
+        return json.loads(data) if data else None
+
+    def all_items(self, path, page_size=250):
+        """Every item of a paged listing, following bookmarks."""
+        items, bookmark = [], None
+        sep = "&" if "?" in path else "?"
+        while True:
+            query = {"page_size": page_size, **({"bookmark": bookmark} if bookmark else {})}
+            page = self.json("GET", f"{path}{sep}{urlencode(query)}")
+            items += page["items"]
+            bookmark = page["bookmark"]
+            if bookmark is None:
+                return items
+
+    def state(self, images=False):
+        return self.json("GET", "/_fake/state" + ("?images=1" if images else ""))
+
+    def violations(self):
+        return self.json("GET", "/_fake/violations")["violations"]
+
+    @contextlib.contextmanager
+    def deliberate_violations(self):
+        """For requests that break the spec on purpose: everything before them must be clean,
+        and what they cause is cleared afterwards."""
+        assert self.violations() == []
+        yield
+        self.json("POST", "/_fake/violations/reset")
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server = Fake("--seed", "boards=4,pins=100,sections=3")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def limited():
+    """Rate limited, and with the spec hidden so validation is off."""
+    server = Fake("--seed", "sample", "--rate-limit", "5", env=dict(os.environ, PINFS_OPENAPI="/nonexistent"))
+    yield server
+    server.stop()
+
+
+def error_of(status_body, status, code):
+    got_status, _, data = status_body
+    assert got_status == status, (got_status, data[:300])
+    body = json.loads(data)
+    assert body["code"] == code and isinstance(body["message"], str), body
+    return body
+
+
+def png_bytes(size=(64, 48), color=(200, 40, 90)):
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+def upload_body(board_id, data, content_type="image/png", **fields):
+    return {"board_id": board_id, **fields, "media_source": {
+        "source_type": "image_base64", "content_type": content_type,
+        "data": base64.b64encode(data).decode()}}
+
+
+def first_board(fake):
+    return fake.json("GET", "/v5/boards?page_size=1")["items"][0]
+
+
+def path_of(url):
+    return urlsplit(url).path
+
+
+# ----- auth and basics ------------------------------------------------------------------------
+def test_auth_is_required(fake):
+    error_of(fake.call("GET", "/v5/boards", token=None), 401, 2)
+    error_of(fake.call("GET", "/v5/boards", token="wrong"), 401, 2)
+    with fake.deliberate_violations():
+        assert fake.call("GET", "/v5/nothing/here")[0] == 404
+        assert fake.violations()[0]["error"] == "no operation GET /nothing/here in the spec"
+
+
+def test_account_shape(fake):
+    me = fake.json("GET", "/v5/user_account")
+    assert me["username"] == "pinfs_tester" and len(me["id"]) >= 17
+    assert me["board_count"] == 4 and me["pin_count"] == 100
+    assert me["follower_count"] == 5 and me["following_count"] == 3
+
+
+def test_ids_and_timestamps(fake):
+    pins = fake.all_items("/v5/pins")
+    assert len(pins) == 100 and len({p["id"] for p in pins}) == 100
+    for pin in pins:
+        assert pin["id"].isdigit() and int(pin["id"]) > 2 ** 53
+        time.strptime(pin["created_at"], "%Y-%m-%dT%H:%M:%S")
+        assert set(pin["media"]["images"]) == {"150x150", "400x300", "600x", "1200x", "originals"}
+    created = [p["created_at"] for p in pins]
+    assert created == sorted(created, reverse=True), "pins come newest first"
+
+
+def test_seed_titles_and_boards(fake):
+    state = fake.state()
+    first = state["boards"][0]["id"]
+    titles = [p["title"] for p in state["pins"] if p["board_id"] == first and p["board_section_id"] is None]
+    assert titles.count("Lemon tart") == 3 and titles.count("Untitled") == 2
+    assert "" in titles and None in titles and "東京の夜景" in titles
+    assert any("🌅" in (t or "") for t in titles) and any("/" in (t or "") for t in titles)
+    assert any(t and len(t) == 100 for t in titles) and any((t or "").startswith(".") for t in titles)
+    section_titles = [p["title"] for p in state["pins"] if p["board_section_id"]]
+    assert section_titles.count("Mood board") == 2
+    assert [b["privacy"] for b in state["boards"]].count("SECRET") == 1
+    assert any("/" in b["name"] for b in state["boards"])
+    assert sum(len(v) for v in state["sections"].values()) == 3
+    assert len(state["followers"]) == 5 and len(state["following"]) == 3
+    assert len(state["following_boards"]) == 2 and len(state["interests"]) == 3
+
+
+# ----- pagination -----------------------------------------------------------------------------
+def test_page_size_bounds(fake):
+    with fake.deliberate_violations():
+        error_of(fake.call("GET", "/v5/pins?page_size=0"), 400, 1)
+        error_of(fake.call("GET", "/v5/pins?page_size=251"), 400, 1)
+        error_of(fake.call("GET", "/v5/pins?page_size=abc"), 400, 1)
+    assert len(fake.json("GET", "/v5/pins?page_size=250")["items"]) == 100
+    assert len(fake.json("GET", "/v5/pins")["items"]) == 25   # the default
+
+
+def test_bookmarks_walk_and_end(fake):
+    first = fake.json("GET", "/v5/pins?page_size=7")
+    assert len(first["items"]) == 7 and isinstance(first["bookmark"], str)
+    walked = fake.all_items("/v5/pins", page_size=7)
+    assert [p["id"] for p in walked[:7]] == [p["id"] for p in first["items"]]
+    assert len({p["id"] for p in walked}) == 100
+    last = fake.json("GET", "/v5/pins?page_size=250")
+    assert last["bookmark"] is None
+    # A bookmark belongs to its query: another listing refuses it.
+    board = first_board(fake)
+    error_of(fake.call("GET", f"/v5/boards/{board['id']}/pins?bookmark={first['bookmark']}"), 400, 1)
+    error_of(fake.call("GET", "/v5/pins?bookmark=garbage!"), 400, 1)
+
+
+def test_board_listing_includes_section_pins(fake):
+    state = fake.state()
+    board_id = next(b for b, secs in state["sections"].items() if secs)
+    listed = fake.all_items(f"/v5/boards/{board_id}/pins", page_size=5)
+    in_sections = [p for p in listed if p["board_section_id"]]
+    assert in_sections and len(listed) == next(b["pin_count"] for b in state["boards"] if b["id"] == board_id)
+    section = state["sections"][board_id][0]
+    section_pins = fake.all_items(f"/v5/boards/{board_id}/sections/{section['id']}/pins", page_size=2)
+    assert section_pins and all(p["board_section_id"] == section["id"] for p in section_pins)
+    assert {p["id"] for p in section_pins} <= {p["id"] for p in in_sections}
+
+
+# ----- boards and sections --------------------------------------------------------------------
+def test_board_create_edit_delete(fake):
+    board = fake.json("POST", "/v5/boards", {"name": "Scratch", "description": "tmp"}, expect=201)
+    assert board["privacy"] == "PUBLIC" and board["pin_count"] == 0
+    error_of(fake.call("POST", "/v5/boards", {"name": "scratch"}), 400, 1)   # used, ignoring case
+    error_of(fake.call("POST", "/v5/boards", {"name": "  "}), 400, 1)
+    path = f"/v5/boards/{board['id']}"
+    assert fake.json("GET", path)["name"] == "Scratch"
+    edited = fake.json("PATCH", path, {"name": "Scratch 2", "privacy": "SECRET", "description": "d"})
+    assert (edited["name"], edited["privacy"], edited["description"]) == ("Scratch 2", "SECRET", "d")
+    error_of(fake.call("PATCH", path, {"pin_count": 3}), 400, 1)           # read-only field
+    error_of(fake.call("PATCH", path, {"name": first_board(fake)["name"]}), 400, 1)
+    status, headers, data = fake.call("DELETE", path)
+    assert status == 204 and data == b"" and "content-length" not in headers
+    error_of(fake.call("GET", path), 404, 40)
+    error_of(fake.call("DELETE", path), 404, 40)
+
+
+def test_sections_create_edit_delete(fake):
+    board = fake.json("POST", "/v5/boards", {"name": "Sectioned"}, expect=201)
+    base = f"/v5/boards/{board['id']}/sections"
+    section = fake.json("POST", base, {"name": "Part one"}, expect=201)
+    assert section["id"].isdigit() and section["name"] == "Part one"
+    with fake.deliberate_violations():
+        error_of(fake.call("POST", base, {"name": "x" * 181}), 400, 400)
+        error_of(fake.call("POST", base, {"name": ""}), 400, 400)
+    assert fake.call("POST", base, {"name": "Part one"})[0] == 409
+    renamed = fake.json("PATCH", f"{base}/{section['id']}", {"name": "Part 1"})
+    assert renamed["name"] == "Part 1"
+    assert [s["name"] for s in fake.json("GET", base)["items"]] == ["Part 1"]
+    status, _, data = fake.call("DELETE", f"{base}/{section['id']}")
+    assert status == 204 and data == b""
+    error_of(fake.call("PATCH", f"{base}/{section['id']}", {"name": "again"}), 404, 2031)
+    error_of(fake.call("GET", f"{base}/{section['id']}/pins"), 404, 2031)
+    assert fake.call("DELETE", f"/v5/boards/{board['id']}")[0] == 204
+
+
+def test_deleting_a_board_deletes_its_pins(fake):
+    board = fake.json("POST", "/v5/boards", {"name": "Doomed"}, expect=201)
+    section = fake.json("POST", f"/v5/boards/{board['id']}/sections", {"name": "S"}, expect=201)
+    pin = fake.json("POST", "/v5/pins", upload_body(board["id"], png_bytes(), board_section_id=section["id"]),
+                    expect=201)
+    assert fake.call("DELETE", f"/v5/boards/{board['id']}")[0] == 204
+    error_of(fake.call("GET", f"/v5/pins/{pin['id']}"), 404, 50)
+    assert fake.call("GET", path_of(pin["media"]["images"]["originals"]["url"]))[0] == 404
+
+
+# ----- pins -------------------------------------------------------------------------------------
+def test_upload_round_trip_and_edits(fake):
+    boards = fake.json("GET", "/v5/boards")["items"]
+    board, other = boards[0], boards[1]
+    data = png_bytes((64, 48))
+    pin = fake.json("POST", "/v5/pins", upload_body(board["id"], data, title="Red square",
+                                                    description="d", link="https://example.com/r",
+                                                    alt_text="a red rectangle"), expect=201)
+    assert pin["title"] == "Red square" and pin["board_section_id"] is None
+    images = pin["media"]["images"]
+    assert (images["originals"]["width"], images["originals"]["height"]) == (64, 48)
+    status, headers, got = fake.call("GET", path_of(images["originals"]["url"]))
+    assert status == 200 and got == data and headers["content-type"] == "image/png"
+    thumb = Image.open(io.BytesIO(fake.call("GET", path_of(images["150x150"]["url"]))[2]))
+    assert thumb.format == "PNG" and thumb.size == (150, 150)
+    after = fake.json("GET", f"/v5/boards/{board['id']}")
+    assert after["pin_count"] == board["pin_count"] + 1
+    assert after["board_pins_modified_at"] > board["board_pins_modified_at"]
+
+    path = f"/v5/pins/{pin['id']}"
+    assert fake.json("PATCH", path, {"title": "Renamed", "alt_text": None})["title"] == "Renamed"
+    assert fake.json("GET", path)["alt_text"] is None
+    section_id = fake.state()["sections"][board["id"]][0]["id"]
+    assert fake.json("PATCH", path, {"board_section_id": section_id})["board_section_id"] == section_id
+    assert fake.json("PATCH", path, {"board_section_id": None})["board_section_id"] is None
+    error_of(fake.call("PATCH", path, {"board_id": other["id"], "board_section_id": section_id}), 404, 2031)
+    moved = fake.json("PATCH", path, {"board_id": other["id"]})
+    assert moved["board_id"] == other["id"]
+    assert fake.json("GET", f"/v5/boards/{other['id']}")["pin_count"] == other["pin_count"] + 1
+    error_of(fake.call("PATCH", path, {"dominant_color": "#000000"}), 400, 1)
+    error_of(fake.call("PATCH", path, {"board_id": "123"}), 404, 40)
+    status, _, body = fake.call("DELETE", path)
+    assert status == 204 and body == b""
+    error_of(fake.call("GET", path), 404, 50)
+    error_of(fake.call("DELETE", path), 404, 50)
+
+
+def test_bad_uploads(fake):
+    board_id = first_board(fake)["id"]
+    good = png_bytes()
+    error_of(fake.call("POST", "/v5/pins", upload_body(board_id, b"not an image at all")), 400, 235)
+    error_of(fake.call("POST", "/v5/pins", upload_body(board_id, good, "image/jpeg")), 400, 235)
+    error_of(fake.call("POST", "/v5/pins", upload_body(board_id, png_bytes((5, 5)))), 400, 233)
+    error_of(fake.call("POST", "/v5/pins", upload_body("1234567890123456789", good)), 404, 40)
+    error_of(fake.call("POST", "/v5/pins", upload_body(board_id, good, board_section_id="99")), 404, 2031)
+    with fake.deliberate_violations():
+        wrapped = upload_body(board_id, good)
+        wrapped["media_source"]["data"] = base64.encodebytes(good).decode()       # has newlines
+        error_of(fake.call("POST", "/v5/pins", wrapped), 400, 235)
+        prefixed = upload_body(board_id, good)
+        prefixed["media_source"]["data"] = "data:image/png;base64," + prefixed["media_source"]["data"]
+        error_of(fake.call("POST", "/v5/pins", prefixed), 400, 235)
+        error_of(fake.call("POST", "/v5/pins", upload_body(board_id, good, title="t" * 101)), 400, 1)
+        error_of(fake.call("POST", "/v5/pins", upload_body(board_id, good, description="d" * 801)), 400, 1)
+        error_of(fake.call("POST", "/v5/pins", {"board_id": board_id}), 400, 1)
+
+
+def test_save_pin_copies(fake):
+    boards = fake.json("GET", "/v5/boards")["items"]
+    source = fake.json("GET", f"/v5/boards/{boards[0]['id']}/pins?page_size=1")["items"][0]
+    copy = fake.json("POST", f"/v5/pins/{source['id']}/save", {"board_id": boards[2]["id"]}, expect=201)
+    assert copy["id"] != source["id"] and copy["parent_pin_id"] == source["id"]
+    assert copy["board_id"] == boards[2]["id"] and copy["title"] == source["title"]
+    error_of(fake.call("POST", "/v5/pins/1/save", {"board_id": boards[2]["id"]}), 404, 50)
+    assert fake.call("DELETE", f"/v5/pins/{copy['id']}")[0] == 204
+
+
+# ----- images -----------------------------------------------------------------------------------
+def test_images_get_head_range(fake):
+    pin = fake.json("GET", "/v5/pins?page_size=1")["items"][0]
+    info = pin["media"]["images"]["originals"]
+    url = path_of(info["url"])
+    status, headers, data = fake.call("GET", url, token=None)
+    assert status == 200 and int(headers["content-length"]) == len(data) > 5000
+    img = Image.open(io.BytesIO(data))
+    assert img.size == (info["width"], info["height"])
+    assert PNG_DECODE[headers["content-type"]] == img.format
+    status, headers, body = fake.call("HEAD", url)
+    assert status == 200 and body == b"" and int(headers["content-length"]) == len(data)
+    status, headers, part = fake.call("GET", url, headers={"Range": "bytes=10-109"})
+    assert status == 206 and part == data[10:110]
+    assert headers["content-range"] == f"bytes 10-109/{len(data)}"
+    assert fake.call("GET", url, headers={"Range": "bytes=-10"})[2] == data[-10:]
+    assert fake.call("GET", url, headers={"Range": f"bytes={len(data) - 5}-"})[2] == data[-5:]
+    status, headers, _ = fake.call("GET", url, headers={"Range": f"bytes={len(data)}-"})
+    assert status == 416 and headers["content-range"] == f"bytes */{len(data)}"
+    for key in ("150x150", "400x300", "600x", "1200x"):
+        small = pin["media"]["images"][key]
+        assert Image.open(io.BytesIO(fake.call("GET", path_of(small["url"]))[2])).size == \
+            (small["width"], small["height"])
+    assert fake.call("GET", "/img/originals/1.jpg")[0] == 404
+    assert fake.call("GET", url.replace("originals", "999x"))[0] == 404
+
+
+# ----- oauth ------------------------------------------------------------------------------------
+def basic(client=CLIENT):
+    return "Basic " + base64.b64encode(f"{client[0]}:{client[1]}".encode()).decode()
+
+
+def authorize(fake, redirect="http://localhost:8085/cb"):
+    query = urlencode({"client_id": CLIENT[0], "redirect_uri": redirect, "response_type": "code",
+                       "scope": "boards:read,pins:read", "state": "xyz"})
+    status, headers, _ = fake.call("GET", f"/oauth/?{query}")
+    assert status == 302
+    location = urlsplit(headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == redirect
+    params = parse_qs(location.query)
+    assert params["state"] == ["xyz"]
+    return params["code"][0]
+
+
+def token_call(fake, form, client=CLIENT):
+    return fake.call("POST", "/v5/oauth/token", urlencode(form), token=None,
+                     headers={"Authorization": basic(client),
+                              "Content-Type": "application/x-www-form-urlencoded"})
+
+
+def test_oauth_code_and_refresh_rotation(fake):
+    redirect = "http://localhost:8085/cb"
+    code = authorize(fake, redirect)
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
+            "continuous_refresh": "true"}
+    error_of(token_call(fake, form, client=("fake-client", "nope")), 401, 2)
+    status, _, data = token_call(fake, form)
+    assert status == 200, data
+    tokens = json.loads(data)
+    assert tokens["token_type"] == "bearer" and tokens["scope"] == "boards:read,pins:read"
+    assert tokens["expires_in"] > 0 and tokens["refresh_token_expires_at"] > time.time()
+    error_of(token_call(fake, form), 400, 1)    # a code works once
+    assert fake.call("GET", "/v5/user_account", token=tokens["access_token"])[0] == 200
+    status, _, data = token_call(fake, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    rotated = json.loads(data)
+    assert status == 200 and rotated["refresh_token"] != tokens["refresh_token"]
+    error_of(token_call(fake, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}), 400, 1)
+    assert fake.call("GET", "/v5/user_account", token=rotated["access_token"])[0] == 200
+
+
+def test_expire_one_token_then_refresh(fake):
+    code = authorize(fake)
+    tokens = json.loads(token_call(fake, {"grant_type": "authorization_code", "code": code,
+                                          "redirect_uri": "http://localhost:8085/cb"})[2])
+    fake.json("POST", "/_fake/expire_token", {"token": tokens["access_token"]})
+    error_of(fake.call("GET", "/v5/user_account", token=tokens["access_token"]), 401, 2)
+    assert fake.call("GET", "/v5/user_account")[0] == 200    # the --token one still works
+    status, _, data = token_call(fake, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert fake.call("GET", "/v5/user_account", token=json.loads(data)["access_token"])[0] == 200
+
+
+def test_expire_all_tokens():
+    server = Fake("--seed", "boards=1,pins=0,sections=0")   # its own: it ends up unusable
+    try:
+        assert server.call("GET", "/v5/user_account")[0] == 200
+        server.json("POST", "/_fake/expire_token")
+        error_of(server.call("GET", "/v5/user_account"), 401, 2)
+    finally:
+        server.stop()
+
+
+# ----- people and search ------------------------------------------------------------------------
+def test_social_listings_and_follow(fake):
+    me = fake.json("GET", "/v5/user_account")["username"]
+    assert len(fake.json("GET", "/v5/user_account/followers")["items"]) == 5
+    following = fake.json("GET", "/v5/user_account/following")["items"]
+    assert all(u["type"] == "user" for u in following)
+    boards = fake.json("GET", "/v5/user_account/following/boards")["items"]
+    assert len(boards) == 2 and all(b["owner"]["username"] != me for b in boards)
+    cover = path_of(boards[0]["media"]["image_cover_url"])
+    assert fake.call("HEAD", cover)[0] == 200
+    foreign = f"/v5/boards/{boards[0]['id']}"
+    assert fake.json("GET", foreign)["owner"] == boards[0]["owner"]   # readable, not listable
+    error_of(fake.call("GET", foreign + "/pins"), 403, 29)
+    error_of(fake.call("DELETE", foreign), 403, 29)
+    assert len(fake.json("GET", f"/v5/users/{me}/interests/follow")["items"]) == 3
+    error_of(fake.call("GET", "/v5/users/nobody_here/interests/follow"), 404, 30)
+    followed = fake.json("POST", "/v5/user_account/following/marta_makes", {"auto_follow": False})
+    assert followed["username"] == "marta_makes"
+    names = [u["username"] for u in fake.json("GET", "/v5/user_account/following")["items"]]
+    assert names[-1] == "marta_makes" and len(names) == len(following) + 1
+    error_of(fake.call("POST", "/v5/user_account/following/nobody_here", {"auto_follow": False}), 404, 30)
+
+
+def test_search(fake):
+    found = fake.json("GET", "/v5/search/boards?query=RECIPES")["items"]
+    assert [b["name"] for b in found] == ["Recipes"]
+    pins = fake.json("GET", "/v5/search/pins?query=lemon%20tart")
+    assert sum(p["title"] == "Lemon tart" for p in pins["items"]) == 3
+    assert all("lemon tart" in (p["title"] + (p["description"] or "")).lower() for p in pins["items"])
+    some = fake.json("GET", "/v5/pins?page_size=2")["items"]
+    by_id = fake.json("GET", "/v5/search/pins?query=" + ",".join(p["id"] for p in some))["items"]
+    assert {p["id"] for p in by_id} == {p["id"] for p in some}
+    everything = fake.all_items("/v5/search/boards?query=")
+    assert len(everything) == fake.json("GET", "/v5/user_account")["board_count"]
+
+
+# ----- admin: counts, faults, latency, rate limit, state -------------------------------------------
+def test_counts_and_request_log(fake):
+    fake.json("POST", "/_fake/counts/reset")
+    board_id = first_board(fake)["id"]
+    fake.call("GET", f"/v5/boards/{board_id}/pins")
+    fake.call("GET", f"/v5/boards/{board_id}/pins?page_size=3")
+    fake.call("HEAD", "/img/originals/1.jpg")
+    counts = fake.json("GET", "/_fake/counts")
+    assert counts == {"counts": {"GET /v5/boards": 1, "GET /v5/boards/{board_id}/pins": 2, "HEAD /img": 1},
+                      "total": 4}
+    log = fake.json("GET", "/_fake/requests")["requests"]
+    assert [(r["route"], r["status"]) for r in log] == [
+        ("GET /v5/boards", 200), ("GET /v5/boards/{board_id}/pins", 200),
+        ("GET /v5/boards/{board_id}/pins", 200), ("HEAD /img", 404)]
+    assert log[2]["query"] == "page_size=3" and log[2]["path"] == f"/v5/boards/{board_id}/pins"
+
+
+def test_fault_status_and_raw(fake):
+    fake.json("POST", "/_fake/faults", {"route": "GET /v5/user_account", "count": 2, "action": "status",
+                                       "status": 503, "headers": {"Retry-After": "1"}})
+    assert len(fake.json("GET", "/_fake/faults")["faults"]) == 1
+    for _ in range(2):
+        status, headers, body = fake.call("GET", "/v5/user_account")
+        assert status == 503 and headers["retry-after"] == "1" and json.loads(body)["code"] == 503
+    assert fake.call("GET", "/v5/user_account")[0] == 200
+    fake.json("POST", "/_fake/faults", {"route": "GET /v5/user_account", "action": "raw", "status": 200,
+                                       "body_text": "{not json"})
+    assert fake.call("GET", "/v5/user_account")[2] == b"{not json"
+    fake.json("POST", "/_fake/faults", {"route": "GET /v5/boards", "action": "status", "status": 429})
+    error_of(fake.call("GET", "/v5/boards"), 429, 8)
+    fake.json("POST", "/_fake/faults", {"route": "POST /v5/boards", "action": "status", "status": 500})
+    assert fake.call("POST", "/v5/boards", {"name": "Never made"})[0] == 500
+    assert "Never made" not in [b["name"] for b in fake.state()["boards"]]
+    assert fake.call("POST", "/_fake/faults", {"route": "GET /v5/boards", "action": "explode"})[0] == 400
+
+
+def test_fault_close_and_close_after(fake):
+    fake.json("POST", "/_fake/faults", {"route": "POST /v5/boards", "action": "close"})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        fake.call("POST", "/v5/boards", {"name": "Closed"})
+    assert "Closed" not in [b["name"] for b in fake.state()["boards"]]
+    fake.json("POST", "/_fake/faults", {"route": "POST /v5/boards", "action": "close_after"})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        fake.call("POST", "/v5/boards", {"name": "Lost answer"})
+    made = [b for b in fake.state()["boards"] if b["name"] == "Lost answer"]
+    assert len(made) == 1, "close_after performs the request"
+    assert fake.call("DELETE", f"/v5/boards/{made[0]['id']}")[0] == 204
+    log = fake.json("GET", "/_fake/requests")["requests"]
+    assert [r.get("fault") for r in log if r["route"] == "POST /v5/boards"][-2:] == ["close", "close_after"]
+
+
+def test_fault_truncate_delay_and_clear(fake):
+    url = path_of(fake.json("GET", "/v5/pins?page_size=1")["items"][0]["media"]["images"]["originals"]["url"])
+    fake.json("POST", "/_fake/faults", {"route": "GET /img", "action": "truncate", "bytes": 100})
+    with pytest.raises(http.client.IncompleteRead):
+        fake.call("GET", url)
+    fake.json("POST", "/_fake/faults", {"route": "GET /v5/user_account", "action": "delay", "ms": 300})
+    started = time.monotonic()
+    assert fake.call("GET", "/v5/user_account")[0] == 200
+    assert time.monotonic() - started >= 0.3
+    fake.json("POST", "/_fake/faults", {"route": "GET /v5/user_account", "action": "close", "count": 5})
+    fake.json("DELETE", "/_fake/faults")
+    assert fake.json("GET", "/_fake/faults")["faults"] == []
+    assert fake.call("GET", "/v5/user_account")[0] == 200
+
+
+def test_latency_overlaps(fake):
+    fake.json("POST", "/_fake/latency", {"ms": 300})
+    try:
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(fake.call("GET", "/v5/user_account")[0]))
+                   for _ in range(6)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - started
+    finally:
+        fake.json("POST", "/_fake/latency", {"ms": 0})
+    assert results == [200] * 6 and 0.3 <= elapsed < 1.0
+
+
+def test_rate_limit(limited):
+    time.sleep(1.0)   # a fresh window
+    statuses = [limited.call("GET", "/v5/boards")[0] for _ in range(8)]
+    assert statuses.count(200) == 5 and statuses.count(429) == 3
+    error_of(limited.call("GET", "/v5/boards"), 429, 8)
+    assert limited.call("HEAD", "/img/originals/1.jpg")[0] == 404   # images are not limited
+    time.sleep(1.05)
+    assert limited.call("GET", "/v5/boards")[0] == 200
+
+
+def test_sample_seed_and_state_images(limited):
+    state = limited.state(images=True)
+    assert [b["name"] for b in state["boards"]] == ["Recipes", "Travel", "Garden ideas"]
+    recipes = state["boards"][0]["id"]
+    assert [s["name"] for s in state["sections"][recipes]] == ["Desserts"]
+    assert 10 <= len(state["pins"]) <= 14
+    pin = state["pins"][0]
+    data = limited.call("GET", path_of(pin["media"]["images"]["originals"]["url"]))[2]
+    assert pin["_image"]["originals"] == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    sizes = {p["_image"]["originals"]["size"] for p in state["pins"]}
+    assert len(sizes) == len(state["pins"]) and min(sizes) > 10_000
+    formats = {p["media"]["images"]["originals"]["url"].rsplit(".", 1)[1] for p in state["pins"]}
+    assert formats == {"jpg", "png"}
+    assert "_image" not in limited.state()["pins"][0]
+
+
+def test_validation_disabled_without_spec(limited):
+    assert limited.json("GET", "/_fake/violations") == {"violations": [], "disabled": True}
+
+
+# ----- OpenAPI validation ----------------------------------------------------------------------
+def test_bad_request_body_is_flagged(fake):
+    with fake.deliberate_violations():
+        error_of(fake.call("POST", "/v5/boards", {"name": 123}), 400, 1)
+        found = fake.violations()
+        assert [(v["route"], v["where"], v["status"]) for v in found] == [("POST /v5/boards", "request", 400)]
+        assert "name" in found[0]["error"]
+
+
+def test_response_checker_catches_wrong_shapes():
+    sys.path.insert(0, str(FAKE_DIR))
+    try:
+        import openapi_check
+    finally:
+        sys.path.remove(str(FAKE_DIR))
+    spec = openapi_check.find_spec()
+    if spec is None:
+        pytest.skip("the OpenAPI description is not available")
+    checker = openapi_check.SpecChecker.load(spec)
+    assert checker.check_response("GET", "/pins/{pin_id}", 200, "application/json", b'{"id": "1"}') == []
+    assert checker.check_response("GET", "/pins/{pin_id}", 200, "application/json", b'{"id": 1}')
+    assert checker.check_response("GET", "/boards", 200, "application/json", b'{"items": [{"id": "1"}]}')
+    assert checker.check_response("DELETE", "/pins/{pin_id}", 200, "application/json", b'{}')  # 204 only
+    assert checker.check_request("GET", "/boards", {}, "page_size=0", None, b"")
+
+
+def test_normal_traffic_has_no_violations(fake):
+    """Runs last: everything above that was not deliberately wrong must match the spec."""
+    assert fake.violations() == []

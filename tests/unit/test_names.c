@@ -1,0 +1,188 @@
+/* Unit tests of title <-> file name mapping (src/names.c). */
+#include "check.h"
+#include "names.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void sanitize_is(const char *title, const char *id, size_t reserve, const char *want)
+{
+	char *got = names_sanitize(title, id, reserve);
+
+	CHECK_STR(got, want);
+	free(got);
+}
+
+static void test_sanitize(void)
+{
+	sanitize_is("Lemon tart", "1", 0, "Lemon tart");
+	sanitize_is("", "123", 0, "123");
+	sanitize_is(NULL, "123", 0, "123");
+	sanitize_is("a/b", "1", 0, "a\xef\xbc\x8f" "b");
+	sanitize_is("/", "1", 0, "\xef\xbc\x8f");
+	sanitize_is(".hidden", "1", 0, "\xef\xbc\x8ehidden");
+	sanitize_is("..", "1", 0, "\xef\xbc\x8e.");
+	sanitize_is("a.b", "1", 0, "a.b");
+	sanitize_is("tab\there\nnl", "1", 0, "tab here nl");
+	sanitize_is("bell\x07", "1", 0, "bell\xef\xbf\xbd");
+	sanitize_is("bad\xff utf8", "1", 0, "bad\xef\xbf\xbd utf8");
+	sanitize_is("overlong \xc0\xaf", "1", 0, "overlong \xef\xbf\xbd\xef\xbf\xbd");
+	sanitize_is("Crème brûlée 🍮 抹茶", "1", 0, "Crème brûlée 🍮 抹茶");
+}
+
+static void test_length(void)
+{
+	char title[500], *got;
+
+	memset(title, 'x', 399);
+	title[399] = '\0';
+	got = names_sanitize(title, "1", 5);
+	CHECK(strlen(got) == 250);
+	free(got);
+
+	/* 100 four-byte characters: cut at a character boundary, never inside one. */
+	title[0] = '\0';
+	for (int i = 0; i < 100; i++)
+		strcat(title, "\xf0\x9f\x8d\xae");
+	got = names_sanitize(title, "1", 5);
+	CHECK(strlen(got) <= 250);
+	CHECK(strlen(got) % 4 == 0);
+	CHECK(strlen(got) == 248);
+	free(got);
+
+	/* Slashes grow to three bytes each: the limit counts bytes after mapping. */
+	memset(title, '/', 120);
+	title[120] = '\0';
+	got = names_sanitize(title, "1", 5);
+	CHECK(strlen(got) == 249);
+	free(got);
+}
+
+static void test_to_title(void)
+{
+	char *t;
+
+	t = names_to_title("a\xef\xbc\x8f" "b");
+	CHECK_STR(t, "a/b");
+	free(t);
+	t = names_to_title("\xef\xbc\x8ehidden");
+	CHECK_STR(t, ".hidden");
+	free(t);
+	t = names_to_title("plain");
+	CHECK_STR(t, "plain");
+	free(t);
+}
+
+static void test_assign_duplicates(void)
+{
+	struct name_slot s[] = {
+		{"Lemon tart", "100", 5, NULL},
+		{"Lemon tart", "200", 5, NULL},
+		{"", "300", 5, NULL},
+		{"Lemon tart", "400", 5, NULL},
+		{"Other", "500", 5, NULL},
+	};
+
+	CHECK(names_assign(s, 5, NULL) == 0);
+	CHECK_STR(s[0].name, "Lemon tart");
+	CHECK_STR(s[1].name, "Lemon tart {200}");
+	CHECK_STR(s[2].name, "300");
+	CHECK_STR(s[3].name, "Lemon tart {400}");
+	CHECK_STR(s[4].name, "Other");
+	for (int i = 0; i < 5; i++)
+		free(s[i].name);
+}
+
+static void test_assign_reserved_and_literal(void)
+{
+	const char *reserved[] = {"Desserts", NULL};
+	struct name_slot s[] = {
+		{"Desserts", "1", 5, NULL},
+		{"x {3}", "2", 5, NULL},
+		{"x", "0", 5, NULL},
+		{"x", "3", 5, NULL},
+	};
+
+	CHECK(names_assign(s, 4, reserved) == 0);
+	CHECK_STR(s[0].name, "Desserts {1}");
+	CHECK_STR(s[1].name, "x {3}");
+	CHECK_STR(s[2].name, "x");
+	/* "x {3}" is taken by a title that reads so: a second suffix keeps names unique. */
+	CHECK_STR(s[3].name, "x {3} {3}");
+	for (int i = 0; i < 4; i++)
+		free(s[i].name);
+}
+
+static void test_assign_long_duplicates(void)
+{
+	char title[300];
+	struct name_slot s[2];
+
+	memset(title, 'y', 299);
+	title[299] = '\0';
+	s[0] = (struct name_slot){title, "11111111111111111", 5, NULL};
+	s[1] = (struct name_slot){title, "22222222222222222", 5, NULL};
+	CHECK(names_assign(s, 2, NULL) == 0);
+	CHECK(strlen(s[0].name) + 5 <= 255);
+	CHECK(strlen(s[1].name) + 5 <= 255);
+	CHECK(strcmp(s[0].name, s[1].name) != 0);
+	CHECK(strstr(s[1].name, " {22222222222222222}") != NULL);
+	free(s[0].name);
+	free(s[1].name);
+}
+
+static void test_stable(void)
+{
+	/* The same input gives the same names whatever else happened before. */
+	struct name_slot a[] = {{"t", "9", 5, NULL}, {"t", "8", 5, NULL}};
+	struct name_slot b[] = {{"t", "9", 5, NULL}, {"t", "8", 5, NULL}};
+
+	CHECK(names_assign(a, 2, NULL) == 0);
+	CHECK(names_assign(b, 2, NULL) == 0);
+	CHECK_STR(a[0].name, b[0].name);
+	CHECK_STR(a[1].name, b[1].name);
+	for (int i = 0; i < 2; i++) {
+		free(a[i].name);
+		free(b[i].name);
+	}
+}
+
+static void test_ext(void)
+{
+	const char *ext;
+
+	CHECK_STR(names_ext_for_url("https://i.pinimg.com/originals/ab/cd/x.png"), ".png");
+	CHECK_STR(names_ext_for_url("http://127.0.0.1:1/img/1200x/1.JPG"), ".jpg");
+	CHECK_STR(names_ext_for_url("http://h/x.webp?x=1"), ".webp");
+	CHECK_STR(names_ext_for_url("http://h/noext"), ".jpg");
+	CHECK_STR(names_ext_for_url(NULL), ".jpg");
+	CHECK(names_strip_ext("a.b.json", &ext) == 3);
+	CHECK_STR(ext, ".json");
+	CHECK(names_strip_ext("photo.JPEG", &ext) == 5);
+	CHECK(names_strip_ext("noext", &ext) == 5);
+	CHECK_STR(ext, "");
+}
+
+static void test_scratch(void)
+{
+	CHECK(names_is_scratch(".a.jpg.XyZ123"));
+	CHECK(names_is_scratch(".~lock.a.json#"));
+	CHECK(names_is_scratch("a.json.swp"));
+	CHECK(names_is_scratch("a.json~"));
+	CHECK(!names_is_scratch("photo.jpg"));
+	CHECK(!names_is_scratch("sedAbc123"));
+}
+
+int main(void)
+{
+	test_sanitize();
+	test_length();
+	test_to_title();
+	test_assign_duplicates();
+	test_assign_reserved_and_literal();
+	test_assign_long_duplicates();
+	test_stable();
+	test_ext();
+	test_scratch();
+	return check_summary();
+}
