@@ -2,6 +2,7 @@
 
 #include "cache.h"
 #include "log.h"
+#include "social.h"
 #include "tree.h"
 
 #include <errno.h>
@@ -42,7 +43,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static void fill_stat(const struct node_info *info, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = info->is_dir ? S_IFDIR | 0755 : S_IFREG | 0644;
+	st->st_mode = info->kind | (info->kind == S_IFREG ? 0644 : info->kind == S_IFLNK ? 0777 : 0755);
 	st->st_nlink = info->nlink;
 	st->st_uid = owner_uid;
 	st->st_gid = owner_gid;
@@ -60,7 +61,7 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	int result;
 
 	(void)fi;
-	result = tree_stat(path, true, &info);
+	result = social_owns(path) ? social_stat(path, &info) : tree_stat(path, true, &info);
 	if (!result)
 		fill_stat(&info, st);
 	return result;
@@ -71,10 +72,10 @@ struct fill_ctx {
 	fuse_fill_dir_t filler;
 };
 
-static int fill_one(void *ctx, const char *name, bool is_dir)
+static int fill_one(void *ctx, const char *name, mode_t kind)
 {
 	struct fill_ctx *fc = ctx;
-	struct stat st = {.st_mode = is_dir ? S_IFDIR : S_IFREG};
+	struct stat st = {.st_mode = kind};
 
 	return fc->filler(fc->buf, name, &st, 0, 0);
 }
@@ -85,8 +86,10 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	struct fill_ctx fc = {buf, filler};
 
 	(void)offset, (void)fi, (void)flags;
-	fill_one(&fc, ".", true);
-	fill_one(&fc, "..", true);
+	fill_one(&fc, ".", S_IFDIR);
+	fill_one(&fc, "..", S_IFDIR);
+	if (social_owns(path))
+		return social_list(path, fill_one, &fc);
 	return tree_list(path, fill_one, &fc);
 }
 
@@ -109,6 +112,23 @@ static int open_image(const char *path, struct fuse_file_info *fi, struct handle
 	return 0;
 }
 
+static int open_social(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+	int result;
+
+	if (!h)
+		return -ENOMEM;
+	h->fd = -1;
+	result = social_read_text(path, &h->text, &h->len);
+	if (result) {
+		free(h);
+		return result;
+	}
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
 static int fs_open(const char *path, struct fuse_file_info *fi)
 {
 	struct node_info info;
@@ -117,6 +137,8 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		return -EROFS;
+	if (social_owns(path))
+		return open_social(path, fi);
 	result = tree_stat(path, false, &info);
 	if (result)
 		return result;
@@ -166,6 +188,13 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+static int fs_readlink(const char *path, char *buf, size_t len)
+{
+	if (!social_owns(path))
+		return -EINVAL;
+	return social_readlink(path, buf, len);
+}
+
 static int fs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
 	return tree_xattr_get(path, name, value, size);
@@ -191,6 +220,7 @@ static int fs_statfs(const char *path, struct statvfs *st)
 const struct fuse_operations pinfs_ops = {
 	.init = fs_init,
 	.getattr = fs_getattr,
+	.readlink = fs_readlink,
 	.readdir = fs_readdir,
 	.open = fs_open,
 	.read = fs_read,

@@ -81,10 +81,8 @@ static struct {
 	.changed = PTHREAD_COND_INITIALIZER,
 };
 
-static const char *const placeholders[] = {
-	"pins", "search", "search/pins", "search/boards", "followers", "following",
-	"following/users", "following/boards", "following/interests", NULL,
-};
+/* The top-level folders beyond boards/, served by social.c. */
+static const char *const others[] = {"pins", "search", "followers", "following", NULL};
 
 static double now_s(void)
 {
@@ -662,7 +660,6 @@ static int ensure_listed(struct board_node *bn)
 
 struct where {
 	enum node_type type;
-	const char *placeholder;
 	struct board_node *bn;
 	struct folder *f; /* the folder holding the node, for pins */
 	int32_t sec;	  /* section index, or -1 */
@@ -735,20 +732,8 @@ static int resolve(const char *path, struct where *w)
 		w->type = NODE_ME_JSON;
 		return 0;
 	}
-	if (strcmp(c[0], "boards") != 0) {
-		char sub[PATH_MAX];
-
-		snprintf(sub, sizeof(sub), "%s%s%s", c[0], depth > 1 ? "/" : "",
-			 depth > 1 ? c[1] : "");
-		for (size_t i = 0; depth <= 2 && placeholders[i]; i++) {
-			if (strcmp(placeholders[i], sub) == 0) {
-				w->type = NODE_PLACEHOLDER;
-				w->placeholder = placeholders[i];
-				return 0;
-			}
-		}
+	if (strcmp(c[0], "boards") != 0)
 		return -ENOENT;
-	}
 	if (depth == 1) {
 		w->type = NODE_BOARDS;
 		return 0;
@@ -879,12 +864,13 @@ static int fill_info(const struct where *w, struct node_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->type = w->type;
+	out->kind = S_IFREG;
 	out->nlink = 1;
 	switch (w->type) {
 	case NODE_ROOT:
 	case NODE_BOARDS:
-	case NODE_PLACEHOLDER:
-		out->is_dir = true;
+	case NODE_OTHER:
+		out->kind = S_IFDIR;
 		out->nlink = 2;
 		out->mtime = time(NULL);
 		break;
@@ -900,7 +886,7 @@ static int fill_info(const struct where *w, struct node_info *out)
 	}
 	case NODE_BOARD:
 	case NODE_SECTION:
-		out->is_dir = true;
+		out->kind = S_IFDIR;
 		out->nlink = w->type == NODE_SECTION ? 2 : 1;
 		out->mtime = w->bn->b->created;
 		copy_id(out->board_id, w->bn->b->id);
@@ -951,25 +937,15 @@ int tree_stat(const char *path, bool want_size, struct node_info *out)
 	return result;
 }
 
-static int list_folder(const struct folder *f, int (*fill)(void *, const char *, bool), void *ctx)
+static int list_folder(const struct folder *f, tree_fill_fn fill, void *ctx)
 {
 	for (size_t i = 0; i < f->n; i++)
-		if (fill(ctx, f->ents[i].name, f->ents[i].kind == ENT_SECTION))
+		if (fill(ctx, f->ents[i].name, f->ents[i].kind == ENT_SECTION ? S_IFDIR : S_IFREG))
 			break;
 	return 0;
 }
 
-static int list_placeholder(const char *at, int (*fill)(void *, const char *, bool), void *ctx)
-{
-	size_t len = strlen(at);
-
-	for (size_t i = 0; placeholders[i]; i++)
-		if (strncmp(placeholders[i], at, len) == 0 && placeholders[i][len] == '/')
-			fill(ctx, placeholders[i] + len + 1, true);
-	return 0;
-}
-
-int tree_list(const char *path, int (*fill)(void *ctx, const char *name, bool is_dir), void *ctx)
+int tree_list(const char *path, tree_fill_fn fill, void *ctx)
 {
 	struct where w;
 	int result;
@@ -980,16 +956,15 @@ int tree_list(const char *path, int (*fill)(void *ctx, const char *name, bool is
 		goto out;
 	switch (w.type) {
 	case NODE_ROOT:
-		fill(ctx, "me.json", false);
-		fill(ctx, "boards", true);
-		for (size_t i = 0; placeholders[i]; i++)
-			if (!strchr(placeholders[i], '/'))
-				fill(ctx, placeholders[i], true);
+		fill(ctx, "me.json", S_IFREG);
+		fill(ctx, "boards", S_IFDIR);
+		for (size_t i = 0; others[i]; i++)
+			fill(ctx, others[i], S_IFDIR);
 		break;
 	case NODE_BOARDS:
 		result = ensure_boards();
 		for (size_t i = 0; !result && i < T.nboards; i++)
-			if (fill(ctx, T.boards[i]->dname, true))
+			if (fill(ctx, T.boards[i]->dname, S_IFDIR))
 				break;
 		break;
 	case NODE_BOARD:
@@ -999,9 +974,6 @@ int tree_list(const char *path, int (*fill)(void *ctx, const char *name, bool is
 		break;
 	case NODE_SECTION:
 		result = list_folder(&w.bn->secs[w.sec].f, fill, ctx);
-		break;
-	case NODE_PLACEHOLDER:
-		result = list_placeholder(w.placeholder, fill, ctx);
 		break;
 	default:
 		result = -ENOTDIR;
@@ -1173,4 +1145,52 @@ void tree_invalidate(void)
 	}
 	T.account_at = -1e9;
 	pthread_mutex_unlock(&T.lock);
+}
+
+int tree_board_path(const char *board_id, char *buf, size_t len)
+{
+	struct board_node *bn;
+	int result;
+
+	pthread_mutex_lock(&T.lock);
+	result = ensure_boards();
+	if (!result) {
+		bn = find_board_id(board_id);
+		if (!bn)
+			result = -ENOENT;
+		else if (snprintf(buf, len, "boards/%s", bn->dname) >= (int)len)
+			result = -ENAMETOOLONG;
+	}
+	pthread_mutex_unlock(&T.lock);
+	return result;
+}
+
+int tree_pin_path(const char *board_id, const char *pin_id, char *buf, size_t len)
+{
+	struct board_node *bn;
+	struct pin_node *pn = NULL;
+	int result;
+
+	pthread_mutex_lock(&T.lock);
+	result = ensure_boards();
+	if (result)
+		goto out;
+	bn = find_board_id(board_id);
+	result = bn ? ensure_listed(bn) : -ENOENT;
+	if (result)
+		goto out;
+	for (size_t i = 0; i < bn->npins && !pn; i++)
+		if (strcmp(bn->pins[i].pin->id, pin_id) == 0)
+			pn = &bn->pins[i];
+	if (!pn) {
+		result = -ENOENT;
+		goto out;
+	}
+	if (snprintf(buf, len, "boards/%s%s%s/%s", bn->dname, pn->folder < 0 ? "" : "/",
+		     pn->folder < 0 ? "" : bn->secs[pn->folder].dname,
+		     pn->names[0] ? pn->names : pn->names + pn->json_off) >= (int)len)
+		result = -ENAMETOOLONG;
+out:
+	pthread_mutex_unlock(&T.lock);
+	return result;
 }

@@ -12,6 +12,8 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -26,12 +28,12 @@ enum node_type {
 	NODE_BOARD_JSON,
 	NODE_PIN_IMAGE,
 	NODE_PIN_JSON,
-	NODE_PLACEHOLDER, /* a folder of the namespace that shows nothing yet */
+	NODE_OTHER, /* outside me.json and boards/: see social.h */
 };
 
 struct node_info {
 	enum node_type type;
-	bool is_dir;
+	mode_t kind; /* S_IFDIR, S_IFREG or S_IFLNK */
 	int64_t size; /* bytes; -1 for an image whose size could not be learnt */
 	time_t mtime;
 	nlink_t nlink;
@@ -55,10 +57,19 @@ void tree_cleanup(void);
  * Returns 0 or -errno (-ENOENT, -EIO when a listing failed, ...). */
 int tree_stat(const char *path, bool want_size, struct node_info *out);
 
-/* Calls fill(ctx, name, is_dir) for each entry of the folder at path (without . and ..).
- * fill runs under the tree's lock and must not call back into the tree. */
-int tree_list(const char *path, int (*fill)(void *ctx, const char *name, bool is_dir),
-	      void *ctx);
+/* Receives one entry of a listing; kind is S_IFDIR, S_IFREG or S_IFLNK. Non-zero stops. */
+typedef int (*tree_fill_fn)(void *ctx, const char *name, mode_t kind);
+
+/* Calls fill for each entry of the folder at path (without . and ..). fill runs under the
+ * tree's lock and must not call back into the tree. */
+int tree_list(const char *path, tree_fill_fn fill, void *ctx);
+
+/* The path, relative to the mount's root, of a pin's image (or of its JSON when it has no
+ * image): "boards/B/S/name.jpg". Lists the board when needed. Returns 0, -ENOENT or -errno. */
+int tree_pin_path(const char *board_id, const char *pin_id, char *buf, size_t len);
+
+/* The path of a board's folder relative to the mount's root: "boards/B". */
+int tree_board_path(const char *board_id, char *buf, size_t len);
 
 /* The content of a generated file (me.json, .board.json, a pin's .json). Caller frees. */
 int tree_read_text(const char *path, char **text, size_t *len);

@@ -331,6 +331,15 @@ def test_save_pin_copies(fake):
     assert copy["board_id"] == boards[2]["id"] and copy["title"] == source["title"]
     error_of(fake.call("POST", "/v5/pins/1/save", {"board_id": boards[2]["id"]}), 404, 50)
     assert fake.call("DELETE", f"/v5/pins/{copy['id']}")[0] == 204
+    # image_url sources work for this server's own image URLs only (there is no internet).
+    url = source["media"]["images"]["originals"]["url"]
+    by_url = fake.json("POST", "/v5/pins", {"board_id": boards[2]["id"], "media_source": {
+        "source_type": "image_url", "url": url}}, expect=201)
+    assert fake.call("GET", path_of(by_url["media"]["images"]["originals"]["url"]))[2] == \
+        fake.call("GET", path_of(url))[2]
+    error_of(fake.call("POST", "/v5/pins", {"board_id": boards[2]["id"], "media_source": {
+        "source_type": "image_url", "url": "https://example.com/x.jpg"}}), 400, 1)
+    assert fake.call("DELETE", f"/v5/pins/{by_url['id']}")[0] == 204
 
 
 # ----- images -----------------------------------------------------------------------------------

@@ -17,9 +17,11 @@ from collections import OrderedDict
 
 from PIL import Image, ImageOps
 
+from messages import CODE_IMAGE_BROKEN, CODE_IMAGE_TOO_SMALL
+
 SIZE_KEYS = ("150x150", "400x300", "600x", "1200x", "originals")
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
-POOL_SIZE = 48
+POOL_SIZE = 48          # pool pictures at --image-scale 1; fewer when scaled up, to bound memory
 MIN_UPLOAD_SIDE = 10
 
 
@@ -52,6 +54,8 @@ def scale_from_original(data, fmt, key):
     """Encode size `key` of the original image bytes `data` (used for seeded and uploaded)."""
     with Image.open(io.BytesIO(data)) as img:
         img.load()
+        if img.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+            img = img.convert("RGB")   # e.g. CMYK JPEGs or 16-bit PNGs, which resize poorly
         size = derived_size(key, *img.size)
         if key in ("150x150", "400x300"):
             scaled = ImageOps.fit(img, size, Image.LANCZOS)
@@ -164,7 +168,8 @@ class Images:
     def __init__(self, scale=1.0, cache_bytes=256 << 20):
         self.scale = scale
         self.cache = ByteLRU(cache_bytes)
-        self.specs = [self._make_spec(i) for i in range(POOL_SIZE)]
+        pool_size = max(12, min(POOL_SIZE, round(POOL_SIZE / scale ** 2)))
+        self.specs = [self._make_spec(i) for i in range(pool_size)]
 
     def _make_spec(self, index):
         """(format, width, height) of pool picture `index`: mostly JPEG, mostly portrait."""
@@ -190,7 +195,7 @@ class Images:
 
     def seeded(self, ordinal, salt):
         """The picture of the `ordinal`-th seeded pin (consecutive pins get distinct pool bases)."""
-        return SeededImage(self, ordinal % POOL_SIZE, salt)
+        return SeededImage(self, ordinal % len(self.specs), salt)
 
     def uploaded(self, data, content_type):
         """Validate uploaded bytes; returns (image, None) or (None, (code, message))."""
@@ -199,9 +204,9 @@ class Images:
                 img.load()
                 fmt, (width, height) = img.format, img.size
         except Exception as exc:  # PIL raises many types for garbage input
-            return None, (235, f"Sorry, the image is broken: {exc}")
+            return None, (CODE_IMAGE_BROKEN, f"Sorry, the image is broken: {exc}")
         if fmt not in FORMATS or FORMATS[fmt][0] != content_type:
-            return None, (235, f"Sorry, the image is broken: content is {fmt}, declared {content_type}.")
+            return None, (CODE_IMAGE_BROKEN, f"Sorry, the image is broken: content is {fmt}, declared {content_type}.")
         if width < MIN_UPLOAD_SIDE or height < MIN_UPLOAD_SIDE:
-            return None, (233, f"Sorry, the image is too small ({width}x{height}).")
+            return None, (CODE_IMAGE_TOO_SMALL, f"Sorry, the image is too small ({width}x{height}).")
         return UploadedImage(self, bytes(data), fmt, width, height), None
