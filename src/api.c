@@ -308,6 +308,7 @@ int api_call(const char *method, const char *path, const cJSON *body, cJSON **ou
 		.body_len = payload ? strlen(payload) : 0,
 		.sink_fd = -1,
 		.retry = strcmp(method, "POST") == 0 ? HTTP_RETRY_NOT_DONE : HTTP_RETRY_SAFE,
+		.fresh = strcmp(method, "POST") == 0,
 	};
 
 	result = http_send(&req, &resp);

@@ -1,12 +1,17 @@
 #include "fs.h"
 
 #include "cache.h"
+#include "edit.h"
+#include "local.h"
 #include "log.h"
+#include "names.h"
 #include "social.h"
 #include "tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,12 +20,20 @@
 /* Kernel caching of names and attributes. Short, because the tree already answers from memory
  * and its own TTL decides freshness; long kernel timeouts would hide remote changes. */
 #define KERNEL_TIMEOUT_S 1.0
+#define MAX_TEXT (1L << 20) /* a sidecar being edited; far above any real one */
 
-/* An open file: an image in the cache (fd) or a generated text (JSON). */
+enum handle_kind {
+	H_IMAGE, /* a pin's image in the cache: read-only */
+	H_TEXT,	 /* a generated JSON file, or the edit of one */
+	H_LOCAL, /* a local file's staging file */
+};
+
 struct handle {
+	enum handle_kind kind;
 	int fd;
 	char *text;
-	size_t len;
+	size_t len, cap;
+	bool writable, dirty;
 };
 
 static uid_t owner_uid;
@@ -35,15 +48,43 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	/* readdirplus would make the kernel ask every entry's attributes with the listing,
 	 * and so every image's size: a bare ls or find -name would then cost HEADs. */
 	conn->want &= ~FUSE_CAP_READDIRPLUS;
+	/* O_TRUNC arrives with open, not as a separate truncate of a sidecar. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	owner_uid = getuid();
 	owner_gid = getgid();
 	return NULL;
 }
 
+static struct handle *handle_of(struct fuse_file_info *fi)
+{
+	return fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+}
+
+static struct handle *handle_new(enum handle_kind kind)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (h) {
+		h->kind = kind;
+		h->fd = -1;
+	}
+	return h;
+}
+
+static void handle_free(struct handle *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h->text);
+	free(h);
+}
+
 static void fill_stat(const struct node_info *info, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = info->kind | (info->kind == S_IFREG ? 0644 : info->kind == S_IFLNK ? 0777 : 0755);
+	st->st_mode = info->kind |
+		      (info->kind == S_IFREG ? 0644 : info->kind == S_IFLNK ? 0777 : 0755);
 	st->st_nlink = info->nlink;
 	st->st_uid = owner_uid;
 	st->st_gid = owner_gid;
@@ -57,14 +98,34 @@ static void fill_stat(const struct node_info *info, struct stat *st)
 
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
+	struct handle *h = handle_of(fi);
 	struct node_info info;
 	int result;
 
-	(void)fi;
-	result = social_owns(path) ? social_stat(path, &info) : tree_stat(path, true, &info);
-	if (!result)
-		fill_stat(&info, st);
-	return result;
+	if (social_owns(path))
+		result = social_stat(path, &info);
+	else if (local_stat(path, st) == 0)
+		goto local;
+	else
+		result = tree_stat(path, true, &info);
+	if (result == -ENOENT && tree_ghost(path, false)) {
+		/* The sidecar of a pin just deleted: found, so that rm can remove it quietly. */
+		memset(&info, 0, sizeof(info));
+		info.kind = S_IFREG;
+		info.nlink = 1;
+		result = 0;
+	}
+	if (result)
+		return result;
+	fill_stat(&info, st);
+	if (h && h->kind == H_TEXT && h->writable)
+		st->st_size = (off_t)h->len; /* the edit as written so far */
+	return 0;
+local:
+	st->st_nlink = 1;
+	st->st_uid = owner_uid;
+	st->st_gid = owner_gid;
+	return 0;
 }
 
 struct fill_ctx {
@@ -84,21 +145,141 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct fill_ctx fc = {buf, filler};
+	int result;
 
 	(void)offset, (void)fi, (void)flags;
 	fill_one(&fc, ".", S_IFDIR);
 	fill_one(&fc, "..", S_IFDIR);
 	if (social_owns(path))
 		return social_list(path, fill_one, &fc);
-	return tree_list(path, fill_one, &fc);
+	result = tree_list(path, fill_one, &fc);
+	if (!result)
+		local_list(path, fill_one, &fc);
+	return result;
+}
+
+/* The folder of path is a board's or a section's: where files can be made. */
+static int in_pin_folder(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct node_info info;
+	int result;
+
+	if (!slash || (size_t)(slash - path) >= sizeof(dir))
+		return -EPERM;
+	memcpy(dir, path, slash - path);
+	dir[slash - path] = '\0';
+	result = tree_stat(dir, false, &info);
+	if (result)
+		return result;
+	return info.type == NODE_BOARD || info.type == NODE_SECTION ? 0 : -EPERM;
+}
+
+static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	const char *name = strrchr(path, '/') + 1;
+	struct node_info info;
+	struct handle *h;
+	int result;
+
+	if (social_owns(path)) {
+		result = social_create(path);
+		h = result ? NULL : handle_new(H_TEXT);
+		if (!result && !h)
+			result = -ENOMEM;
+		if (!result)
+			fi->fh = (uintptr_t)h;
+		return result;
+	}
+	result = in_pin_folder(path);
+	if (result)
+		return result;
+	if (tree_stat(path, false, &info) == 0)
+		return -EEXIST;
+	if (local_is_upload_name(name) && names_strip_ext(name, NULL) > 0) {
+		char *title = names_to_title(name);
+		size_t chars = 0;
+
+		/* Pinterest counts characters; the extension is not part of the title. */
+		for (const char *p = title; p && *p && p < title + names_strip_ext(title, NULL);
+		     p++)
+			chars += ((unsigned char)*p & 0xc0) != 0x80;
+		free(title);
+		if (chars > 100) {
+			log_warn("%s: a pin title has at most 100 characters", path);
+			return -ENAMETOOLONG;
+		}
+	}
+	result = local_create(path, mode);
+	if (result)
+		return result;
+	h = handle_new(H_LOCAL);
+	if (!h)
+		return -ENOMEM;
+	h->fd = local_open(path, O_RDWR);
+	if (h->fd < 0) {
+		result = h->fd;
+		handle_free(h);
+		return result;
+	}
+	/* Made now, so written even when nothing is written to it: an empty file is refused
+	 * at close like any other bad image. */
+	h->writable = h->dirty = true;
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
+static int open_social(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_new(H_TEXT);
+	int result;
+
+	if (!h)
+		return -ENOMEM;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		result = -EACCES;
+	else
+		result = social_read_text(path, &h->text, &h->len);
+	if (result) {
+		handle_free(h);
+		return result;
+	}
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
+static int open_local(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_new(H_LOCAL);
+
+	if (!h)
+		return -ENOMEM;
+	h->fd = local_open(path, fi->flags);
+	if (h->fd < 0) {
+		int result = h->fd;
+
+		handle_free(h);
+		return result;
+	}
+	h->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	/* An existing local file opened with O_TRUNC is being written anew. */
+	h->dirty = h->writable && (fi->flags & O_TRUNC);
+	fi->fh = (uintptr_t)h;
+	return 0;
 }
 
 static int open_image(const char *path, struct fuse_file_info *fi, struct handle *h)
 {
 	struct node_info info;
 	char *url = NULL;
-	int result = tree_image_url(path, &url);
+	int result;
 
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		log_warn("%s: Pinterest cannot replace a pin's image", path);
+		return -EPERM;
+	}
+	result = tree_image_url(path, &url);
 	if (result)
 		return result;
 	h->fd = cache_image_open(url);
@@ -112,20 +293,26 @@ static int open_image(const char *path, struct fuse_file_info *fi, struct handle
 	return 0;
 }
 
-static int open_social(const char *path, struct fuse_file_info *fi)
+static int open_text(const char *path, const struct node_info *info, struct fuse_file_info *fi,
+		     struct handle *h)
 {
-	struct handle *h = calloc(1, sizeof(*h));
+	bool write = (fi->flags & O_ACCMODE) != O_RDONLY;
 	int result;
 
-	if (!h)
-		return -ENOMEM;
-	h->fd = -1;
-	result = social_read_text(path, &h->text, &h->len);
-	if (result) {
-		free(h);
+	if (write && info->type != NODE_PIN_JSON && info->type != NODE_BOARD_JSON)
+		return -EACCES;
+	result = tree_read_text(path, &h->text, &h->len);
+	if (result)
 		return result;
+	h->cap = h->len;
+	h->writable = write;
+	if (write && (fi->flags & O_TRUNC)) {
+		h->len = 0;
+		h->dirty = true;
 	}
-	fi->fh = (uintptr_t)h;
+	/* Generated text changes length when the object changes: no page cache, so a read
+	 * never stops at a size the kernel remembered from before. */
+	fi->direct_io = 1;
 	return 0;
 }
 
@@ -135,24 +322,22 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	struct handle *h;
 	int result;
 
-	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		return -EROFS;
 	if (social_owns(path))
 		return open_social(path, fi);
+	if (local_exists(path))
+		return open_local(path, fi);
 	result = tree_stat(path, false, &info);
 	if (result)
 		return result;
-	h = calloc(1, sizeof(*h));
+	h = handle_new(info.type == NODE_PIN_IMAGE ? H_IMAGE : H_TEXT);
 	if (!h)
 		return -ENOMEM;
-	h->fd = -1;
 	if (info.type == NODE_PIN_IMAGE)
 		result = open_image(path, fi, h);
 	else
-		result = tree_read_text(path, &h->text, &h->len);
+		result = open_text(path, &info, fi, h);
 	if (result) {
-		free(h->text);
-		free(h);
+		handle_free(h);
 		return result;
 	}
 	fi->fh = (uintptr_t)h;
@@ -161,7 +346,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 
 static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct handle *h = handle_of(fi);
 	ssize_t n;
 
 	(void)path;
@@ -176,15 +361,201 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
 	return (int)n;
 }
 
-static int fs_release(const char *path, struct fuse_file_info *fi)
+/* Makes room in an edit buffer for size bytes; new bytes are zero, as in a sparse file. */
+static int text_reserve(struct handle *h, size_t size)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	char *grown;
+
+	if (size > MAX_TEXT)
+		return -EFBIG;
+	if (size > h->cap) {
+		grown = realloc(h->text, size);
+		if (!grown)
+			return -ENOMEM;
+		h->text = grown;
+		h->cap = size;
+	}
+	if (size > h->len)
+		memset(h->text + h->len, 0, size - h->len);
+	return 0;
+}
+
+static int fs_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	ssize_t n;
+	int result;
 
 	(void)path;
-	if (h->fd >= 0)
-		close(h->fd);
-	free(h->text);
-	free(h);
+	if (!h->writable)
+		return -EBADF;
+	h->dirty = true;
+	if (h->kind == H_LOCAL) {
+		n = pwrite(h->fd, buf, size, off);
+		return n < 0 ? -errno : (int)n;
+	}
+	result = text_reserve(h, off + size);
+	if (result)
+		return result;
+	memcpy(h->text + off, buf, size);
+	if ((size_t)off + size > h->len)
+		h->len = off + size;
+	return (int)size;
+}
+
+static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	int result;
+
+	if (h && h->writable && h->kind == H_LOCAL) {
+		h->dirty = true;
+		return ftruncate(h->fd, size) < 0 ? -errno : 0;
+	}
+	if (h && h->writable && h->kind == H_TEXT) {
+		result = text_reserve(h, size);
+		if (!result) {
+			h->len = size;
+			h->dirty = true;
+		}
+		return result;
+	}
+	if (local_exists(path))
+		return local_truncate(path, size);
+	return social_owns(path) ? -EACCES : -EPERM;
+}
+
+/* Uploads a new image file, or applies an edited sidecar, when its writer closes it: an error
+ * here is what close() returns, so cp and editors report it. */
+static int fs_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	char staging[PATH_MAX];
+	int result = 0;
+
+	if (!h->dirty)
+		return 0;
+	h->dirty = false;
+	if (h->kind == H_TEXT)
+		return edit_text(path, h->text ? h->text : "", h->len);
+	if (h->kind != H_LOCAL || !local_is_upload_name(strrchr(path, '/') + 1))
+		return 0; /* a scratch file: it stays local */
+	result = local_staging(path, staging, sizeof(staging));
+	if (!result)
+		result = edit_upload(path, staging);
+	/* Uploaded or refused, the local copy goes: the user's source file is untouched. */
+	local_unlink(path);
+	return result;
+}
+
+static int fs_release(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	handle_free(handle_of(fi));
+	return 0;
+}
+
+static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)path, (void)datasync, (void)fi;
+	return 0;
+}
+
+static int fs_unlink(const char *path)
+{
+	if (social_owns(path))
+		return social_unlink(path);
+	if (local_exists(path))
+		return local_unlink(path);
+	return edit_unlink(path);
+}
+
+static int fs_mkdir(const char *path, mode_t mode)
+{
+	(void)mode;
+	if (social_owns(path))
+		return strncmp(path, "/following/boards/", 18) == 0 ? -ENOTSUP : -EACCES;
+	return edit_mkdir(path);
+}
+
+static int fs_rmdir(const char *path)
+{
+	if (social_owns(path))
+		return strncmp(path, "/following/boards/", 18) == 0 ? -ENOTSUP : -EACCES;
+	return edit_rmdir(path);
+}
+
+/* A local file renamed: onto a sidecar it is an edit (sed -i, editors' save), onto a plain
+ * image name it becomes a pin (rsync), elsewhere it stays local. */
+static int rename_local(const char *from, const char *to)
+{
+	struct node_info info;
+	char staging[PATH_MAX], *text = NULL;
+	size_t len = 0;
+	int result = in_pin_folder(to);
+
+	if (result)
+		return result;
+	if (tree_stat(to, false, &info) == 0) {
+		if (info.type != NODE_PIN_JSON && info.type != NODE_BOARD_JSON)
+			return -EPERM;
+		int fd = local_open(from, O_RDONLY);
+		struct stat st;
+
+		if (fd < 0)
+			return fd;
+		if (fstat(fd, &st) == 0 && st.st_size <= MAX_TEXT && (text = malloc(st.st_size + 1)))
+			len = (size_t)pread(fd, text, st.st_size, 0);
+		close(fd);
+		if (!text)
+			return -EFBIG;
+		result = edit_text(to, text, len);
+		free(text);
+		if (!result)
+			local_unlink(from);
+		return result;
+	}
+	if (!local_is_upload_name(strrchr(to, '/') + 1))
+		return local_rename(from, to);
+	result = local_staging(from, staging, sizeof(staging));
+	if (!result)
+		result = edit_upload(to, staging);
+	if (!result)
+		local_unlink(from);
+	return result;
+}
+
+static int fs_rename(const char *from, const char *to, unsigned int flags)
+{
+	if (social_owns(from) || social_owns(to))
+		return -EACCES;
+	if (local_exists(from))
+		return rename_local(from, to);
+	return edit_rename(from, to, flags);
+}
+
+/* chmod, chown and utimens: Pinterest keeps no modes, owners or times, so they are accepted
+ * and forgotten (cp -a, rsync -a and tar set them after writing). */
+static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)fi;
+	if (local_exists(path))
+		return local_chmod(path, mode);
+	return 0;
+}
+
+static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	(void)path, (void)fi;
+	if ((uid != (uid_t)-1 && uid != owner_uid) || (gid != (gid_t)-1 && gid != owner_gid))
+		return -EPERM;
+	return 0;
+}
+
+static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	(void)path, (void)tv, (void)fi;
 	return 0;
 }
 
@@ -197,12 +568,31 @@ static int fs_readlink(const char *path, char *buf, size_t len)
 
 static int fs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
+	if (social_owns(path) || local_exists(path))
+		return -ENODATA;
 	return tree_xattr_get(path, name, value, size);
 }
 
 static int fs_listxattr(const char *path, char *list, size_t size)
 {
+	if (social_owns(path) || local_exists(path))
+		return 0;
 	return tree_xattr_list(path, list, size);
+}
+
+static int fs_setxattr(const char *path, const char *name, const char *value, size_t size,
+		       int flags)
+{
+	(void)flags;
+	if (social_owns(path) || local_exists(path))
+		return -ENOTSUP;
+	return edit_setxattr(path, name, value, size);
+}
+
+static int fs_removexattr(const char *path, const char *name)
+{
+	(void)path, (void)name;
+	return -ENOTSUP;
 }
 
 static int fs_statfs(const char *path, struct statvfs *st)
@@ -222,10 +612,24 @@ const struct fuse_operations pinfs_ops = {
 	.getattr = fs_getattr,
 	.readlink = fs_readlink,
 	.readdir = fs_readdir,
+	.mkdir = fs_mkdir,
+	.rmdir = fs_rmdir,
+	.unlink = fs_unlink,
+	.rename = fs_rename,
+	.chmod = fs_chmod,
+	.chown = fs_chown,
+	.truncate = fs_truncate,
+	.utimens = fs_utimens,
+	.create = fs_create,
 	.open = fs_open,
 	.read = fs_read,
+	.write = fs_write,
+	.flush = fs_flush,
+	.fsync = fs_fsync,
 	.release = fs_release,
 	.getxattr = fs_getxattr,
 	.listxattr = fs_listxattr,
+	.setxattr = fs_setxattr,
+	.removexattr = fs_removexattr,
 	.statfs = fs_statfs,
 };

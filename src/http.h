@@ -37,6 +37,8 @@ struct http_req {
 	size_t body_len;
 	int sink_fd;		  /* >= 0: the answer body is written there instead of memory */
 	bool follow;		  /* follow redirects (image CDNs); API calls do not */
+	bool fresh;		  /* own connection: curl re-sends a request silently when a
+				   * reused connection dies first, which a POST must never be */
 	enum http_retry retry;
 };
 

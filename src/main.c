@@ -3,10 +3,12 @@
 #include "cache.h"
 #include "fs.h"
 #include "http.h"
+#include "local.h"
 #include "log.h"
 #include "options.h"
 #include "token.h"
 #include "tree.h"
+#include "upload.h"
 
 #include <errno.h>
 #include <fuse_lowlevel.h>
@@ -127,7 +129,8 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 	}
 	struct api_config ac = {.base_url = o->api_url, .token = token, .image_size = o->image_size};
 
-	if (http_init(&hc) || api_init(&ac) || cache_init(o->cache_dir))
+	if (http_init(&hc) || api_init(&ac) || cache_init(o->cache_dir) ||
+	    local_init(o->cache_dir) || upload_init())
 		goto out;
 	if (check_account(o->api_url, &account))
 		goto out;
@@ -140,6 +143,8 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 out:
 	explicit_bzero(token, strlen(token));
 	free(token);
+	upload_cleanup();
+	local_cleanup();
 	cache_cleanup();
 	api_cleanup();
 	http_cleanup();

@@ -118,13 +118,13 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* True when name is among the sorted names[0..n). */
-static bool taken(char **sorted, size_t n, const char *name)
+/* True when name is among sorted[0..n). */
+static bool in_sorted(char **sorted, size_t n, const char *name)
 {
 	return bsearch(&name, sorted, n, sizeof(*sorted), cmp_str) != NULL;
 }
 
-/* Sorted copy of the pointers in names[0..n), for taken(). Caller frees the array only. */
+/* Sorted copy of the pointers in names[0..n), for in_sorted(). Caller frees the array only. */
 static char **sorted_view(char **names, size_t n)
 {
 	char **v = malloc((n ? n : 1) * sizeof(*v));
@@ -173,75 +173,118 @@ static void free_names(struct name_slot *slots, size_t n)
 	}
 }
 
+/* True when keep is a name the slot's title can still give it: plain or suffixed. */
+static bool still_fits(const struct name_slot *s)
+{
+	char *plain = names_sanitize(s->title, s->id, s->reserve);
+	char *once = with_suffix(s->title, s->id, s->reserve);
+	char *twice = once ? with_suffix(once, s->id, s->reserve) : NULL;
+	bool fits = (plain && strcmp(plain, s->keep) == 0) || (once && strcmp(once, s->keep) == 0) ||
+		    (twice && strcmp(twice, s->keep) == 0);
+
+	free(plain);
+	free(once);
+	free(twice);
+	return fits;
+}
+
+/* Gives back the names slots held before, where their titles still give them, and adds them
+ * to the taken names (taken[0..*ntaken), room for n more). Returns 0 or -ENOMEM. */
+static int grant_kept(struct name_slot *slots, size_t n, char **taken, size_t *ntaken)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool clash = false;
+
+		if (!slots[i].keep || !still_fits(&slots[i]))
+			continue;
+		for (size_t k = 0; k < *ntaken && !clash; k++)
+			clash = strcmp(taken[k], slots[i].keep) == 0;
+		if (clash)
+			continue;
+		slots[i].name = strdup(slots[i].keep);
+		if (!slots[i].name)
+			return -ENOMEM;
+		taken[(*ntaken)++] = slots[i].name;
+	}
+	return 0;
+}
+
 int names_assign(struct name_slot *slots, size_t n, const char *const *reserved)
 {
 	struct cand *c = calloc(n ? n : 1, sizeof(*c));
-	char **res = NULL, **plain = NULL;
-	size_t nres = 0;
+	char **res = NULL, **plain = NULL, **taken = NULL;
+	size_t nres = 0, ntaken = 0, nc = 0, np = 0;
 	int result = -ENOMEM;
 
-	if (!c)
-		goto out;
 	while (reserved && reserved[nres])
 		nres++;
-	res = sorted_view((char **)reserved, nres);
+	taken = malloc((nres + n + 1) * sizeof(*taken));
+	plain = malloc((n ? n : 1) * sizeof(*plain));
+	if (!c || !taken || !plain)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		slots[i].name = NULL;
+	if (nres)
+		memcpy(taken, reserved, nres * sizeof(*taken));
+	ntaken = nres;
+	/* Names held before stay: a pin's name must not change under a running rm -r because
+	 * an older pin of the same title was deleted. */
+	if (grant_kept(slots, n, taken, &ntaken))
+		goto out;
+	res = sorted_view(taken, ntaken);
 	if (!res)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
+		if (slots[i].name)
+			continue;
 		slots[i].name = names_sanitize(slots[i].title, slots[i].id, slots[i].reserve);
 		if (!slots[i].name)
 			goto out;
-		c[i] = (struct cand){slots[i].name, i};
+		c[nc++] = (struct cand){slots[i].name, i};
 	}
 	/* Sorting by (name, priority) puts each group of equal names together, its first
 	 * holder first: that one keeps the plain name. */
-	qsort(c, n, sizeof(*c), cmp_cand);
+	qsort(c, nc, sizeof(*c), cmp_cand);
 	/* Mark first, free after: the comparisons read the names being dropped. */
-	for (size_t i = n; i-- > 0;) {
+	for (size_t i = nc; i-- > 0;) {
 		bool dup = (i > 0 && strcmp(c[i - 1].name, c[i].name) == 0) ||
-			   taken(res, nres, c[i].name);
+			   in_sorted(res, ntaken, c[i].name);
 
 		c[i].name = dup ? NULL : c[i].name;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < nc; i++) {
 		if (c[i].name)
 			continue;
 		/* Suffixed names are made later, once all plain ones are known. */
 		free(slots[c[i].slot].name);
 		slots[c[i].slot].name = NULL;
 	}
-	plain = malloc((n ? n : 1) * sizeof(*plain));
-	if (!plain)
-		goto out;
-	{
-		size_t np = 0;
+	for (size_t i = 0; i < n; i++)
+		if (slots[i].name)
+			plain[np++] = slots[i].name;
+	qsort(plain, np, sizeof(*plain), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (slots[i].name)
+			continue;
+		slots[i].name = with_suffix(slots[i].title, slots[i].id, slots[i].reserve);
+		if (!slots[i].name)
+			goto out;
+		/* A title that literally reads "x {ID}" could hold the suffixed name already;
+		 * ids are unique, so a second suffix settles it. */
+		if (in_sorted(plain, np, slots[i].name) || in_sorted(res, ntaken, slots[i].name)) {
+			char *again = with_suffix(slots[i].name, slots[i].id, slots[i].reserve);
 
-		for (size_t i = 0; i < n; i++)
-			if (slots[i].name)
-				plain[np++] = slots[i].name;
-		qsort(plain, np, sizeof(*plain), cmp_str);
-		for (size_t i = 0; i < n; i++) {
-			if (slots[i].name)
-				continue;
-			slots[i].name = with_suffix(slots[i].title, slots[i].id, slots[i].reserve);
-			if (!slots[i].name)
+			free(slots[i].name);
+			slots[i].name = again;
+			if (!again)
 				goto out;
-			/* A title that literally reads "x {ID}" could hold the suffixed name
-			 * already; ids are unique, so a second suffix settles it. */
-			if (taken(plain, np, slots[i].name) || taken(res, nres, slots[i].name)) {
-				char *again = with_suffix(slots[i].name, slots[i].id,
-							  slots[i].reserve);
-				free(slots[i].name);
-				slots[i].name = again;
-				if (!again)
-					goto out;
-			}
 		}
 	}
 	result = 0;
 out:
 	if (result)
 		free_names(slots, n);
+	free(taken);
 	free(plain);
 	free(res);
 	free(c);

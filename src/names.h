@@ -6,7 +6,9 @@
  *    UTF-8 as U+FFFD; an empty title falls back to the object's id;
  *  - names are cut at a UTF-8 boundary so that name, suffix and extension fit NAME_MAX;
  *  - within one folder, the first holder of a name (callers order by age, oldest first) keeps it,
- *    the others get " {ID}" appended.
+ *    the others get " {ID}" appended;
+ *  - a name held before (name_slot.keep) stays while the title still gives it, so names do not
+ *    shift while a mount runs when another object of the same title comes or goes.
  */
 #ifndef PINFS_NAMES_H
 #define PINFS_NAMES_H
@@ -29,6 +31,8 @@ struct name_slot {
 	const char *title; /* in: may be NULL or "" */
 	const char *id;    /* in: unique within the folder, never NULL */
 	size_t reserve;    /* in: bytes the longest extension adds to the name (".json" = 5) */
+	const char *keep;  /* in: the name it had before, or NULL: kept while the title
+			    * still gives it and nobody else holds it */
 	char *name;        /* out: allocated; the caller frees it */
 };
 

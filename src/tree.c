@@ -61,6 +61,22 @@ struct board_node {
 	struct folder top;
 };
 
+/* A file copied in keeps the name it was given, even where its extension differs from the one
+ * its image URL would give (a PNG copied in as photo.jpg). */
+struct given {
+	char id[TREE_ID_MAX + 1];
+	char ext[8];
+};
+
+/* The sidecar of a pin just deleted: still found for a few seconds, so that `rm a.jpg a.json`
+ * removes both without an error, but never listed. */
+struct ghost {
+	char *path;
+	double until;
+};
+
+#define GHOST_LIFE_S 10.0
+
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* a busy flag went down */
@@ -76,6 +92,10 @@ static struct {
 	size_t ndead;
 	bool boards_listed, boards_busy;
 	double boards_at;
+	struct given *given; /* extensions of files copied in, by pin id */
+	size_t ngiven;
+	struct ghost *ghosts;
+	size_t nghosts;
 } T = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.changed = PTHREAD_COND_INITIALIZER,
@@ -83,6 +103,13 @@ static struct {
 
 /* The top-level folders beyond boards/, served by social.c. */
 static const char *const others[] = {"pins", "search", "followers", "following", NULL};
+
+/* qsort that takes an empty, possibly NULL, array: an empty board has no pins array. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
 
 static double now_s(void)
 {
@@ -99,11 +126,18 @@ static bool fresh(double at)
 
 /* ---- listings: fetched unlocked, built unlocked, installed under the lock ---- */
 
+/* A pin's name in the listing before this one: names stay while a mount runs. */
+struct kept {
+	char *id, *name;
+};
+
 struct listing {
 	struct section **secs;
 	size_t nsecs, cap_secs;
 	struct pin **pins;
 	size_t npins, cap_pins;
+	struct kept *kept; /* sorted by id */
+	size_t nkept;
 };
 
 static bool grow(void **arr, size_t *cap, size_t n, size_t size)
@@ -170,9 +204,51 @@ static void listing_release(struct listing *l)
 		section_free(l->secs[i]);
 	for (size_t i = 0; i < l->npins; i++)
 		pin_free(l->pins[i]);
+	for (size_t i = 0; i < l->nkept; i++) {
+		free(l->kept[i].id);
+		free(l->kept[i].name);
+	}
+	free(l->kept);
 	free(l->secs);
 	free(l->pins);
 	memset(l, 0, sizeof(*l));
+}
+
+static int cmp_kept(const void *a, const void *b)
+{
+	return strcmp(((const struct kept *)a)->id, ((const struct kept *)b)->id);
+}
+
+/* Copies the names bn's pins have now into l, for build() to keep. Lock held. */
+static int keep_names(const struct board_node *bn, struct listing *l)
+{
+	l->kept = calloc(bn->npins ? bn->npins : 1, sizeof(*l->kept));
+	if (!l->kept)
+		return -ENOMEM;
+	for (size_t i = 0; i < bn->npins; i++) {
+		const struct pin_node *pn = &bn->pins[i];
+		const char *json = pn->names + pn->json_off;
+		struct kept *k = &l->kept[l->nkept];
+
+		k->id = strdup(pn->pin->id);
+		k->name = strndup(json, strlen(json) - 5); /* without ".json" */
+		if (!k->id || !k->name) {
+			free(k->id);
+			free(k->name);
+			return -ENOMEM;
+		}
+		l->nkept++;
+	}
+	sort(l->kept, l->nkept, sizeof(*l->kept), cmp_kept);
+	return 0;
+}
+
+static const char *kept_name(const struct listing *l, const char *id)
+{
+	struct kept key = {.id = (char *)id}, *hit;
+
+	hit = l->nkept ? bsearch(&key, l->kept, l->nkept, sizeof(*l->kept), cmp_kept) : NULL;
+	return hit ? hit->name : NULL;
 }
 
 static int fetch_listing(const char *board_id, struct listing *l)
@@ -269,9 +345,32 @@ static int32_t section_index(const struct built *o, const char *section_id)
 	return -1; /* a section we have not seen: show the pin at the board's top */
 }
 
+/* Guards T.given alone: listings are built without the tree's lock. */
+static pthread_mutex_t given_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *ext_of(const struct pin *p)
+{
+	const char *ext = NULL;
+
+	pthread_mutex_lock(&given_lock);
+	for (size_t i = 0; i < T.ngiven && !ext; i++)
+		if (strcmp(T.given[i].id, p->id) == 0)
+			ext = T.given[i].ext; /* entries are never removed or moved but by growth */
+	pthread_mutex_unlock(&given_lock);
+	/* The array may move when it grows: hand out a static string instead. */
+	if (ext) {
+		static const char *const known[] = {".jpg", ".jpeg", ".png", ".gif", ".webp",
+						    ".JPG", ".JPEG", ".PNG"};
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strcmp(known[i], ext) == 0)
+				return known[i];
+	}
+	return names_ext_for_url(p->image_url);
+}
+
 /* Names the pins of one folder (pins[] holds them oldest first) and fills their nodes. */
 static int name_pins(struct built *o, struct pin **pins, size_t n, int32_t folder,
-		     const char *const *reserved)
+		     const char *const *reserved, const struct listing *l)
 {
 	struct name_slot *slots = calloc(n ? n : 1, sizeof(*slots));
 	int result = -ENOMEM;
@@ -279,13 +378,14 @@ static int name_pins(struct built *o, struct pin **pins, size_t n, int32_t folde
 	if (!slots)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		slots[i] = (struct name_slot){pins[i]->title, pins[i]->id, 5 /* ".json" */, NULL};
+		slots[i] = (struct name_slot){pins[i]->title, pins[i]->id, 5 /* ".json" */,
+					      kept_name(l, pins[i]->id), NULL};
 	result = names_assign(slots, n, reserved);
 	if (result)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct pin_node *pn = &o->pins[o->npins];
-		const char *ext = pins[i]->image_url ? names_ext_for_url(pins[i]->image_url) : NULL;
+		const char *ext = pins[i]->image_url ? ext_of(pins[i]) : NULL;
 		int len;
 
 		len = asprintf(&pn->names, "%s%s%c%s.json", ext ? slots[i].name : "", ext ? ext : "",
@@ -361,9 +461,9 @@ static int index_folders(struct built *o)
 		if (!result)
 			result = add_entry(f, cap, pn->names + pn->json_off, i, ENT_JSON);
 	}
-	qsort(o->top.ents, o->top.n, sizeof(*o->top.ents), cmp_entry);
+	sort(o->top.ents, o->top.n, sizeof(*o->top.ents), cmp_entry);
 	for (size_t i = 0; i < o->nsecs; i++)
-		qsort(o->secs[i].f.ents, o->secs[i].f.n, sizeof(*o->secs[i].f.ents), cmp_entry);
+		sort(o->secs[i].f.ents, o->secs[i].f.n, sizeof(*o->secs[i].f.ents), cmp_entry);
 	free(caps);
 	return result;
 }
@@ -378,7 +478,7 @@ static int name_all_pins(struct built *o, struct listing *l)
 	o->pins = calloc(l->npins ? l->npins : 1, sizeof(*o->pins));
 	if (!group || !reserved || !o->pins)
 		goto out;
-	qsort(l->pins, l->npins, sizeof(*l->pins), cmp_pin_age);
+	sort(l->pins, l->npins, sizeof(*l->pins), cmp_pin_age);
 	result = 0;
 	for (int32_t folder = -1; !result && folder < (int32_t)o->nsecs; folder++) {
 		size_t n = 0;
@@ -386,7 +486,7 @@ static int name_all_pins(struct built *o, struct listing *l)
 		for (size_t i = 0; i < l->npins; i++)
 			if (l->pins[i] && section_index(o, l->pins[i]->section_id) == folder)
 				group[n++] = l->pins[i];
-		result = name_pins(o, group, n, folder, folder < 0 ? reserved : NULL);
+		result = name_pins(o, group, n, folder, folder < 0 ? reserved : NULL, l);
 		/* name_pins took the pins it named: drop them from the listing. */
 		for (size_t i = 0, k = 0; i < l->npins && k < n; i++)
 			if (l->pins[i] && section_index(o, l->pins[i]->section_id) == folder)
@@ -467,7 +567,8 @@ static struct board_node *find_board_name(const char *dname)
 {
 	struct board_node key = {.dname = (char *)dname}, *kp = &key, **hit;
 
-	hit = bsearch(&kp, T.boards, T.nboards, sizeof(*T.boards), cmp_node_dname);
+	hit = T.nboards ? bsearch(&kp, T.boards, T.nboards, sizeof(*T.boards), cmp_node_dname)
+			: NULL;
 	return hit ? *hit : NULL;
 }
 
@@ -521,7 +622,7 @@ static int install_boards(struct board_vec *bv, char **names)
 	free(T.boards);
 	T.boards = nodes;
 	T.nboards = bv->n;
-	qsort(T.boards, T.nboards, sizeof(*T.boards), cmp_node_dname);
+	sort(T.boards, T.nboards, sizeof(*T.boards), cmp_node_dname);
 	return 0;
 }
 
@@ -532,7 +633,7 @@ static char **name_boards(struct board_vec *bv)
 
 	if (!slots || !names)
 		goto fail;
-	qsort(bv->v, bv->n, sizeof(*bv->v), cmp_board_age);
+	sort(bv->v, bv->n, sizeof(*bv->v), cmp_board_age);
 	for (size_t i = 0; i < bv->n; i++)
 		slots[i] = (struct name_slot){.title = bv->v[i]->name, .id = bv->v[i]->id};
 	if (names_assign(slots, bv->n, NULL))
@@ -636,6 +737,11 @@ static int ensure_listed(struct board_node *bn)
 	}
 	bn->busy = true;
 	snprintf(id, sizeof(id), "%s", bn->b->id);
+	if (bn->listed && keep_names(bn, &l)) {
+		bn->busy = false;
+		listing_release(&l);
+		return -ENOMEM;
+	}
 	stamp = bn->b->pins_modified_at ? strdup(bn->b->pins_modified_at) : NULL;
 	pthread_mutex_unlock(&T.lock);
 
@@ -670,7 +776,7 @@ static const struct entry *find_entry(const struct folder *f, const char *name)
 {
 	struct entry key = {.name = name};
 
-	return bsearch(&key, f->ents, f->n, sizeof(*f->ents), cmp_entry);
+	return f->n ? bsearch(&key, f->ents, f->n, sizeof(*f->ents), cmp_entry) : NULL;
 }
 
 static int resolve_in_board(struct where *w, char **c, int depth)
@@ -838,6 +944,13 @@ void tree_cleanup(void)
 	T.nboards = T.ndead = 0;
 	cJSON_Delete(T.account);
 	T.account = NULL;
+	for (size_t i = 0; i < T.nghosts; i++)
+		free(T.ghosts[i].path);
+	free(T.ghosts);
+	free(T.given);
+	T.ghosts = NULL;
+	T.given = NULL;
+	T.nghosts = T.ngiven = 0;
 	free(T.image_size);
 	T.image_size = NULL;
 }
@@ -937,11 +1050,28 @@ int tree_stat(const char *path, bool want_size, struct node_info *out)
 	return result;
 }
 
-static int list_folder(const struct folder *f, tree_fill_fn fill, void *ctx)
+/* Lists one folder of a board: .board.json and sections first, then each pin's image just
+ * before its JSON. rm -r removes entries in this order, so it deletes a pin through its image
+ * before it reaches the sidecar, which alone may not be removed. */
+static int list_folder(const struct board_node *bn, int32_t folder, tree_fill_fn fill, void *ctx)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (fill(ctx, f->ents[i].name, f->ents[i].kind == ENT_SECTION ? S_IFDIR : S_IFREG))
-			break;
+	if (folder < 0) {
+		if (fill(ctx, ".board.json", S_IFREG))
+			return 0;
+		for (size_t i = 0; i < bn->nsecs; i++)
+			if (fill(ctx, bn->secs[i].dname, S_IFDIR))
+				return 0;
+	}
+	for (size_t i = 0; i < bn->npins; i++) {
+		const struct pin_node *pn = &bn->pins[i];
+
+		if (pn->folder != folder)
+			continue;
+		if (pn->names[0] && fill(ctx, pn->names, S_IFREG))
+			return 0;
+		if (fill(ctx, pn->names + pn->json_off, S_IFREG))
+			return 0;
+	}
 	return 0;
 }
 
@@ -970,10 +1100,10 @@ int tree_list(const char *path, tree_fill_fn fill, void *ctx)
 	case NODE_BOARD:
 		result = ensure_listed(w.bn);
 		if (!result)
-			result = list_folder(&w.bn->top, fill, ctx);
+			result = list_folder(w.bn, -1, fill, ctx);
 		break;
 	case NODE_SECTION:
-		result = list_folder(&w.bn->secs[w.sec].f, fill, ctx);
+		result = list_folder(w.bn, w.sec, fill, ctx);
 		break;
 	default:
 		result = -ENOTDIR;
@@ -1193,4 +1323,358 @@ int tree_pin_path(const char *board_id, const char *pin_id, char *buf, size_t le
 out:
 	pthread_mutex_unlock(&T.lock);
 	return result;
+}
+
+/* ---- local changes: installed at once after the API accepted them ---- */
+
+/* Gives every board its folder name again after the set of boards changed. Lock held. */
+static int rename_boards(void)
+{
+	struct board_vec bv = {.n = T.nboards, .cap = T.nboards};
+	char **names;
+
+	bv.v = malloc((T.nboards ? T.nboards : 1) * sizeof(*bv.v));
+	if (!bv.v)
+		return -ENOMEM;
+	for (size_t i = 0; i < T.nboards; i++)
+		bv.v[i] = T.boards[i]->b;
+	names = name_boards(&bv); /* sorts bv.v by age, names in that order */
+	if (!names) {
+		free(bv.v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < bv.n; i++) {
+		struct board_node *bn = find_board_id(bv.v[i]->id);
+
+		free(bn->dname);
+		bn->dname = names[i];
+	}
+	sort(T.boards, T.nboards, sizeof(*T.boards), cmp_node_dname);
+	free(names);
+	free(bv.v);
+	return 0;
+}
+
+int tree_apply_board(const cJSON *json)
+{
+	struct board *b = board_from_json(json);
+	struct board_node *bn, **grown;
+	int result = 0;
+
+	if (!b || !id_ok(b->id)) {
+		board_free(b);
+		return -EIO;
+	}
+	pthread_mutex_lock(&T.lock);
+	bn = find_board_id(b->id);
+	if (bn) {
+		board_free(bn->b);
+		bn->b = b;
+	} else if ((bn = calloc(1, sizeof(*bn))) &&
+		   (grown = realloc(T.boards, (T.nboards + 1) * sizeof(*grown)))) {
+		bn->b = b;
+		bn->dname = strdup("");
+		T.boards = grown;
+		T.boards[T.nboards++] = bn;
+	} else {
+		free(bn);
+		board_free(b);
+		result = -ENOMEM;
+	}
+	if (!result)
+		result = rename_boards();
+	pthread_mutex_unlock(&T.lock);
+	return result;
+}
+
+void tree_apply_board_gone(const char *board_id)
+{
+	pthread_mutex_lock(&T.lock);
+	for (size_t i = 0; i < T.nboards; i++) {
+		if (strcmp(T.boards[i]->b->id, board_id) != 0)
+			continue;
+		bury(T.boards[i]);
+		memmove(&T.boards[i], &T.boards[i + 1], (T.nboards - i - 1) * sizeof(*T.boards));
+		T.nboards--;
+		break;
+	}
+	pthread_mutex_unlock(&T.lock);
+}
+
+/* Takes a listed board's objects back into a listing, so that a change can be made to them
+ * and the board's folders named again by build(). Lock held. */
+static int to_listing(struct board_node *bn, struct listing *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->secs = malloc((bn->nsecs + 1) * sizeof(*l->secs));
+	l->pins = malloc((bn->npins + 1) * sizeof(*l->pins));
+	if (!l->secs || !l->pins) {
+		free(l->secs);
+		free(l->pins);
+		return -ENOMEM;
+	}
+	l->cap_secs = bn->nsecs + 1;
+	l->cap_pins = bn->npins + 1;
+	if (keep_names(bn, l)) {
+		listing_release(l);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < bn->nsecs; i++) {
+		l->secs[l->nsecs++] = bn->secs[i].sec;
+		bn->secs[i].sec = NULL;
+	}
+	for (size_t i = 0; i < bn->npins; i++) {
+		l->pins[l->npins++] = bn->pins[i].pin;
+		bn->pins[i].pin = NULL;
+	}
+	return 0;
+}
+
+/* Names and indexes l again and makes it bn's listing; its age and stamp stay. Lock held. */
+static int rebuild(struct board_node *bn, struct listing *l)
+{
+	struct built o;
+	int result = build(l, &o);
+
+	listing_release(l);
+	if (result) {
+		/* The objects are gone: the next look at this board lists it again. */
+		folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top);
+		bn->secs = NULL, bn->pins = NULL, bn->nsecs = bn->npins = 0;
+		bn->listed = false;
+		bn->gen++;
+		return result;
+	}
+	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top);
+	bn->secs = o.secs;
+	bn->nsecs = o.nsecs;
+	bn->pins = o.pins;
+	bn->npins = o.npins;
+	bn->top = o.top;
+	bn->gen++;
+	return 0;
+}
+
+/* A listed board whose listing may be changed now: not being fetched by another thread.
+ * Lock held; may wait. NULL when the board is unknown or not listed (nothing to change). */
+static struct board_node *listed_board(const char *board_id)
+{
+	struct board_node *bn;
+
+	for (;;) {
+		bn = find_board_id(board_id);
+		if (!bn || !bn->busy)
+			break;
+		pthread_cond_wait(&T.changed, &T.lock);
+	}
+	return bn && bn->listed ? bn : NULL;
+}
+
+static void drop_pin(struct listing *l, const char *pin_id)
+{
+	for (size_t i = 0; i < l->npins; i++) {
+		if (strcmp(l->pins[i]->id, pin_id) != 0)
+			continue;
+		pin_free(l->pins[i]);
+		l->pins[i] = l->pins[--l->npins];
+		return;
+	}
+}
+
+/* Removes a pin from a board's listing, or when p is given, puts p in its place (or adds it).
+ * Lock held. */
+static int change_pins(struct board_node *bn, const char *pin_id, struct pin *p)
+{
+	struct listing l;
+	int result = to_listing(bn, &l);
+
+	if (result)
+		return result;
+	drop_pin(&l, pin_id);
+	if (p)
+		l.pins[l.npins++] = p; /* to_listing left room for one more */
+	return rebuild(bn, &l);
+}
+
+static int remember_ext(const char *pin_id, const char *ext)
+{
+	struct given *g;
+
+	if (!ext || strlen(pin_id) > TREE_ID_MAX || strlen(ext) >= sizeof(g->ext))
+		return 0;
+	pthread_mutex_lock(&given_lock);
+	g = realloc(T.given, (T.ngiven + 1) * sizeof(*g));
+	if (g) {
+		T.given = g;
+		snprintf(g[T.ngiven].id, sizeof(g->id), "%s", pin_id);
+		snprintf(g[T.ngiven].ext, sizeof(g->ext), "%s", ext);
+		T.ngiven++;
+	}
+	pthread_mutex_unlock(&given_lock);
+	return g ? 0 : -ENOMEM;
+}
+
+int tree_apply_pin(const char *old_board_id, const cJSON *json, const char *ext)
+{
+	struct pin *p = pin_from_json(json, T.image_size);
+	struct board_node *bn;
+	int result = 0;
+
+	if (!p || !id_ok(p->id) || !p->board_id) {
+		pin_free(p);
+		return -EIO;
+	}
+	if (ext && p->image_url && strcmp(ext, names_ext_for_url(p->image_url)) != 0)
+		result = remember_ext(p->id, ext);
+	pthread_mutex_lock(&T.lock);
+	if (!result && old_board_id && strcmp(old_board_id, p->board_id) != 0 &&
+	    (bn = listed_board(old_board_id)))
+		result = change_pins(bn, p->id, NULL);
+	bn = result ? NULL : listed_board(p->board_id);
+	if (bn) {
+		result = change_pins(bn, p->id, p);
+		p = NULL;
+	}
+	pthread_mutex_unlock(&T.lock);
+	pin_free(p);
+	return result;
+}
+
+static void add_ghost(const char *path)
+{
+	struct ghost *g = realloc(T.ghosts, (T.nghosts + 1) * sizeof(*g));
+
+	if (!g)
+		return;
+	T.ghosts = g;
+	g[T.nghosts].path = strdup(path);
+	g[T.nghosts].until = now_s() + GHOST_LIFE_S;
+	if (g[T.nghosts].path)
+		T.nghosts++;
+}
+
+/* The index of a live ghost at path, or -1; drops expired ones on the way. Lock held. */
+static ssize_t find_ghost(const char *path)
+{
+	double now = now_s();
+
+	for (size_t i = 0; i < T.nghosts;) {
+		if (T.ghosts[i].until < now) {
+			free(T.ghosts[i].path);
+			T.ghosts[i] = T.ghosts[--T.nghosts];
+			continue;
+		}
+		if (strcmp(T.ghosts[i].path, path) == 0)
+			return (ssize_t)i;
+		i++;
+	}
+	return -1;
+}
+
+bool tree_ghost(const char *path, bool take)
+{
+	ssize_t i;
+
+	pthread_mutex_lock(&T.lock);
+	i = find_ghost(path);
+	if (i >= 0 && take) {
+		free(T.ghosts[i].path);
+		T.ghosts[i] = T.ghosts[--T.nghosts];
+	}
+	pthread_mutex_unlock(&T.lock);
+	return i >= 0;
+}
+
+void tree_apply_pin_gone(const char *board_id, const char *pin_id)
+{
+	struct board_node *bn;
+	char path[PATH_MAX];
+
+	pthread_mutex_lock(&T.lock);
+	bn = listed_board(board_id);
+	for (size_t i = 0; bn && i < bn->npins; i++) {
+		struct pin_node *pn = &bn->pins[i];
+
+		if (strcmp(pn->pin->id, pin_id) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/boards/%s%s%s/%s", bn->dname, pn->folder < 0 ? "" : "/",
+			 pn->folder < 0 ? "" : bn->secs[pn->folder].dname, pn->names + pn->json_off);
+		add_ghost(path);
+		change_pins(bn, pin_id, NULL);
+		break;
+	}
+	pthread_mutex_unlock(&T.lock);
+}
+
+int tree_apply_section(const char *board_id, const cJSON *json)
+{
+	struct section *sec = section_from_json(json);
+	struct board_node *bn;
+	struct listing l;
+	int result = 0;
+
+	if (!sec || !id_ok(sec->id)) {
+		section_free(sec);
+		return -EIO;
+	}
+	pthread_mutex_lock(&T.lock);
+	bn = listed_board(board_id);
+	if (bn && !(result = to_listing(bn, &l))) {
+		size_t i = 0;
+
+		while (i < l.nsecs && strcmp(l.secs[i]->id, sec->id) != 0)
+			i++;
+		if (i < l.nsecs)
+			section_free(l.secs[i]);
+		else
+			l.nsecs++; /* to_listing left room for one more */
+		l.secs[i] = sec;
+		sec = NULL;
+		result = rebuild(bn, &l);
+	}
+	pthread_mutex_unlock(&T.lock);
+	section_free(sec);
+	return result;
+}
+
+void tree_apply_section_gone(const char *board_id, const char *section_id)
+{
+	struct board_node *bn;
+	struct listing l;
+
+	pthread_mutex_lock(&T.lock);
+	bn = listed_board(board_id);
+	if (bn && !to_listing(bn, &l)) {
+		for (size_t i = 0; i < l.nsecs; i++) {
+			if (strcmp(l.secs[i]->id, section_id) != 0)
+				continue;
+			section_free(l.secs[i]);
+			l.secs[i] = l.secs[--l.nsecs];
+			break;
+		}
+		/* Pinterest deletes a section's pins with it. */
+		for (size_t i = 0; i < l.npins;) {
+			if (l.pins[i]->section_id && strcmp(l.pins[i]->section_id, section_id) == 0) {
+				pin_free(l.pins[i]);
+				l.pins[i] = l.pins[--l.npins];
+			} else {
+				i++;
+			}
+		}
+		rebuild(bn, &l);
+	}
+	pthread_mutex_unlock(&T.lock);
+}
+
+bool tree_has_pin(const char *board_id, const char *pin_id)
+{
+	struct board_node *bn;
+	bool found = false;
+
+	pthread_mutex_lock(&T.lock);
+	bn = find_board_id(board_id);
+	for (size_t i = 0; bn && bn->listed && i < bn->npins && !found; i++)
+		found = strcmp(bn->pins[i].pin->id, pin_id) == 0;
+	pthread_mutex_unlock(&T.lock);
+	return found;
 }

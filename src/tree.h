@@ -88,4 +88,30 @@ uint64_t tree_pin_count(void);
 /* Forgets every listing, so the next look at a folder asks the server again (SIGHUP). */
 void tree_invalidate(void);
 
+/* ---- local changes ----
+ * Called once the API has accepted a change, with its answer, so the change shows at once
+ * without waiting for the TTL or listing again. Each returns 0 or -errno (-EIO for an answer
+ * that is not the object it should be); a board not listed yet simply lists it later. */
+
+/* A board created or changed (its folder name follows its name). */
+int tree_apply_board(const cJSON *board);
+void tree_apply_board_gone(const char *board_id);
+
+/* A section created or renamed, or deleted (with its pins, as Pinterest does). */
+int tree_apply_section(const char *board_id, const cJSON *section);
+void tree_apply_section_gone(const char *board_id, const char *section_id);
+
+/* A pin created, edited or moved from old_board_id (NULL: not moved). ext is the extension
+ * of the name the file was given (NULL: from the image URL): the file keeps it. */
+int tree_apply_pin(const char *old_board_id, const cJSON *pin, const char *ext);
+
+/* A pin deleted. Its sidecar's path stays a ghost for a few seconds: found, never listed. */
+void tree_apply_pin_gone(const char *board_id, const char *pin_id);
+
+/* True when path is a ghost; take removes it. */
+bool tree_ghost(const char *path, bool take);
+
+/* True when the tree's listing of the board holds the pin. */
+bool tree_has_pin(const char *board_id, const char *pin_id);
+
 #endif

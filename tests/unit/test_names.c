@@ -76,11 +76,11 @@ static void test_to_title(void)
 static void test_assign_duplicates(void)
 {
 	struct name_slot s[] = {
-		{"Lemon tart", "100", 5, NULL},
-		{"Lemon tart", "200", 5, NULL},
-		{"", "300", 5, NULL},
-		{"Lemon tart", "400", 5, NULL},
-		{"Other", "500", 5, NULL},
+		{"Lemon tart", "100", 5, NULL, NULL},
+		{"Lemon tart", "200", 5, NULL, NULL},
+		{"", "300", 5, NULL, NULL},
+		{"Lemon tart", "400", 5, NULL, NULL},
+		{"Other", "500", 5, NULL, NULL},
 	};
 
 	CHECK(names_assign(s, 5, NULL) == 0);
@@ -97,10 +97,10 @@ static void test_assign_reserved_and_literal(void)
 {
 	const char *reserved[] = {"Desserts", NULL};
 	struct name_slot s[] = {
-		{"Desserts", "1", 5, NULL},
-		{"x {3}", "2", 5, NULL},
-		{"x", "0", 5, NULL},
-		{"x", "3", 5, NULL},
+		{"Desserts", "1", 5, NULL, NULL},
+		{"x {3}", "2", 5, NULL, NULL},
+		{"x", "0", 5, NULL, NULL},
+		{"x", "3", 5, NULL, NULL},
 	};
 
 	CHECK(names_assign(s, 4, reserved) == 0);
@@ -120,8 +120,8 @@ static void test_assign_long_duplicates(void)
 
 	memset(title, 'y', 299);
 	title[299] = '\0';
-	s[0] = (struct name_slot){title, "11111111111111111", 5, NULL};
-	s[1] = (struct name_slot){title, "22222222222222222", 5, NULL};
+	s[0] = (struct name_slot){title, "11111111111111111", 5, NULL, NULL};
+	s[1] = (struct name_slot){title, "22222222222222222", 5, NULL, NULL};
 	CHECK(names_assign(s, 2, NULL) == 0);
 	CHECK(strlen(s[0].name) + 5 <= 255);
 	CHECK(strlen(s[1].name) + 5 <= 255);
@@ -134,8 +134,8 @@ static void test_assign_long_duplicates(void)
 static void test_stable(void)
 {
 	/* The same input gives the same names whatever else happened before. */
-	struct name_slot a[] = {{"t", "9", 5, NULL}, {"t", "8", 5, NULL}};
-	struct name_slot b[] = {{"t", "9", 5, NULL}, {"t", "8", 5, NULL}};
+	struct name_slot a[] = {{"t", "9", 5, NULL, NULL}, {"t", "8", 5, NULL, NULL}};
+	struct name_slot b[] = {{"t", "9", 5, NULL, NULL}, {"t", "8", 5, NULL, NULL}};
 
 	CHECK(names_assign(a, 2, NULL) == 0);
 	CHECK(names_assign(b, 2, NULL) == 0);
@@ -145,6 +145,32 @@ static void test_stable(void)
 		free(a[i].name);
 		free(b[i].name);
 	}
+}
+
+static void test_kept_names_stay(void)
+{
+	/* The older "t" is gone: the newer one keeps "t {2}" while the mount runs, and a
+	 * retitled one gets its new name. */
+	struct name_slot s[] = {
+		{"t", "2", 5, "t {2}", NULL},
+		{"u", "3", 5, "t {3}", NULL},
+		{"t", "4", 5, NULL, NULL},
+	};
+
+	CHECK(names_assign(s, 3, NULL) == 0);
+	CHECK_STR(s[0].name, "t {2}");
+	CHECK_STR(s[1].name, "u");
+	CHECK_STR(s[2].name, "t");
+	for (int i = 0; i < 3; i++)
+		free(s[i].name);
+
+	/* A kept name that a reserved name now holds is given up. */
+	const char *reserved[] = {"t {2}", NULL};
+	struct name_slot r[] = {{"t", "2", 5, "t {2}", NULL}};
+
+	CHECK(names_assign(r, 1, reserved) == 0);
+	CHECK_STR(r[0].name, "t");
+	free(r[0].name);
 }
 
 static void test_ext(void)
@@ -182,6 +208,7 @@ int main(void)
 	test_assign_reserved_and_literal();
 	test_assign_long_duplicates();
 	test_stable();
+	test_kept_names_stay();
 	test_ext();
 	test_scratch();
 	return check_summary();

@@ -1,0 +1,33 @@
+/* Changes to the account made through the mount: each turns one file operation into the API
+ * calls it means, and installs the result in the tree once the API accepted it. Every
+ * function returns 0 or the -errno the user sees, and logs one line saying why it failed.
+ */
+#ifndef PINFS_EDIT_H
+#define PINFS_EDIT_H
+
+#include <stddef.h>
+
+/* mkdir boards/X (a board) or boards/X/S (a section). */
+int edit_mkdir(const char *path);
+
+/* rmdir of an empty board or section; -ENOTEMPTY otherwise. */
+int edit_rmdir(const char *path);
+
+/* rm of a pin's image (deletes the pin), of a sidecar (-EPERM unless the pin was just deleted
+ * or has no image), of .board.json (nothing happens: it is the board's, and comes back). */
+int edit_unlink(const char *path);
+
+/* mv of a board, a section, or a pin (retitle and/or move). from must be in the tree. */
+int edit_rename(const char *from, const char *to, unsigned int flags);
+
+/* Creates a pin at path (its folder and title) from the bytes in staging. */
+int edit_upload(const char *path, const char *staging);
+
+/* Applies text written to a pin's sidecar or a board's .board.json: one PATCH of the fields
+ * that changed. -EINVAL for malformed JSON, unknown fields, read-only fields changed. */
+int edit_text(const char *path, const char *text, size_t len);
+
+/* setfattr -n user.pinterest.FIELD on a pin's file. */
+int edit_setxattr(const char *path, const char *name, const char *value, size_t size);
+
+#endif

@@ -1,0 +1,456 @@
+"""Writing through the mount: boards, sections and pins made, changed and deleted with ordinary
+file operations, each checked against what the fake server now holds."""
+
+import errno
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+
+import pytest
+from PIL import Image
+
+SEED = "boards=3,pins=24,sections=2"
+
+
+def jpeg(color=(200, 30, 30), size=(64, 48)):
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def png(color=(30, 200, 30), size=(40, 30)):
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def acct(fake, mount, tmp_path):
+    server = fake(SEED)
+    m = mount(server)
+    return server, m, tmp_path
+
+
+def board(server, name):
+    return next((b for b in server.state()["boards"] if b["name"] == name), None)
+
+
+def pins_titled(server, title):
+    return [p for p in server.state()["pins"] if p.get("title") == title]
+
+
+def first_pin_files(m, board_dir):
+    """(image name, json name) of one pin at the top of board_dir that has a title."""
+    names = sorted(os.listdir(board_dir))
+    for n in names:
+        if n.endswith(".json") and n != ".board.json" and not n[0].isdigit():
+            stem = n[:-5]
+            for ext in (".jpg", ".png"):
+                if stem + ext in names:
+                    return stem + ext, n
+    raise AssertionError("no titled pin in " + str(board_dir))
+
+
+def expect_errno(code, fn, *args):
+    with pytest.raises(OSError) as e:
+        fn(*args)
+    assert e.value.errno == code, e.value
+
+
+# ---- boards and sections ----
+
+def test_mkdir_makes_boards_and_sections(acct):
+    server, m, _ = acct
+    os.mkdir(m.path("boards", "Weekend plans"))
+    b = board(server, "Weekend plans")
+    assert b is not None
+    os.mkdir(m.path("boards", "Weekend plans", "Saturday"))
+    assert [s["name"] for s in server.state()["sections"][b["id"]]] == ["Saturday"]
+    assert os.path.isdir(m.path("boards", "Weekend plans", "Saturday"))
+    expect_errno(errno.EEXIST, os.mkdir, m.path("boards", "Weekend plans"))
+    expect_errno(errno.EEXIST, os.mkdir, m.path("boards", "Weekend plans", "Saturday"))
+
+
+def test_mkdir_refused_by_pinterest_is_einval(acct):
+    server, m, _ = acct
+    m.expect_log(r"POST /boards.*HTTP 400")
+    existing = server.state()["boards"][0]["name"]
+    before = len(server.state()["boards"])
+    # Pinterest refuses a second board whose name differs only in case.
+    expect_errno(errno.EINVAL, os.mkdir, m.path("boards", existing.swapcase()))
+    assert len(server.state()["boards"]) == before
+    m.expect_log(r"a section name has at most 180 characters")
+    top = m.path("boards", sorted(os.listdir(m.path("boards")))[0])
+    server.reset_counts()
+    expect_errno(errno.EINVAL, os.mkdir, top / ("s" * 181))
+    assert "POST /v5/boards/{board_id}/sections" not in server.counts()
+
+
+def test_rmdir_deletes_only_empty_folders(acct):
+    server, m, _ = acct
+    full = sorted(os.listdir(m.path("boards")))[0]
+    expect_errno(errno.ENOTEMPTY, os.rmdir, m.path("boards", full))
+    assert board(server, full.replace("\uff0f", "/")) is not None
+    os.mkdir(m.path("boards", "Empty"))
+    os.mkdir(m.path("boards", "Empty", "Inner"))
+    expect_errno(errno.ENOTEMPTY, os.rmdir, m.path("boards", "Empty"))
+    os.rmdir(m.path("boards", "Empty", "Inner"))
+    b = board(server, "Empty")
+    assert server.state()["sections"].get(b["id"], []) == []
+    os.rmdir(m.path("boards", "Empty"))
+    assert board(server, "Empty") is None
+    assert "Empty" not in os.listdir(m.path("boards"))
+
+
+def test_mv_renames_boards_and_sections(acct):
+    server, m, _ = acct
+    os.mkdir(m.path("boards", "Old name"))
+    os.mkdir(m.path("boards", "Old name", "Part one"))
+    os.rename(m.path("boards", "Old name"), m.path("boards", "New name"))
+    assert board(server, "Old name") is None and board(server, "New name") is not None
+    os.rename(m.path("boards", "New name", "Part one"), m.path("boards", "New name", "Part 1"))
+    b = board(server, "New name")
+    assert [s["name"] for s in server.state()["sections"][b["id"]]] == ["Part 1"]
+    assert os.listdir(m.path("boards", "New name", "Part 1")) == []
+    other = next(n for n in os.listdir(m.path("boards")) if n != "New name")
+    m.expect_log(r"cannot move there")
+    expect_errno(errno.EINVAL, os.rename, m.path("boards", "New name"),
+                 m.path("boards", other, "New name"))
+
+
+def test_board_json_edit_sends_one_patch(acct):
+    server, m, _ = acct
+    os.mkdir(m.path("boards", "Notes"))
+    path = m.path("boards", "Notes", ".board.json")
+    doc = json.loads(path.read_text())
+    doc["description"] = "Things to remember"
+    doc["privacy"] = "SECRET"
+    server.reset_counts()
+    path.write_text(json.dumps(doc, indent=2))
+    assert server.counts() == {"PATCH /v5/boards/{board_id}": 1}
+    b = board(server, "Notes")
+    assert b["description"] == "Things to remember" and b["privacy"] == "SECRET"
+    assert json.loads(path.read_text())["privacy"] == "SECRET"
+
+
+def test_rm_r_of_a_board_with_sections(acct):
+    server, m, _ = acct
+    state = server.state()
+    b = max((b for b in state["boards"] if state["sections"].get(b["id"])),
+            key=lambda b: b["pin_count"])
+    name = b["name"].replace("/", "\uff0f")
+    r = subprocess.run(["rm", "-r", str(m.path("boards", name))], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stderr == ""
+    state = server.state()
+    assert all(x["id"] != b["id"] for x in state["boards"])
+    assert not [p for p in state["pins"] if p["board_id"] == b["id"]]
+    assert name not in os.listdir(m.path("boards"))
+
+
+# ---- pins ----
+
+def test_cp_creates_a_pin(acct):
+    server, m, tmp = acct
+    src = tmp / "photo.jpg"
+    src.write_bytes(jpeg())
+    os.mkdir(m.path("boards", "Uploads"))
+    server.reset_counts()
+    subprocess.run(["cp", str(src), str(m.path("boards", "Uploads"))], check=True)
+    assert server.counts().get("POST /v5/pins") == 1
+    [pin] = pins_titled(server, "photo")
+    assert pin["board_id"] == board(server, "Uploads")["id"]
+    assert server.fetch(pin["media"]["images"]["originals"]["url"]) == src.read_bytes()
+    assert sorted(os.listdir(m.path("boards", "Uploads"))) == [".board.json", "photo.jpg", "photo.json"]
+    assert json.loads(m.path("boards", "Uploads", "photo.json").read_text())["id"] == pin["id"]
+    assert m.path("boards", "Uploads", "photo.jpg").read_bytes() == src.read_bytes()
+
+
+def test_cp_into_a_section_and_a_png_named_jpg_keeps_its_name(acct):
+    server, m, tmp = acct
+    os.mkdir(m.path("boards", "Uploads"))
+    os.mkdir(m.path("boards", "Uploads", "Greens"))
+    src = tmp / "leaf.jpg"
+    src.write_bytes(png())
+    shutil.copyfile(src, m.path("boards", "Uploads", "Greens", "leaf.jpg"))
+    [pin] = pins_titled(server, "leaf")
+    b = board(server, "Uploads")
+    assert pin["board_section_id"] == server.state()["sections"][b["id"]][0]["id"]
+    assert sorted(os.listdir(m.path("boards", "Uploads", "Greens"))) == ["leaf.jpg", "leaf.json"]
+
+
+@pytest.mark.parametrize("content", [b"", b"just some text\n", jpeg()[:-200], png()[:-20]],
+                         ids=["empty", "text", "truncated-jpeg", "truncated-png"])
+def test_bad_images_fail_at_close_and_send_nothing(acct, content):
+    server, m, tmp = acct
+    m.expect_log(r"not uploaded|not JPEG or PNG|truncated|empty file")
+    os.mkdir(m.path("boards", "Uploads"))
+    src = tmp / "bad.jpg"
+    src.write_bytes(content)
+    server.reset_counts()
+    r = subprocess.run(["cp", str(src), str(m.path("boards", "Uploads"))], capture_output=True,
+                       text=True)
+    assert r.returncode != 0 and "medium" in r.stderr.lower()
+    assert "POST /v5/pins" not in server.counts()
+    assert pins_titled(server, "bad") == []
+    assert sorted(os.listdir(m.path("boards", "Uploads"))) == [".board.json"]
+    assert src.read_bytes() == content
+
+
+def test_over_long_title_is_enametoolong(acct):
+    server, m, _ = acct
+    m.expect_log(r"at most 100 characters")
+    os.mkdir(m.path("boards", "Uploads"))
+    expect_errno(errno.ENAMETOOLONG, open, m.path("boards", "Uploads", "x" * 101 + ".jpg"), "wb")
+    with open(m.path("boards", "Uploads", "y" * 100 + ".jpg"), "wb") as f:
+        f.write(jpeg())
+    assert len(pins_titled(server, "y" * 100)) == 1
+
+
+def test_scratch_files_stay_local_until_renamed(acct):
+    server, m, _ = acct
+    os.mkdir(m.path("boards", "Uploads"))
+    d = m.path("boards", "Uploads")
+    for name in (".draft.jpg", "notes.swp", "backup.jpg~", ".~lock.x.json#", "sedAbC123"):
+        (d / name).write_bytes(jpeg())
+    assert server.state()["pins"] == [p for p in server.state()["pins"] if p["board_id"] != board(server, "Uploads")["id"]]
+    assert {".draft.jpg", "notes.swp", "backup.jpg~", "sedAbC123"} <= set(os.listdir(d))
+    os.rename(d / ".draft.jpg", d / "final.jpg")
+    assert len(pins_titled(server, "final")) == 1
+    assert "final.json" in os.listdir(d) and ".draft.jpg" not in os.listdir(d)
+    for name in ("notes.swp", "backup.jpg~", ".~lock.x.json#", "sedAbC123"):
+        os.unlink(d / name)
+    assert sorted(os.listdir(d)) == [".board.json", "final.jpg", "final.json"]
+
+
+def test_mv_retitles_and_moves(acct):
+    server, m, _ = acct
+    os.mkdir(m.path("boards", "A"))
+    os.mkdir(m.path("boards", "B"))
+    os.mkdir(m.path("boards", "B", "Sub"))
+    (m.path("boards", "A", "one.jpg")).write_bytes(jpeg())
+    [pin] = pins_titled(server, "one")
+    os.rename(m.path("boards", "A", "one.jpg"), m.path("boards", "A", "two.jpg"))
+    assert sorted(os.listdir(m.path("boards", "A"))) == [".board.json", "two.jpg", "two.json"]
+    assert pins_titled(server, "two")[0]["id"] == pin["id"]
+    os.rename(m.path("boards", "A", "two.json"), m.path("boards", "B", "Sub", "two.json"))
+    moved = pins_titled(server, "two")[0]
+    b = board(server, "B")
+    assert moved["board_id"] == b["id"]
+    assert moved["board_section_id"] == server.state()["sections"][b["id"]][0]["id"]
+    assert sorted(os.listdir(m.path("boards", "B", "Sub"))) == ["two.jpg", "two.json"]
+    os.rename(m.path("boards", "B", "Sub", "two.jpg"), m.path("boards", "B", "three.jpg"))
+    moved = pins_titled(server, "three")[0]
+    assert moved["board_id"] == b["id"] and moved["board_section_id"] is None
+    assert len([p for p in server.state()["pins"] if p["id"] == pin["id"]]) == 1
+
+
+def test_refused_move_falls_back_to_copy(acct):
+    server, m, _ = acct
+    m.expect_log(r"PATCH /pins/\d+: HTTP 403")
+    os.mkdir(m.path("boards", "A"))
+    os.mkdir(m.path("boards", "B"))
+    (m.path("boards", "A", "keep.jpg")).write_bytes(jpeg())
+    data = m.path("boards", "A", "keep.jpg").read_bytes()
+    server.fault(route="PATCH /v5/pins/{pin_id}", count=1, action="status", status=403)
+    subprocess.run(["mv", str(m.path("boards", "A", "keep.jpg")), str(m.path("boards", "B"))],
+                   check=True)
+    [pin] = pins_titled(server, "keep")
+    assert pin["board_id"] == board(server, "B")["id"]
+    assert m.path("boards", "B", "keep.jpg").read_bytes() == data
+    assert sorted(os.listdir(m.path("boards", "A"))) == [".board.json"]
+
+
+def test_rm_deletes_the_pin_and_its_sidecar(acct):
+    server, m, _ = acct
+    top = m.path("boards", sorted(os.listdir(m.path("boards")))[0])
+    image, sidecar = first_pin_files(m, top)
+    pin_id = json.loads((top / sidecar).read_text())["id"]
+    m.expect_log(r"remove the pin's image")
+    expect_errno(errno.EPERM, os.unlink, top / sidecar)
+    assert any(p["id"] == pin_id for p in server.state()["pins"])
+    r = subprocess.run(["rm", str(top / image), str(top / sidecar)], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stderr == ""
+    assert not any(p["id"] == pin_id for p in server.state()["pins"])
+    assert image not in os.listdir(top) and sidecar not in os.listdir(top)
+
+
+def test_editing_a_sidecar_sends_one_patch(acct):
+    server, m, _ = acct
+    top = m.path("boards", sorted(os.listdir(m.path("boards")))[0])
+    _, sidecar = first_pin_files(m, top)
+    doc = json.loads((top / sidecar).read_text())
+    doc["description"] = "Edited by hand"
+    doc["link"] = "https://example.org/x"
+    server.reset_counts()
+    (top / sidecar).write_text(json.dumps(doc, indent=2))
+    assert server.counts() == {"PATCH /v5/pins/{pin_id}": 1}
+    pin = next(p for p in server.state()["pins"] if p["id"] == doc["id"])
+    assert pin["description"] == "Edited by hand" and pin["link"] == "https://example.org/x"
+    assert json.loads((top / sidecar).read_text())["description"] == "Edited by hand"
+
+
+def test_sed_in_place_edits_without_a_stray_pin(acct):
+    server, m, _ = acct
+    top = m.path("boards", sorted(os.listdir(m.path("boards")))[0])
+    _, sidecar = first_pin_files(m, top)
+    before = sorted(os.listdir(top))
+    pin_id = json.loads((top / sidecar).read_text())["id"]
+    server.reset_counts()
+    subprocess.run(["sed", "-i", 's/"alt_text": .*,/"alt_text": "sedded",/', str(top / sidecar)],
+                   check=True)
+    assert server.counts() == {"PATCH /v5/pins/{pin_id}": 1}
+    assert next(p for p in server.state()["pins"] if p["id"] == pin_id)["alt_text"] == "sedded"
+    assert sorted(os.listdir(top)) == before
+
+
+def test_editor_style_save_through_a_temp_file(acct):
+    server, m, _ = acct
+    top = m.path("boards", sorted(os.listdir(m.path("boards")))[0])
+    _, sidecar = first_pin_files(m, top)
+    doc = json.loads((top / sidecar).read_text())
+    doc["alt_text"] = "saved by an editor"
+    tmp = top / ("." + sidecar + ".tmp1234")
+    tmp.write_text(json.dumps(doc))
+    os.rename(tmp, top / sidecar)
+    assert next(p for p in server.state()["pins"] if p["id"] == doc["id"])["alt_text"] == \
+        "saved by an editor"
+    assert not tmp.exists()
+
+
+@pytest.mark.parametrize("change", ["malformed", "unknown", "readonly", "too-long"])
+def test_bad_sidecar_edits_are_einval_and_change_nothing(acct, change):
+    server, m, _ = acct
+    m.expect_log(r"edit refused|not a JSON object|unknown field|read-only|at most")
+    top = m.path("boards", sorted(os.listdir(m.path("boards")))[0])
+    _, sidecar = first_pin_files(m, top)
+    original = (top / sidecar).read_text()
+    doc = json.loads(original)
+    if change == "malformed":
+        text = original[:-10]
+    else:
+        doc.update({"unknown": {"colour": 1}, "readonly": {"id": "1"},
+                    "too-long": {"title": "t" * 101}}[change])
+        text = json.dumps(doc)
+    server.reset_counts()
+    f = open(top / sidecar, "w")
+    f.write(text)
+    with pytest.raises(OSError) as e:
+        f.close()
+    assert e.value.errno == errno.EINVAL
+    assert server.counts() == {}
+    assert (top / sidecar).read_text() == original
+
+
+def test_setfattr_edits_the_pin(acct):
+    server, m, _ = acct
+    top = m.path("boards", sorted(os.listdir(m.path("boards")))[0])
+    image, sidecar = first_pin_files(m, top)
+    pin_id = json.loads((top / sidecar).read_text())["id"]
+    os.setxattr(top / image, "user.pinterest.description", "from an xattr".encode())
+    assert next(p for p in server.state()["pins"] if p["id"] == pin_id)["description"] == \
+        "from an xattr"
+    assert os.getxattr(top / image, "user.pinterest.description") == b"from an xattr"
+    m.expect_log(r"read-only")
+    expect_errno(errno.EPERM, os.setxattr, top / image, "user.pinterest.id", b"1")
+
+
+def test_writing_an_existing_image_is_eperm(acct):
+    server, m, _ = acct
+    m.expect_log(r"cannot replace a pin's image")
+    top = m.path("boards", sorted(os.listdir(m.path("boards")))[0])
+    image, _ = first_pin_files(m, top)
+    expect_errno(errno.EPERM, open, top / image, "r+b")
+    expect_errno(errno.EPERM, open, top / image, "wb")
+
+
+def test_cp_a_rsync_and_tar(acct):
+    server, m, tmp = acct
+    src = tmp / "src"
+    src.mkdir()
+    for i, color in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+        (src / f"pic{i}.jpg").write_bytes(jpeg(color))
+    os.chmod(src / "pic0.jpg", 0o600)
+    for d in ("CpA", "Rsync", "Inplace", "Tar"):
+        os.mkdir(m.path("boards", d))
+    subprocess.run(["cp", "-a", str(src / "pic0.jpg"), str(m.path("boards", "CpA"))], check=True)
+    r = subprocess.run(["rsync", "-a", f"{src}/", str(m.path("boards", "Rsync")) + "/"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run(["rsync", "-a", "--inplace", f"{src}/", str(m.path("boards", "Inplace")) + "/"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with tarfile.open(tmp / "pics.tar", "w") as t:
+        for i in range(3):
+            t.add(src / f"pic{i}.jpg", arcname=f"pic{i}.jpg")
+    subprocess.run(["tar", "-xf", str(tmp / "pics.tar"), "-C", str(m.path("boards", "Tar"))],
+                   check=True)
+    state = server.state()
+    for d, n in (("CpA", 1), ("Rsync", 3), ("Inplace", 3), ("Tar", 3)):
+        b = board(server, d)
+        pins = [p for p in state["pins"] if p["board_id"] == b["id"]]
+        assert sorted(p["title"] for p in pins) == [f"pic{i}" for i in range(n)], d
+        for p in pins:
+            assert server.fetch(p["media"]["images"]["originals"]["url"]) == \
+                (src / (p["title"] + ".jpg")).read_bytes()
+        listing = sorted(os.listdir(m.path("boards", d)))
+        assert listing == [".board.json"] + sorted(f"pic{i}{e}" for i in range(n)
+                                                   for e in (".jpg", ".json")), d
+
+
+def test_chmod_chown_utime_are_accepted(acct):
+    server, m, _ = acct
+    top = m.path("boards", sorted(os.listdir(m.path("boards")))[0])
+    image, _ = first_pin_files(m, top)
+    os.chmod(top / image, 0o600)
+    os.utime(top / image, (1, 1))
+    os.chown(top / image, os.getuid(), os.getgid())
+
+
+def test_read_only_mount(fake, mount, tmp_path):
+    server = fake(SEED)
+    m = mount(server, opts=("ro",))
+    expect_errno(errno.EROFS, os.mkdir, m.path("boards", "Nope"))
+    expect_errno(errno.EROFS, open, m.path("boards", sorted(os.listdir(m.path("boards")))[0], "x.jpg"), "wb")
+    assert board(server, "Nope") is None
+
+
+# ---- faults during writes ----
+
+def test_server_error_on_upload_fails_cp_and_leaves_no_pin(acct):
+    server, m, tmp = acct
+    m.expect_log(r"POST /pins|not uploaded")
+    os.mkdir(m.path("boards", "Uploads"))
+    (tmp / "fail.jpg").write_bytes(jpeg())
+    server.fault(route="POST /v5/pins", count=1, action="status", status=500)
+    r = subprocess.run(["cp", str(tmp / "fail.jpg"), str(m.path("boards", "Uploads"))],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert pins_titled(server, "fail") == []
+    assert sorted(os.listdir(m.path("boards", "Uploads"))) == [".board.json"]
+
+
+def test_rate_limited_upload_is_retried_once_through(acct):
+    server, m, tmp = acct
+    os.mkdir(m.path("boards", "Uploads"))
+    (tmp / "busy.jpg").write_bytes(jpeg())
+    server.fault(route="POST /v5/pins", count=2, action="status", status=429,
+                 headers={"Retry-After": "0"})
+    subprocess.run(["cp", str(tmp / "busy.jpg"), str(m.path("boards", "Uploads"))], check=True)
+    assert len(pins_titled(server, "busy")) == 1
+
+
+def test_lost_answer_never_makes_two_pins(acct):
+    server, m, tmp = acct
+    m.expect_log(r"POST /pins|not uploaded")
+    os.mkdir(m.path("boards", "Uploads"))
+    (tmp / "lost.jpg").write_bytes(jpeg())
+    server.fault(route="POST /v5/pins", count=1, action="close_after")
+    r = subprocess.run(["cp", str(tmp / "lost.jpg"), str(m.path("boards", "Uploads"))],
+                       capture_output=True, text=True)
+    pins = pins_titled(server, "lost")
+    assert len(pins) == 1
+    assert r.returncode == 0, r.stderr
+    assert "lost.json" in os.listdir(m.path("boards", "Uploads"))
