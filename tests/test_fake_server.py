@@ -140,9 +140,26 @@ def path_of(url):
 
 
 # ----- auth and basics ------------------------------------------------------------------------
+def spec_present():
+    sys.path.insert(0, str(FAKE_DIR))
+    try:
+        import openapi_check
+    finally:
+        sys.path.remove(str(FAKE_DIR))
+    return openapi_check.find_spec() is not None
+
+
+needs_spec = pytest.mark.skipif(not spec_present(),
+                                reason="Pinterest's OpenAPI description is not beside the project")
+
+
 def test_auth_is_required(fake):
     error_of(fake.call("GET", "/v5/boards", token=None), 401, 2)
     error_of(fake.call("GET", "/v5/boards", token="wrong"), 401, 2)
+
+
+@needs_spec
+def test_unknown_routes_are_flagged(fake):
     with fake.deliberate_violations():
         assert fake.call("GET", "/v5/nothing/here")[0] == 404
         assert fake.violations()[0]["error"] == "no operation GET /nothing/here in the spec"
@@ -583,6 +600,7 @@ def test_validation_disabled_without_spec(limited):
 
 
 # ----- OpenAPI validation ----------------------------------------------------------------------
+@needs_spec
 def test_bad_request_body_is_flagged(fake):
     with fake.deliberate_violations():
         error_of(fake.call("POST", "/v5/boards", {"name": 123}), 400, 1)
