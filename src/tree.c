@@ -251,18 +251,40 @@ static const char *kept_name(const struct listing *l, const char *id)
 	return hit ? hit->name : NULL;
 }
 
+struct sections_job {
+	char path[TREE_ID_MAX + 32];
+	struct listing *l;
+	int result;
+};
+
+static void *fetch_sections(void *arg)
+{
+	struct sections_job *job = arg;
+
+	job->result = api_list(job->path, true, collect_section, job->l);
+	return NULL;
+}
+
 static int fetch_listing(const char *board_id, struct listing *l)
 {
+	struct sections_job job = {.l = l};
 	char path[TREE_ID_MAX + 32];
+	pthread_t thread;
+	bool threaded;
 	int result;
 
-	snprintf(path, sizeof(path), "/boards/%s/sections", board_id);
-	result = api_list(path, true, collect_section, l);
-	if (result)
-		return result;
+	/* Sections and pins are independent walks: side by side they cost one page's wait less.
+	 * They fill different arrays of l, so they need no lock. */
+	snprintf(job.path, sizeof(job.path), "/boards/%s/sections", board_id);
+	threaded = pthread_create(&thread, NULL, fetch_sections, &job) == 0;
+	if (!threaded)
+		fetch_sections(&job);
 	/* The board's pin listing carries its sections' pins too: one walk serves all. */
 	snprintf(path, sizeof(path), "/boards/%s/pins", board_id);
-	return api_list(path, true, collect_pin, l);
+	result = api_list(path, true, collect_pin, l);
+	if (threaded)
+		pthread_join(thread, NULL);
+	return result ? result : job.result;
 }
 
 /* A board's freshly built contents, ready to swap into its node. */
