@@ -2,6 +2,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "oauth.h"
 #include "strpack.h"
 
 #include <errno.h>
@@ -14,9 +15,7 @@
 #define MAX_PAGES 100000 /* a bookmark chain longer than this is a broken server */
 
 static char *base_url;
-static char *token;
 static char *image_size;
-static pthread_rwlock_t token_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 /* ---- objects ---- */
 
@@ -214,9 +213,8 @@ int api_init(const struct api_config *cfg)
 	size_t len = strlen(cfg->base_url);
 
 	base_url = strdup(cfg->base_url);
-	token = strdup(cfg->token);
 	image_size = cfg->image_size ? strdup(cfg->image_size) : NULL;
-	if (!base_url || !token || (cfg->image_size && !image_size))
+	if (!base_url || (cfg->image_size && !image_size))
 		return -ENOMEM;
 	while (len > 0 && base_url[len - 1] == '/')
 		base_url[--len] = '\0';
@@ -226,11 +224,8 @@ int api_init(const struct api_config *cfg)
 void api_cleanup(void)
 {
 	free(base_url);
-	if (token)
-		explicit_bzero(token, strlen(token));
-	free(token);
 	free(image_size);
-	base_url = token = image_size = NULL;
+	base_url = image_size = NULL;
 }
 
 const char *api_image_size(void)
@@ -292,13 +287,9 @@ int api_call(const char *method, const char *path, const cJSON *body, cJSON **ou
 		result = -ENOMEM;
 		goto out;
 	}
-	pthread_rwlock_rdlock(&token_lock);
-	bearer = strdup(token);
-	pthread_rwlock_unlock(&token_lock);
-	if (!bearer) {
-		result = -ENOMEM;
+	result = oauth_bearer(&bearer);
+	if (result)
 		goto out;
-	}
 	struct http_req req = {
 		.method = method,
 		.url = url,
@@ -312,6 +303,26 @@ int api_call(const char *method, const char *path, const cJSON *body, cJSON **ou
 	};
 
 	result = http_send(&req, &resp);
+	/* An expired access token: renewed once for all threads, then the call goes again (a
+	 * 401 means the API did nothing, so a POST may be sent again too). */
+	if (!result && resp.status == 401) {
+		int renewed = oauth_renew(bearer);
+
+		if (renewed == -EACCES) {
+			result = -EACCES; /* oauth has said why */
+			goto out;
+		}
+		if (renewed == 0) {
+			explicit_bzero(bearer, strlen(bearer));
+			free(bearer);
+			bearer = NULL;
+			result = oauth_bearer(&bearer);
+			if (result)
+				goto out;
+			req.bearer = bearer;
+			result = http_send(&req, &resp);
+		}
+	}
 	if (result) {
 		log_warn("%s %.200s: %s", method, path, resp.error);
 		goto out;

@@ -54,9 +54,10 @@ time_t api_parse_time(const char *s);
 
 struct api_config {
 	const char *base_url; /* "https://api.pinterest.com/v5", no trailing slash */
-	const char *token;    /* access token; copied */
 	const char *image_size;
 };
+
+/* The bearer token of every call comes from oauth.h: oauth_init before the first call. */
 
 int api_init(const struct api_config *cfg);
 void api_cleanup(void);

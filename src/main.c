@@ -5,6 +5,8 @@
 #include "http.h"
 #include "local.h"
 #include "log.h"
+#include "login.h"
+#include "oauth.h"
 #include "options.h"
 #include "token.h"
 #include "tree.h"
@@ -120,17 +122,18 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 	struct tree_config tc = {.ttl_s = o->dir_cache_ttl, .head_parallel = HEAD_PARALLEL,
 				 .image_size = o->image_size};
 	cJSON *account = NULL;
-	char *token = NULL, why[512];
+	struct token_file tf;
+	char why[512];
 	int result = 1;
 
-	if (token_load(o->token_file, &token, why, sizeof(why)) != 0) {
+	if (token_load(o->token_file, &tf, why, sizeof(why)) != 0) {
 		fprintf(stderr, "pinfs: %s\n", why);
 		return 1;
 	}
-	struct api_config ac = {.base_url = o->api_url, .token = token, .image_size = o->image_size};
+	struct api_config ac = {.base_url = o->api_url, .image_size = o->image_size};
 
-	if (http_init(&hc) || api_init(&ac) || cache_init(o->cache_dir) ||
-	    local_init(o->cache_dir) || upload_init())
+	if (http_init(&hc) || oauth_init(&tf, o->api_url) || api_init(&ac) ||
+	    cache_init(o->cache_dir) || local_init(o->cache_dir) || upload_init())
 		goto out;
 	if (check_account(o->api_url, &account))
 		goto out;
@@ -141,8 +144,8 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 	result = run_mount(args, fopts);
 	tree_cleanup();
 out:
-	explicit_bzero(token, strlen(token));
-	free(token);
+	token_file_release(&tf);
+	oauth_cleanup();
 	upload_cleanup();
 	local_cleanup();
 	cache_cleanup();
@@ -158,10 +161,15 @@ int main(int argc, char *argv[])
 	struct options o;
 	int result = 1;
 
+	/* `pinfs login` has options of its own; FUSE's parser never sees them. */
+	if (argc > 1 && strcmp(argv[1], "login") == 0)
+		return login_main(argc - 1, argv + 1);
 	if (options_parse(&args, &o) != 0 || fuse_parse_cmdline(&args, &fopts) != 0)
 		goto out;
 	if (fopts.show_help) {
 		options_usage(argv[0]);
+		printf("\nTo log in and write the token file: %s login (see '%s login --help')\n",
+		       argv[0], argv[0]);
 		printf("\nFUSE options:\n");
 		fuse_lib_help(&args);
 		result = 0;

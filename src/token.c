@@ -38,23 +38,68 @@ static char *trimmed_dup(const char *s)
 	return strndup(s, len);
 }
 
-/* The token inside the file's text: the access_token of a JSON object, or the text itself. */
-static char *token_from_text(const char *text)
+static char *field(const cJSON *j, const char *key)
 {
-	cJSON *j = cJSON_Parse(text);
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "access_token");
-	char *out;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
 
-	if (j && !cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		return NULL;
-	}
-	out = j ? (cJSON_IsString(t) ? trimmed_dup(t->valuestring) : NULL) : trimmed_dup(text);
-	cJSON_Delete(j);
-	return out;
+	return cJSON_IsString(v) && v->valuestring[0] ? trimmed_dup(v->valuestring) : NULL;
 }
 
-int token_load(const char *file, char **token, char *why, size_t len)
+static time_t time_field(const cJSON *j, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+
+	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (time_t)v->valuedouble : 0;
+}
+
+/* Fills t from the file's text: a JSON object as `pinfs login` writes it, or the bare token. */
+static void token_from_text(const char *text, struct token_file *t)
+{
+	cJSON *j = cJSON_Parse(text), *it;
+
+	if (!j) {
+		t->access_token = trimmed_dup(text);
+		return;
+	}
+	if (cJSON_IsObject(j)) {
+		t->access_token = field(j, "access_token");
+		t->refresh_token = field(j, "refresh_token");
+		t->scope = field(j, "scope");
+		t->client_id = field(j, "client_id");
+		t->client_secret = field(j, "client_secret");
+		t->api_url = field(j, "api_url");
+		t->expires_at = time_field(j, "expires_at");
+		t->refresh_expires_at = time_field(j, "refresh_token_expires_at");
+	}
+	/* cJSON frees its copies of the tokens without clearing them. */
+	cJSON_ArrayForEach(it, j)
+	{
+		if (cJSON_IsString(it))
+			explicit_bzero(it->valuestring, strlen(it->valuestring));
+	}
+	cJSON_Delete(j);
+}
+
+static void wipe_free(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+void token_file_release(struct token_file *t)
+{
+	wipe_free(t->access_token);
+	wipe_free(t->refresh_token);
+	wipe_free(t->client_secret);
+	free(t->scope);
+	free(t->client_id);
+	free(t->api_url);
+	free(t->path);
+	memset(t, 0, sizeof(*t));
+}
+
+int token_load(const char *file, struct token_file *t, char *why, size_t len)
 {
 	const char *env = getenv("PINFS_ACCESS_TOKEN");
 	char *path = NULL, *text = NULL;
@@ -62,10 +107,10 @@ int token_load(const char *file, char **token, char *why, size_t len)
 	ssize_t n;
 	int fd = -1, result = 0;
 
-	*token = NULL;
+	memset(t, 0, sizeof(*t));
 	if (env && *env && !file) {
-		*token = trimmed_dup(env);
-		return *token ? 0 : -ENOMEM;
+		t->access_token = trimmed_dup(env);
+		return t->access_token ? 0 : -ENOMEM;
 	}
 	path = file ? strdup(file) : token_default_path();
 	if (!path)
@@ -100,14 +145,17 @@ int token_load(const char *file, char **token, char *why, size_t len)
 		snprintf(why, len, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	*token = token_from_text(text);
-	if (!*token || !**token) {
-		free(*token);
-		*token = NULL;
+	token_from_text(text, t);
+	if (!t->access_token || !t->access_token[0]) {
 		result = -EINVAL;
 		snprintf(why, len, "%s: no access_token in it", path);
+		goto out;
 	}
+	t->path = path;
+	path = NULL;
 out:
+	if (result)
+		token_file_release(t);
 	if (text) {
 		explicit_bzero(text, strlen(text));
 		free(text);
