@@ -45,6 +45,9 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->attr_timeout = KERNEL_TIMEOUT_S;
 	cfg->negative_timeout = KERNEL_TIMEOUT_S;
 	cfg->use_ino = 0;
+	/* An open file that is removed goes at once, not to a .fuse_hidden name: mv unlinks the
+	 * source it still holds open, and a hidden name would be a scratch file, not a pin. */
+	cfg->hard_remove = 1;
 	/* readdirplus would make the kernel ask every entry's attributes with the listing,
 	 * and so every image's size: a bare ls or find -name would then cost HEADs. */
 	conn->want &= ~FUSE_CAP_READDIRPLUS;
@@ -233,14 +236,26 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 static int open_social(const char *path, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_new(H_TEXT);
+	struct node_info info;
+	char *url = NULL;
 	int result;
 
 	if (!h)
 		return -ENOMEM;
-	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		result = -EACCES;
-	else
+	} else if ((result = social_image_url(path, &url)) == 0) {
+		/* A followed board's cover or thumbnail: the bytes of its URL, as for pins. */
+		h->kind = H_IMAGE;
+		h->fd = cache_image_open(url);
+		result = h->fd == -ENOENT ? -EIO : h->fd < 0 ? h->fd : 0;
+		fi->keep_cache = 1;
+		fi->direct_io = social_stat(path, &info) != 0 || info.size < 0;
+	} else if (result == -EINVAL) {
 		result = social_read_text(path, &h->text, &h->len);
+		fi->direct_io = 1; /* generated text: its length changes with the account */
+	}
+	free(url);
 	if (result) {
 		handle_free(h);
 		return result;
@@ -475,14 +490,14 @@ static int fs_mkdir(const char *path, mode_t mode)
 {
 	(void)mode;
 	if (social_owns(path))
-		return strncmp(path, "/following/boards/", 18) == 0 ? -ENOTSUP : -EACCES;
+		return social_mkdir(path);
 	return edit_mkdir(path);
 }
 
 static int fs_rmdir(const char *path)
 {
 	if (social_owns(path))
-		return strncmp(path, "/following/boards/", 18) == 0 ? -ENOTSUP : -EACCES;
+		return social_rmdir(path);
 	return edit_rmdir(path);
 }
 

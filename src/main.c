@@ -8,6 +8,7 @@
 #include "login.h"
 #include "oauth.h"
 #include "options.h"
+#include "social.h"
 #include "token.h"
 #include "tree.h"
 #include "upload.h"
@@ -141,7 +142,9 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 		cJSON_Delete(account);
 		goto out;
 	}
+	social_init(o->dir_cache_ttl);
 	result = run_mount(args, fopts);
+	social_cleanup();
 	tree_cleanup();
 out:
 	token_file_release(&tf);

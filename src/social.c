@@ -1,83 +1,292 @@
 #include "social.h"
 
+#include "links.h"
+#include "log.h"
+#include "names.h"
+#include "people.h"
+#include "vfolder.h"
+
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* The folders of the namespace; their contents come from later work. */
-static const char *const folders[] = {
-	"/pins", "/search", "/search/pins", "/search/boards", "/followers", "/following",
-	"/following/users", "/following/boards", "/following/interests", NULL,
+#define FOLLOWING_USERS	 "/following/users"
+#define FOLLOWING_BOARDS "/following/boards"
+
+/* Folders whose contents never change, and what they hold. */
+static const struct {
+	const char *path;
+	const char *const children[4];
+} fixed[] = {
+    {"/search", {"pins", "boards"}},
+    /* Any name below these is a query, run when it is looked into: nothing to list. */
+    {"/search/pins", {NULL}},
+    {"/search/boards", {NULL}},
+    {"/following", {"users", "boards", "interests"}},
 };
 
-static bool is_folder(const char *path)
+/* Folders built from one API walk each, found by their path. */
+static const struct {
+	const char *path;
+	const struct vf_source *src;
+} generated[] = {
+    {"/pins", &links_pins},
+    {"/followers", &people_followers},
+    {FOLLOWING_USERS, &people_following},
+    {"/following/interests", &people_interests},
+    {FOLLOWING_BOARDS, &people_boards},
+};
+
+/* One folder per query. */
+static const struct {
+	const char *path;
+	const struct vf_source *src;
+} searches[] = {
+    {"/search/pins", &links_search_pins},
+    {"/search/boards", &links_search_boards},
+};
+
+/* Where a path lives: which generated folder, and the path inside it. */
+struct place {
+	char key[PATH_MAX];
+	const struct vf_source *src;
+	const char *rest; /* into the path; "" for the folder itself */
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* True when path is dir or below it. */
+static bool within(const char *path, const char *dir)
 {
-	for (size_t i = 0; folders[i]; i++)
-		if (strcmp(folders[i], path) == 0)
-			return true;
+	size_t len = strlen(dir);
+
+	return strncmp(path, dir, len) == 0 && (path[len] == '\0' || path[len] == '/');
+}
+
+static bool below(const char *path, const char *dir)
+{
+	return within(path, dir) && path[strlen(dir)] == '/';
+}
+
+static int fixed_index(const char *path)
+{
+	for (size_t i = 0; i < N(fixed); i++)
+		if (strcmp(fixed[i].path, path) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool locate(const char *path, struct place *pl)
+{
+	for (size_t i = 0; i < N(generated); i++) {
+		size_t len = strlen(generated[i].path);
+
+		if (!within(path, generated[i].path))
+			continue;
+		snprintf(pl->key, sizeof(pl->key), "%s", generated[i].path);
+		pl->src = generated[i].src;
+		pl->rest = path + len + (path[len] == '/');
+		return true;
+	}
+	for (size_t i = 0; i < N(searches); i++) {
+		size_t len = strlen(searches[i].path);
+		const char *query = path + len + 1, *end;
+
+		if (!below(path, searches[i].path) || !*query)
+			continue;
+		/* The key is the query's folder: "/search/pins/lemon tart". */
+		end = query + strcspn(query, "/");
+		if ((size_t)(end - path) >= sizeof(pl->key))
+			return false;
+		memcpy(pl->key, path, end - path);
+		pl->key[end - path] = '\0';
+		pl->src = searches[i].src;
+		pl->rest = end + (*end == '/');
+		return true;
+	}
 	return false;
+}
+
+void social_init(double ttl_s)
+{
+	vfolder_init(ttl_s);
+}
+
+void social_cleanup(void)
+{
+	vfolder_cleanup();
 }
 
 bool social_owns(const char *path)
 {
-	static const char *const tops[] = {"/pins", "/search", "/followers", "/following", NULL};
+	static const char *const tops[] = {"/pins", "/search", "/followers", "/following"};
 
-	for (size_t i = 0; tops[i]; i++) {
-		size_t len = strlen(tops[i]);
-
-		if (strncmp(path, tops[i], len) == 0 && (path[len] == '\0' || path[len] == '/'))
+	for (size_t i = 0; i < N(tops); i++)
+		if (within(path, tops[i]))
 			return true;
-	}
 	return false;
 }
 
 int social_stat(const char *path, struct node_info *out)
 {
-	if (!is_folder(path))
-		return -ENOENT;
+	struct place pl;
+	struct vf_info vi;
+	int result;
+
 	memset(out, 0, sizeof(*out));
 	out->type = NODE_OTHER;
-	out->kind = S_IFDIR;
-	out->nlink = 2;
-	out->mtime = time(NULL);
+	if (fixed_index(path) >= 0) {
+		out->kind = S_IFDIR;
+		out->nlink = 2;
+		out->mtime = time(NULL);
+		return 0;
+	}
+	if (!locate(path, &pl))
+		return -ENOENT;
+	result = vfolder_stat(pl.key, pl.src, pl.rest, &vi);
+	if (result)
+		return result;
+	out->kind = vi.kind == VF_DIR ? S_IFDIR : vi.kind == VF_LINK ? S_IFLNK : S_IFREG;
+	out->size = vi.size;
+	out->nlink = vi.kind == VF_DIR ? 2 : 1;
+	out->mtime = vi.mtime;
 	return 0;
 }
 
 int social_list(const char *path, tree_fill_fn fill, void *ctx)
 {
-	size_t len = strlen(path);
+	int i = fixed_index(path);
+	struct place pl;
 
-	if (!is_folder(path))
+	if (i >= 0) {
+		for (size_t k = 0; k < N(fixed[i].children) && fixed[i].children[k]; k++)
+			if (fill(ctx, fixed[i].children[k], S_IFDIR))
+				break;
+		return 0;
+	}
+	if (!locate(path, &pl))
 		return -ENOENT;
-	for (size_t i = 0; folders[i]; i++)
-		if (strncmp(folders[i], path, len) == 0 && folders[i][len] == '/' &&
-		    !strchr(folders[i] + len + 1, '/'))
-			fill(ctx, folders[i] + len + 1, S_IFDIR);
-	return 0;
+	return vfolder_list(pl.key, pl.src, pl.rest, fill, ctx);
+}
+
+/* The data of the entry at path, when it is of kind want. */
+static int data_of(const char *path, enum vf_kind want, char **data, size_t *len)
+{
+	struct place pl;
+	enum vf_kind kind;
+	int result;
+
+	*data = NULL;
+	*len = 0;
+	if (fixed_index(path) >= 0)
+		return want == VF_DIR ? 0 : -EISDIR;
+	if (!locate(path, &pl))
+		return -ENOENT;
+	result = vfolder_data(pl.key, pl.src, pl.rest, &kind, data, len);
+	if (!result && kind != want)
+		result = kind == VF_DIR ? -EISDIR : -EINVAL;
+	if (result) {
+		free(*data);
+		*data = NULL;
+		*len = 0;
+	}
+	return result;
 }
 
 int social_readlink(const char *path, char *buf, size_t len)
 {
-	(void)path, (void)buf, (void)len;
-	return -EINVAL;
+	char *target;
+	size_t tlen;
+	int result = data_of(path, VF_LINK, &target, &tlen);
+
+	if (result)
+		return result == -EISDIR ? -EINVAL : result;
+	snprintf(buf, len, "%s", target); /* readlink(2) cuts a target too long for buf */
+	free(target);
+	return 0;
 }
 
 int social_read_text(const char *path, char **text, size_t *len)
 {
-	(void)path;
-	*text = NULL;
-	*len = 0;
-	return -EISDIR;
+	return data_of(path, VF_FILE, text, len);
+}
+
+int social_image_url(const char *path, char **url)
+{
+	size_t len;
+
+	return data_of(path, VF_IMAGE, url, &len);
+}
+
+/* following/users/NAME.json: follows NAME. */
+static int follow(const char *path, const char *name)
+{
+	const char *ext;
+	char *stem = strndup(name, names_strip_ext(name, &ext));
+	char *username = stem ? names_to_title(stem) : NULL, *json = NULL;
+	int result = -ENOMEM;
+
+	if (strcmp(ext, ".json") != 0 || name[0] == '.') {
+		log_warn("%s: to follow a user, create following/users/USERNAME.json", path);
+		result = -EINVAL;
+		goto out;
+	}
+	if (!username)
+		goto out;
+	result = people_follow(username, &json);
+	if (result == -ENOENT)
+		log_warn("%s: Pinterest knows no user %s", path, username);
+	if (result)
+		goto out;
+	log_info("following %s", username);
+	/* Shown at once under the name given, which the kernel is about to look up. */
+	vfolder_put(FOLLOWING_USERS, name, VF_FILE, json);
+out:
+	free(json);
+	free(username);
+	free(stem);
+	return result;
+}
+
+/* Writes other than following a user: following/boards/ would follow or unfollow a board,
+ * which v5 cannot do; everything else here is a read-only view. */
+static int refuse(const char *path)
+{
+	if (below(path, FOLLOWING_BOARDS)) {
+		log_warn("%s: Pinterest's API v5 offers no way to follow or unfollow a board",
+			 path);
+		return -ENOTSUP;
+	}
+	return -EROFS;
 }
 
 int social_create(const char *path)
 {
-	(void)path;
-	return -EACCES;
+	const char *name = strrchr(path, '/') + 1;
+
+	if (below(path, FOLLOWING_USERS) && name == path + strlen(FOLLOWING_USERS) + 1)
+		return follow(path, name);
+	return refuse(path);
 }
 
 int social_unlink(const char *path)
 {
-	(void)path;
-	return -EACCES;
+	if (below(path, FOLLOWING_USERS)) {
+		log_warn("%s: Pinterest's API v5 offers no way to unfollow a user", path);
+		return -ENOTSUP;
+	}
+	return refuse(path);
+}
+
+int social_mkdir(const char *path)
+{
+	return refuse(path);
+}
+
+int social_rmdir(const char *path)
+{
+	return refuse(path);
 }

@@ -2,6 +2,7 @@
  *
  * fs.c sends every path for which social_owns() is true here instead of to the tree. The
  * functions follow tree.h's conventions: 0 or -errno, copies out, nothing held across calls.
+ * What each folder shows and costs is in docs/design.md ("Beyond boards/").
  */
 #ifndef PINFS_SOCIAL_H
 #define PINFS_SOCIAL_H
@@ -10,6 +11,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* ttl_s: how long a listing is trusted (the tree's dir_cache_ttl). Call once before mounting;
+ * social_cleanup frees every listing at unmount. */
+void social_init(double ttl_s);
+void social_cleanup(void);
 
 /* True for "/pins", "/search", "/followers", "/following" and everything below them. */
 bool social_owns(const char *path);
@@ -20,11 +26,21 @@ int social_list(const char *path, tree_fill_fn fill, void *ctx);
 /* The target of a symlink (relative, e.g. "../boards/Recipes/Lemon tart.jpg"), into buf. */
 int social_readlink(const char *path, char *buf, size_t len);
 
-/* The content of a file (a user's or topic's JSON). Caller frees. */
+/* The content of a file (a user's or topic's JSON, a followed board's .board.json). Caller
+ * frees. */
 int social_read_text(const char *path, char **text, size_t *len);
+
+/* The URL of an image (a followed board's cover or thumbnail), whose bytes come through
+ * cache.h. Caller frees. -EINVAL when path is a file but not an image. */
+int social_image_url(const char *path, char **url);
 
 /* Creating a file (following/users/NAME.json follows NAME) and removing one. */
 int social_create(const char *path);
 int social_unlink(const char *path);
+
+/* mkdir and rmdir: following or unfollowing a board under following/boards/ is -ENOTSUP
+ * (Pinterest's API v5 has no endpoint for it, which the log says); elsewhere -EROFS. */
+int social_mkdir(const char *path);
+int social_rmdir(const char *path);
 
 #endif

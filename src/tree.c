@@ -6,6 +6,7 @@
 #include "log.h"
 #include "meta.h"
 #include "names.h"
+#include "suggest.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -96,6 +97,7 @@ static struct {
 	size_t ngiven;
 	struct ghost *ghosts;
 	size_t nghosts;
+	uint64_t changes; /* local changes installed: see tree_pins_version */
 } T = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.changed = PTHREAD_COND_INITIALIZER,
@@ -784,6 +786,111 @@ static int ensure_listed(struct board_node *bn)
 	return bn->gone ? -ENOENT : 0;
 }
 
+/* ---- walks: find, grep -r and ls -R list every board; list them side by side ---- */
+
+#define WALK_WINDOW_S 2.0  /* two boards listed this close together after boards/: a walk */
+#define PREFETCH_WORKERS 8 /* each lists sections and pins at once: 16 requests in flight */
+
+static struct {
+	double boards_read_at; /* readdir of boards/ */
+	double board_read_at;  /* the last readdir of a board */
+	char board_id[TREE_ID_MAX + 1];
+	double started_at;
+	bool started, running, stop;
+	pthread_t thread;
+	char (*ids)[TREE_ID_MAX + 1]; /* the boards to list, taken in order by the workers */
+	size_t nids, next;
+} W;
+
+static void *prefetch_worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&T.lock);
+	while (!W.stop && W.next < W.nids) {
+		struct board_node *bn = find_board_id(W.ids[W.next++]);
+
+		/* ensure_listed drops the lock while it fetches: the workers overlap. */
+		if (bn && !(bn->listed && fresh(bn->listed_at)))
+			ensure_listed(bn);
+	}
+	pthread_mutex_unlock(&T.lock);
+	return NULL;
+}
+
+static void *prefetch_run(void *arg)
+{
+	pthread_t workers[PREFETCH_WORKERS];
+	int started = 0;
+
+	(void)arg;
+	for (; started < PREFETCH_WORKERS; started++)
+		if (pthread_create(&workers[started], NULL, prefetch_worker, NULL))
+			break;
+	if (!started)
+		prefetch_worker(NULL);
+	for (int i = 0; i < started; i++)
+		pthread_join(workers[i], NULL);
+	pthread_mutex_lock(&T.lock);
+	W.running = false;
+	pthread_mutex_unlock(&T.lock);
+	return NULL;
+}
+
+/* Lists in the background every board not fresh yet. Lock held. */
+static void prefetch_boards(void)
+{
+	free(W.ids);
+	W.ids = malloc((T.nboards ? T.nboards : 1) * sizeof(*W.ids));
+	W.nids = W.next = 0;
+	if (!W.ids)
+		return;
+	for (size_t i = 0; i < T.nboards; i++)
+		if (!(T.boards[i]->listed && fresh(T.boards[i]->listed_at)) && !T.boards[i]->busy)
+			snprintf(W.ids[W.nids++], TREE_ID_MAX + 1, "%s", T.boards[i]->b->id);
+	if (!W.nids)
+		return;
+	if (W.started && !W.running) {
+		pthread_join(W.thread, NULL);
+		W.started = false;
+	}
+	W.running = true;
+	W.started_at = now_s();
+	if (pthread_create(&W.thread, NULL, prefetch_run, NULL) == 0) {
+		W.started = true;
+		log_debug("walk seen: listing %zu boards ahead", W.nids);
+	} else {
+		W.running = false;
+	}
+}
+
+/* Notes a readdir of a board. A second board read soon after another, after boards/ itself
+ * was read, is a walk: the rest of the boards are listed ahead, side by side, instead of one
+ * after another as the walker reaches them. A single `ls boards/X` lists nothing more. Lock
+ * held. */
+static void note_board_read(const struct board_node *bn)
+{
+	double now = now_s();
+	bool walk = now - W.boards_read_at < T.ttl && now - W.board_read_at < WALK_WINDOW_S &&
+		    strcmp(W.board_id, bn->b->id) != 0;
+
+	W.board_read_at = now;
+	snprintf(W.board_id, sizeof(W.board_id), "%s", bn->b->id);
+	if (walk && !W.running && !W.stop && now - W.started_at >= T.ttl)
+		prefetch_boards();
+}
+
+static void prefetch_stop(void)
+{
+	pthread_mutex_lock(&T.lock);
+	W.stop = true;
+	pthread_mutex_unlock(&T.lock);
+	if (W.started)
+		pthread_join(W.thread, NULL);
+	W.started = false;
+	free(W.ids);
+	W.ids = NULL;
+}
+
 /* ---- resolving paths ---- */
 
 struct where {
@@ -956,6 +1063,7 @@ static void board_node_free(struct board_node *bn)
 
 void tree_cleanup(void)
 {
+	prefetch_stop();
 	for (size_t i = 0; i < T.nboards; i++)
 		board_node_free(T.boards[i]);
 	for (size_t i = 0; i < T.ndead; i++)
@@ -1114,6 +1222,7 @@ int tree_list(const char *path, tree_fill_fn fill, void *ctx)
 			fill(ctx, others[i], S_IFDIR);
 		break;
 	case NODE_BOARDS:
+		W.boards_read_at = now_s();
 		result = ensure_boards();
 		for (size_t i = 0; !result && i < T.nboards; i++)
 			if (fill(ctx, T.boards[i]->dname, S_IFDIR))
@@ -1121,8 +1230,10 @@ int tree_list(const char *path, tree_fill_fn fill, void *ctx)
 		break;
 	case NODE_BOARD:
 		result = ensure_listed(w.bn);
-		if (!result)
+		if (!result) {
+			note_board_read(w.bn);
 			result = list_folder(w.bn, -1, fill, ctx);
+		}
 		break;
 	case NODE_SECTION:
 		result = list_folder(w.bn, w.sec, fill, ctx);
@@ -1212,6 +1323,59 @@ int tree_image_url(const char *path, char **url)
 	return result;
 }
 
+#define XATTR_SUGGESTED "user.pinterest.suggested_boards"
+
+/* The value of user.pinterest.suggested_boards for p: every board's folder name, best match
+ * first, one a line. Only what the tree holds counts, so no request is sent: a board not
+ * listed yet offers its name and description only, a big board a sample of its pin titles
+ * (SUGGEST_TITLES_MAX). Lock held. Caller frees; NULL on ENOMEM. */
+static char *suggested_boards(const struct pin *p)
+{
+	size_t n = T.nboards ? T.nboards : 1, ntitles = 0, used = 0, len = 1;
+	struct suggest_board *sb = calloc(n, sizeof(*sb));
+	size_t *order = calloc(n, sizeof(*order));
+	const char **titles = NULL;
+	char *out = NULL;
+
+	if (!sb || !order)
+		goto out;
+	for (size_t i = 0; i < T.nboards; i++) {
+		size_t has = T.boards[i]->listed ? T.boards[i]->npins : 0;
+
+		sb[i].npins = has < SUGGEST_TITLES_MAX ? has : SUGGEST_TITLES_MAX;
+		ntitles += sb[i].npins;
+	}
+	titles = calloc(ntitles ? ntitles : 1, sizeof(*titles));
+	if (!titles)
+		goto out;
+	for (size_t i = 0, k = 0; i < T.nboards; i++) {
+		const struct board_node *bn = T.boards[i];
+
+		sb[i].name = bn->b->name;
+		sb[i].description = bn->b->description;
+		sb[i].pin_titles = titles + k;
+		/* Spread over the whole board, not its first section. */
+		for (size_t j = 0; j < sb[i].npins; j++)
+			titles[k++] = bn->pins[j * bn->npins / sb[i].npins].pin->title;
+		len += strlen(bn->dname) + 1;
+	}
+	if (suggest_rank(p->title, p->description, sb, T.nboards, order) || !(out = malloc(len)))
+		goto out;
+	for (size_t i = 0; i < T.nboards; i++) {
+		const char *name = T.boards[order[i]]->dname;
+
+		memcpy(out + used, name, strlen(name));
+		used += strlen(name);
+		out[used++] = '\n';
+	}
+	out[used] = '\0';
+out:
+	free(titles);
+	free(order);
+	free(sb);
+	return out;
+}
+
 static int resolve_pin(const char *path, struct where *w)
 {
 	int result = resolve(path, w);
@@ -1230,12 +1394,15 @@ int tree_xattr_list(const char *path, char *buf, size_t len)
 	result = resolve_pin(path, &w);
 	if (!result) {
 		size_t need = meta_pin_xattr_list(w.pn->pin, NULL, 0);
+		size_t extra = w.type == NODE_PIN_IMAGE ? sizeof(XATTR_SUGGESTED) : 0;
 
-		result = (int)need;
-		if (len && need > len)
+		result = (int)(need + extra);
+		if (len && need + extra > len) {
 			result = -ERANGE;
-		else if (len)
+		} else if (len) {
 			meta_pin_xattr_list(w.pn->pin, buf, len);
+			memcpy(buf + need, XATTR_SUGGESTED, extra);
+		}
 	} else if (result == -ENODATA) {
 		result = 0; /* folders and other files simply have none */
 	}
@@ -1246,17 +1413,22 @@ int tree_xattr_list(const char *path, char *buf, size_t len)
 int tree_xattr_get(const char *path, const char *name, char *buf, size_t len)
 {
 	struct where w;
-	char made[128];
+	char made[128], *owned = NULL;
 	const char *v;
+	bool suggested;
 	int result;
 
 	pthread_mutex_lock(&T.lock);
 	result = resolve_pin(path, &w);
 	if (result)
 		goto out;
-	v = meta_pin_xattr_get(w.pn->pin, name, made, sizeof(made));
+	suggested = w.type == NODE_PIN_IMAGE && strcmp(name, XATTR_SUGGESTED) == 0;
+	if (suggested)
+		v = owned = suggested_boards(w.pn->pin);
+	else
+		v = meta_pin_xattr_get(w.pn->pin, name, made, sizeof(made));
 	if (!v) {
-		result = -ENODATA;
+		result = suggested ? -ENOMEM : -ENODATA;
 		goto out;
 	}
 	result = (int)strlen(v);
@@ -1266,6 +1438,7 @@ int tree_xattr_get(const char *path, const char *name, char *buf, size_t len)
 		memcpy(buf, v, result);
 out:
 	pthread_mutex_unlock(&T.lock);
+	free(owned);
 	return result;
 }
 
@@ -1317,6 +1490,17 @@ int tree_board_path(const char *board_id, char *buf, size_t len)
 	return result;
 }
 
+/* The path of a pin's image (or JSON) from the mount's root. Lock held. */
+static int format_pin_path(const struct board_node *bn, const struct pin_node *pn, char *buf,
+			   size_t len)
+{
+	if (snprintf(buf, len, "boards/%s%s%s/%s", bn->dname, pn->folder < 0 ? "" : "/",
+		     pn->folder < 0 ? "" : bn->secs[pn->folder].dname,
+		     pn->names[0] ? pn->names : pn->names + pn->json_off) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 int tree_pin_path(const char *board_id, const char *pin_id, char *buf, size_t len)
 {
 	struct board_node *bn;
@@ -1338,11 +1522,66 @@ int tree_pin_path(const char *board_id, const char *pin_id, char *buf, size_t le
 		result = -ENOENT;
 		goto out;
 	}
-	if (snprintf(buf, len, "boards/%s%s%s/%s", bn->dname, pn->folder < 0 ? "" : "/",
-		     pn->folder < 0 ? "" : bn->secs[pn->folder].dname,
-		     pn->names[0] ? pn->names : pn->names + pn->json_off) >= (int)len)
-		result = -ENAMETOOLONG;
+	result = format_pin_path(bn, pn, buf, len);
 out:
+	pthread_mutex_unlock(&T.lock);
+	return result;
+}
+
+int tree_board_pins(const char *board_id, tree_pin_fn fn, void *ctx)
+{
+	struct board_node *bn;
+	char path[PATH_MAX];
+	int result;
+
+	pthread_mutex_lock(&T.lock);
+	result = ensure_boards();
+	if (result)
+		goto out;
+	bn = find_board_id(board_id);
+	result = bn ? ensure_listed(bn) : -ENOENT;
+	for (size_t i = 0; !result && i < bn->npins; i++)
+		if (format_pin_path(bn, &bn->pins[i], path, sizeof(path)) == 0 &&
+		    fn(ctx, bn->pins[i].pin->id, path))
+			break;
+out:
+	pthread_mutex_unlock(&T.lock);
+	return result;
+}
+
+int tree_pins_version(uint64_t *out)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	int result;
+
+	pthread_mutex_lock(&T.lock);
+	result = ensure_boards();
+	for (size_t i = 0; !result && i < T.nboards; i++) {
+		const struct board_node *bn = T.boards[i];
+		const char *parts[] = {bn->b->id, bn->b->pins_modified_at, bn->dname};
+
+		for (size_t k = 0; k < 3; k++) {
+			const char *c = parts[k] ? parts[k] : "";
+
+			do
+				h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+			while (*c++);
+		}
+	}
+	*out = (h ^ T.changes) * 1099511628211ULL;
+	pthread_mutex_unlock(&T.lock);
+	return result;
+}
+
+int tree_username(char *buf, size_t len)
+{
+	const cJSON *u;
+	int result = -ENOENT;
+
+	pthread_mutex_lock(&T.lock);
+	u = cJSON_GetObjectItemCaseSensitive(T.account, "username");
+	if (cJSON_IsString(u) && u->valuestring[0])
+		result = snprintf(buf, len, "%s", u->valuestring) < (int)len ? 0 : -ENAMETOOLONG;
 	pthread_mutex_unlock(&T.lock);
 	return result;
 }
@@ -1355,6 +1594,7 @@ static int rename_boards(void)
 	struct board_vec bv = {.n = T.nboards, .cap = T.nboards};
 	char **names;
 
+	T.changes++;
 	bv.v = malloc((T.nboards ? T.nboards : 1) * sizeof(*bv.v));
 	if (!bv.v)
 		return -ENOMEM;
@@ -1458,6 +1698,7 @@ static int rebuild(struct board_node *bn, struct listing *l)
 	struct built o;
 	int result = build(l, &o);
 
+	T.changes++;
 	listing_release(l);
 	if (result) {
 		/* The objects are gone: the next look at this board lists it again. */

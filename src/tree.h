@@ -71,6 +71,25 @@ int tree_pin_path(const char *board_id, const char *pin_id, char *buf, size_t le
 /* The path of a board's folder relative to the mount's root: "boards/B". */
 int tree_board_path(const char *board_id, char *buf, size_t len);
 
+/* Receives a pin's id and its path as tree_pin_path gives it. Non-zero stops. */
+typedef int (*tree_pin_fn)(void *ctx, const char *pin_id, const char *path);
+
+/* Calls fn for each pin of a board, listing the board when needed: the paths of many pins for
+ * the cost of one lookup each. fn runs under the tree's lock and must not call back into the
+ * tree. Returns 0, -ENOENT or -errno. */
+int tree_board_pins(const char *board_id, tree_pin_fn fn, void *ctx);
+
+/* A number that changes whenever the set of my pins or their paths may have changed: a board
+ * added, gone or renamed, a board's board_pins_modified_at, a change made through the mount.
+ * Refreshes the list of boards when it is older than the TTL (one GET /boards walk); lists no
+ * board. Lets a folder built from the pins (pins/, search/) be kept as long as it holds.
+ * Returns 0 or -errno. */
+int tree_pins_version(uint64_t *out);
+
+/* The account's username (from GET /user_account), into buf. Returns 0, -ENOENT or
+ * -ENAMETOOLONG. */
+int tree_username(char *buf, size_t len);
+
 /* The content of a generated file (me.json, .board.json, a pin's .json). Caller frees. */
 int tree_read_text(const char *path, char **text, size_t *len);
 
@@ -78,7 +97,9 @@ int tree_read_text(const char *path, char **text, size_t *len);
 int tree_image_url(const char *path, char **url);
 
 /* Extended attributes of a pin's image or JSON: list (listxattr semantics: returns the size
- * needed, or -ERANGE when len is too small) and get (the same for one value). */
+ * needed, or -ERANGE when len is too small) and get (the same for one value). A pin's image
+ * also has user.pinterest.suggested_boards: my boards' folder names, best match first, one a
+ * line, ranked locally (suggest.h) from what the tree holds, without a request. */
 int tree_xattr_list(const char *path, char *buf, size_t len);
 int tree_xattr_get(const char *path, const char *name, char *buf, size_t len);
 

@@ -301,3 +301,40 @@ def test_help_and_version():
     assert r.returncode == 0 and r.stdout.startswith("pinfs ")
     r = subprocess.run([str(PINFS), "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "api_url=" in r.stdout and "dir_cache_ttl=" in r.stdout
+
+
+def board_listing_windows(server, latency):
+    """(board id, start, end) of each board pin-page request, from the server's log."""
+    out = []
+    for r in server.admin("GET", "requests")["requests"]:
+        if r["route"] == "GET /v5/boards/{board_id}/pins":
+            out.append((r["path"].split("/")[3], r["t"] - latency, r["t"]))
+    return out
+
+
+def test_a_walk_lists_boards_side_by_side(fake, mount):
+    server = fake("boards=8,pins=160,sections=2", "--latency-ms", "200")
+    m = mount(server)
+    server.reset_counts()
+    out = subprocess.run(["find", str(m.dir / "boards"), "-name", "*.json"], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert len(out) == 160 + 8
+    c = server.counts()
+    # Every board listed once, nothing more: the floor.
+    assert c.get("GET /v5/boards/{board_id}/pins") == 8
+    assert c.get("GET /v5/boards/{board_id}/sections") == 8
+    assert c.get("GET /v5/boards") == 1
+    windows = board_listing_windows(server, 0.2)
+    overlapping = sum(1 for i, a in enumerate(windows) for b in windows[i + 1:]
+                      if a[0] != b[0] and a[1] < b[2] and b[1] < a[2])
+    assert overlapping > 0, "board listings never ran side by side"
+
+
+def test_browsing_one_board_lists_only_that_board(fake, mount):
+    server = fake("boards=8,pins=160,sections=2")
+    m = mount(server)
+    names = sorted(os.listdir(m.dir / "boards"))
+    server.reset_counts()
+    os.listdir(m.dir / "boards" / names[0])
+    time.sleep(0.5)
+    assert server.counts().get("GET /v5/boards/{board_id}/pins") == 1

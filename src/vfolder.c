@@ -1,0 +1,471 @@
+#include "vfolder.h"
+
+#include "cache.h"
+#include "http.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_FOLDERS   64 /* kept at once: the fixed folders and the latest searches */
+#define HEAD_PARALLEL 16
+
+/* One entry; its name and data share one allocation. */
+struct vf_entry {
+	char *name;	  /* "name\0data\0" */
+	const char *data; /* points into name's block; NULL for a directory */
+	size_t len;	  /* of data */
+	int64_t size;	  /* of an image: bytes, -1 unknown */
+	size_t seq;	  /* order of adding: the first of two duplicates stays */
+	enum vf_kind kind;
+};
+
+struct vf_builder {
+	struct vf_entry *ents;
+	size_t n, cap;
+};
+
+/* A folder found by its key. It is freed only when evicted, and never while a thread that
+ * dropped the lock still uses it: that thread holds busy or sizes_busy. Threads that only
+ * waited look their folder up again by key. */
+struct vfolder {
+	char *key;
+	struct vf_entry *ents; /* sorted by name */
+	size_t n;
+	bool built, busy;
+	bool stale; /* changed while being built: build again at the next use */
+	bool sizes_busy, sizes_tried;
+	double built_at, used_at;
+	time_t built_wall;
+	uint64_t version; /* of its source when it was built */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* a busy or sizes_busy flag went down */
+	double ttl;
+	struct vfolder *folders[MAX_FOLDERS];
+	size_t n;
+} V = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .changed = PTHREAD_COND_INITIALIZER,
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void entries_free(struct vf_entry *ents, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ents[i].name);
+	free(ents);
+}
+
+static int entry_make(struct vf_entry *e, const char *name, enum vf_kind kind, const char *data)
+{
+	size_t nlen = strlen(name), dlen = data ? strlen(data) : 0;
+
+	memset(e, 0, sizeof(*e));
+	e->name = malloc(nlen + dlen + 2);
+	if (!e->name)
+		return -ENOMEM;
+	memcpy(e->name, name, nlen + 1);
+	if (data) {
+		memcpy(e->name + nlen + 1, data, dlen + 1);
+		e->data = e->name + nlen + 1;
+	}
+	e->len = dlen;
+	e->kind = kind;
+	e->size = kind == VF_IMAGE ? cache_size_get(data) : (int64_t)dlen;
+	return 0;
+}
+
+int vf_add(struct vf_builder *b, const char *name, enum vf_kind kind, const char *data)
+{
+	if (kind == VF_DIR)
+		data = NULL;
+	else if (!data)
+		data = "";
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 32;
+		struct vf_entry *grown = realloc(b->ents, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		b->ents = grown;
+		b->cap = cap;
+	}
+	if (entry_make(&b->ents[b->n], name, kind, data))
+		return -ENOMEM;
+	b->ents[b->n].seq = b->n;
+	b->n++;
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct vf_entry *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Sorts the entries by name and drops later duplicates. */
+static void builder_finish(struct vf_builder *b)
+{
+	size_t k = 0;
+
+	if (b->n > 1)
+		qsort(b->ents, b->n, sizeof(*b->ents), cmp_entry);
+	for (size_t i = 0; i < b->n; i++) {
+		if (k && strcmp(b->ents[k - 1].name, b->ents[i].name) == 0) {
+			log_debug("two entries named %s in one folder: the later one is dropped",
+				  b->ents[i].name);
+			free(b->ents[i].name);
+			continue;
+		}
+		b->ents[k++] = b->ents[i];
+	}
+	b->n = k;
+}
+
+/* ---- folders: found by key, built once per TTL. Lock held in everything below. ---- */
+
+static struct vfolder *find(const char *key)
+{
+	for (size_t i = 0; i < V.n; i++)
+		if (strcmp(V.folders[i]->key, key) == 0)
+			return V.folders[i];
+	return NULL;
+}
+
+static void folder_free(struct vfolder *f)
+{
+	entries_free(f->ents, f->n);
+	free(f->key);
+	free(f);
+}
+
+/* Frees the least recently used folder no thread is using. False when all are in use. */
+static bool evict_one(void)
+{
+	size_t victim = V.n;
+
+	for (size_t i = 0; i < V.n; i++) {
+		const struct vfolder *f = V.folders[i];
+
+		if (!f->busy && !f->sizes_busy &&
+		    (victim == V.n || f->used_at < V.folders[victim]->used_at))
+			victim = i;
+	}
+	if (victim == V.n)
+		return false;
+	folder_free(V.folders[victim]);
+	V.folders[victim] = V.folders[--V.n];
+	return true;
+}
+
+static int folder_get(const char *key, struct vfolder **out)
+{
+	struct vfolder *f = find(key);
+
+	if (!f) {
+		if (V.n == MAX_FOLDERS && !evict_one())
+			return -EAGAIN;
+		f = calloc(1, sizeof(*f));
+		if (!f || !(f->key = strdup(key))) {
+			free(f);
+			return -ENOMEM;
+		}
+		V.folders[V.n++] = f;
+	}
+	*out = f;
+	return 0;
+}
+
+/* Finds the folder key, building it when it no longer holds: older than the TTL or, for a
+ * source with a version, built at another version than v. Drops the lock meanwhile. */
+static int ensure(const char *key, const struct vf_source *src, uint64_t v, struct vfolder **out)
+{
+	struct vf_builder b = {0};
+	struct vfolder *f;
+	int result;
+
+	for (;;) {
+		result = folder_get(key, &f);
+		if (result)
+			return result;
+		if (!f->busy)
+			break;
+		pthread_cond_wait(&V.changed, &V.lock);
+	}
+	f->used_at = now_s();
+	if (f->built && (!src->version || f->version == v) &&
+	    (src->outlives_ttl || f->used_at - f->built_at < V.ttl)) {
+		*out = f;
+		return 0;
+	}
+	f->busy = true;
+	f->stale = false;
+	pthread_mutex_unlock(&V.lock);
+	result = src->build(key, &b);
+	if (!result)
+		builder_finish(&b);
+	pthread_mutex_lock(&V.lock);
+	f->busy = false;
+	pthread_cond_broadcast(&V.changed);
+	if (result) {
+		entries_free(b.ents, b.n);
+		return result;
+	}
+	entries_free(f->ents, f->n);
+	f->ents = b.ents;
+	f->n = b.n;
+	f->built = true;
+	f->version = f->stale ? ~v : v;
+	f->built_at = f->stale ? -1e9 : now_s();
+	f->built_wall = time(NULL);
+	f->sizes_tried = false;
+	*out = f;
+	return 0;
+}
+
+static struct vf_entry *find_entry(const struct vfolder *f, const char *name)
+{
+	/* By name alone: names are unique once a build is finished. */
+	for (size_t lo = 0, hi = f->n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(f->ents[mid].name, name);
+
+		if (c == 0)
+			return &f->ents[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Learns the size of every image of f not known yet, by parallel HEADs. Drops the lock; f is
+ * not to be used afterwards (look it up again). */
+static void learn_sizes(struct vfolder *f)
+{
+	char **urls;
+	int64_t *sizes;
+	size_t n = 0;
+
+	if (f->sizes_busy) {
+		pthread_cond_wait(&V.changed, &V.lock);
+		return;
+	}
+	urls = calloc(f->n ? f->n : 1, sizeof(*urls));
+	sizes = calloc(f->n ? f->n : 1, sizeof(*sizes));
+	for (size_t i = 0; urls && sizes && i < f->n; i++)
+		if (f->ents[i].kind == VF_IMAGE && f->ents[i].size < 0 &&
+		    (urls[n] = strdup(f->ents[i].data)))
+			n++;
+	f->sizes_busy = true;
+	pthread_mutex_unlock(&V.lock);
+
+	http_head_sizes((const char *const *)urls, n, sizes, HEAD_PARALLEL);
+	for (size_t i = 0; i < n; i++)
+		if (sizes[i] >= 0)
+			cache_size_put(urls[i], sizes[i]);
+
+	pthread_mutex_lock(&V.lock);
+	/* The folder may have been built again meanwhile: its images read sizes from the cache. */
+	for (size_t i = 0; i < f->n; i++)
+		if (f->ents[i].kind == VF_IMAGE && f->ents[i].size < 0)
+			f->ents[i].size = cache_size_get(f->ents[i].data);
+	f->sizes_busy = false;
+	f->sizes_tried = true;
+	pthread_cond_broadcast(&V.changed);
+	for (size_t i = 0; i < n; i++)
+		free(urls[i]);
+	free(urls);
+	free(sizes);
+}
+
+static mode_t mode_of(enum vf_kind kind)
+{
+	return kind == VF_DIR ? S_IFDIR : kind == VF_LINK ? S_IFLNK : S_IFREG;
+}
+
+/* ---- public ---- */
+
+void vfolder_init(double ttl_s)
+{
+	pthread_mutex_lock(&V.lock);
+	V.ttl = ttl_s;
+	pthread_mutex_unlock(&V.lock);
+}
+
+void vfolder_cleanup(void)
+{
+	pthread_mutex_lock(&V.lock);
+	for (size_t i = 0; i < V.n; i++)
+		folder_free(V.folders[i]);
+	V.n = 0;
+	pthread_mutex_unlock(&V.lock);
+}
+
+int vfolder_stat(const char *key, const struct vf_source *src, const char *rest,
+		 struct vf_info *out)
+{
+	struct vfolder *f;
+	struct vf_entry *e;
+	uint64_t v = 0;
+	int result;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = VF_DIR;
+	out->mtime = time(NULL);
+	if (!*rest)
+		return 0; /* the folder itself: nothing to ask until it is listed */
+	result = src->version ? src->version(&v) : 0;
+	if (result)
+		return result;
+	pthread_mutex_lock(&V.lock);
+	for (;;) {
+		result = ensure(key, src, v, &f);
+		if (result)
+			break;
+		e = find_entry(f, rest);
+		if (!e) {
+			result = -ENOENT;
+			break;
+		}
+		if (e->kind == VF_IMAGE && e->size < 0 && !f->sizes_tried) {
+			learn_sizes(f);
+			continue;
+		}
+		out->kind = e->kind;
+		out->size = e->kind == VF_DIR ? 0 : e->size;
+		out->mtime = f->built_wall;
+		break;
+	}
+	pthread_mutex_unlock(&V.lock);
+	return result;
+}
+
+/* True when name is right below dir ("" is the folder's top). */
+static bool child_of(const char *name, const char *dir, size_t dlen)
+{
+	if (dlen && (strncmp(name, dir, dlen) != 0 || name[dlen] != '/'))
+		return false;
+	return !strchr(name + dlen + (dlen > 0), '/');
+}
+
+int vfolder_list(const char *key, const struct vf_source *src, const char *rest, vf_fill_fn fill,
+		 void *ctx)
+{
+	size_t dlen = strlen(rest);
+	struct vfolder *f;
+	struct vf_entry *e;
+	uint64_t v = 0;
+	int result = src->version ? src->version(&v) : 0;
+
+	if (result)
+		return result;
+	pthread_mutex_lock(&V.lock);
+	result = ensure(key, src, v, &f);
+	if (result)
+		goto out;
+	if (dlen) {
+		e = find_entry(f, rest);
+		if (!e || e->kind != VF_DIR) {
+			result = e ? -ENOTDIR : -ENOENT;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		e = &f->ents[i];
+		if (child_of(e->name, rest, dlen) &&
+		    fill(ctx, e->name + dlen + (dlen > 0), mode_of(e->kind)))
+			break;
+	}
+out:
+	pthread_mutex_unlock(&V.lock);
+	return result;
+}
+
+int vfolder_data(const char *key, const struct vf_source *src, const char *rest, enum vf_kind *kind,
+		 char **data, size_t *len)
+{
+	struct vfolder *f;
+	struct vf_entry *e;
+	uint64_t v = 0;
+	int result;
+
+	*data = NULL;
+	*len = 0;
+	*kind = VF_DIR;
+	if (!*rest)
+		return 0;
+	result = src->version ? src->version(&v) : 0;
+	if (result)
+		return result;
+	pthread_mutex_lock(&V.lock);
+	result = ensure(key, src, v, &f);
+	if (result)
+		goto out;
+	e = find_entry(f, rest);
+	if (!e) {
+		result = -ENOENT;
+		goto out;
+	}
+	*kind = e->kind;
+	if (e->data && !(*data = strndup(e->data, e->len)))
+		result = -ENOMEM;
+	*len = e->data ? e->len : 0;
+out:
+	pthread_mutex_unlock(&V.lock);
+	return result;
+}
+
+void vfolder_put(const char *key, const char *name, enum vf_kind kind, const char *data)
+{
+	struct vfolder *f;
+	struct vf_entry e, *at, *grown;
+	size_t i = 0;
+
+	pthread_mutex_lock(&V.lock);
+	f = find(key);
+	if (f && f->busy)
+		f->stale = true; /* the build under way may have missed the change */
+	if (!f || !f->built || entry_make(&e, name, kind, data))
+		goto out;
+	at = find_entry(f, name);
+	if (at) {
+		free(at->name);
+		*at = e;
+		goto out;
+	}
+	grown = realloc(f->ents, (f->n + 1) * sizeof(*grown));
+	if (!grown) {
+		free(e.name);
+		/* Build it again rather than show it without the change. */
+		f->built_at = -1e9;
+		f->version = ~f->version;
+		goto out;
+	}
+	f->ents = grown;
+	while (i < f->n && strcmp(f->ents[i].name, name) < 0)
+		i++;
+	memmove(&f->ents[i + 1], &f->ents[i], (f->n - i) * sizeof(*f->ents));
+	f->ents[i] = e;
+	f->n++;
+out:
+	pthread_mutex_unlock(&V.lock);
+}
