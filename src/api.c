@@ -102,17 +102,24 @@ struct pin *pin_from_json(const cJSON *j, const char *prefer)
 	if (!p)
 		return NULL;
 	const char *in[] = {
-		str(j, "id"),	       str(j, "board_id"),	    str(j, "board_section_id"),
-		str(j, "title"),       str(j, "description"),	    str(j, "link"),
-		str(j, "alt_text"),    str(j, "dominant_color"),    str(j, "creative_type"),
-		str(media, "media_type"), str(j, "created_at"), img ? str(img, "url") : NULL,
-		size_key,
+	    str(j, "id"),
+	    str(j, "board_id"),
+	    str(j, "board_section_id"),
+	    str(j, "title"),
+	    str(j, "description"),
+	    str(j, "link"),
+	    str(j, "alt_text"),
+	    str(j, "dominant_color"),
+	    str(j, "creative_type"),
+	    str(media, "media_type"),
+	    str(j, "created_at"),
+	    img ? str(img, "url") : NULL,
+	    size_key,
 	};
 	char **out[] = {
-		&p->id,		   &p->board_id,      &p->section_id,	 &p->title,
-		&p->description,   &p->link,	      &p->alt_text,	 &p->dominant_color,
-		&p->creative_type, &p->media_type,    &p->created_at,	 &p->image_url,
-		&p->size_key,
+	    &p->id,	    &p->board_id,  &p->section_id,     &p->title,	  &p->description,
+	    &p->link,	    &p->alt_text,  &p->dominant_color, &p->creative_type, &p->media_type,
+	    &p->created_at, &p->image_url, &p->size_key,
 	};
 	char *tmp[sizeof(in) / sizeof(in[0])];
 
@@ -148,8 +155,9 @@ struct board *board_from_json(const cJSON *j)
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	const char *in[] = {str(j, "id"),	  str(j, "name"),	str(j, "description"),
-			    str(j, "privacy"),	  str(j, "created_at"), str(j, "board_pins_modified_at"),
+	const char *in[] = {str(j, "id"),	    str(j, "name"),
+			    str(j, "description"),  str(j, "privacy"),
+			    str(j, "created_at"),   str(j, "board_pins_modified_at"),
 			    str(owner, "username"), str(media, "image_cover_url")};
 	char *tmp[sizeof(in) / sizeof(in[0])];
 
@@ -266,8 +274,9 @@ static void log_failure(const char *method, const char *path, const struct http_
 	long code = num(j, "code");
 
 	/* A 404 answers many ordinary look-ups; it is not worth a warning. */
-	log_msg(r->status == 404 ? LOG_LVL_DEBUG : LOG_LVL_WARN, "%s %.200s: HTTP %ld%s%.300s (code %ld)",
-		method, path, r->status, msg ? ": " : "", msg ? msg : "", code);
+	log_msg(r->status == 404 ? LOG_LVL_DEBUG : LOG_LVL_WARN,
+		"%s %.200s: HTTP %ld%s%.300s (code %ld)", method, path, r->status, msg ? ": " : "",
+		msg ? msg : "", code);
 	cJSON_Delete(j);
 }
 
@@ -291,15 +300,15 @@ int api_call(const char *method, const char *path, const cJSON *body, cJSON **ou
 	if (result)
 		goto out;
 	struct http_req req = {
-		.method = method,
-		.url = url,
-		.bearer = bearer,
-		.content_type = payload ? "application/json" : NULL,
-		.body = payload,
-		.body_len = payload ? strlen(payload) : 0,
-		.sink_fd = -1,
-		.retry = strcmp(method, "POST") == 0 ? HTTP_RETRY_NOT_DONE : HTTP_RETRY_SAFE,
-		.fresh = strcmp(method, "POST") == 0,
+	    .method = method,
+	    .url = url,
+	    .bearer = bearer,
+	    .content_type = payload ? "application/json" : NULL,
+	    .body = payload,
+	    .body_len = payload ? strlen(payload) : 0,
+	    .sink_fd = -1,
+	    .retry = strcmp(method, "POST") == 0 ? HTTP_RETRY_NOT_DONE : HTTP_RETRY_SAFE,
+	    .fresh = strcmp(method, "POST") == 0,
 	};
 
 	result = http_send(&req, &resp);
@@ -325,6 +334,9 @@ int api_call(const char *method, const char *path, const cJSON *body, cJSON **ou
 	}
 	if (result) {
 		log_warn("%s %.200s: %s", method, path, resp.error);
+		/* A stall, a refused connection, an answer over the cap: the system call fails
+		 * with EIO; http_last_error still tells which. */
+		result = -EIO;
 		goto out;
 	}
 	result = api_errno(resp.status);
@@ -360,8 +372,8 @@ static char *page_path(const char *path, bool paged, const char *bookmark)
 	if (bookmark && !esc)
 		return NULL;
 	if (paged)
-		rc = asprintf(&out, "%s%spage_size=" PAGE_SIZE "%s%s", path, sep, esc ? "&bookmark=" : "",
-			      esc ? esc : "");
+		rc = asprintf(&out, "%s%spage_size=" PAGE_SIZE "%s%s", path, sep,
+			      esc ? "&bookmark=" : "", esc ? esc : "");
 	else
 		rc = asprintf(&out, "%s%s%s%s", path, esc ? sep : "", esc ? "bookmark=" : "",
 			      esc ? esc : "");
@@ -401,7 +413,8 @@ int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ct
 		}
 		if (!result && cJSON_IsString(bm) && bm->valuestring[0]) {
 			/* A server that hands back the bookmark it was given would loop forever. */
-			if ((bookmark && strcmp(bookmark, bm->valuestring) == 0) || page >= MAX_PAGES) {
+			if ((bookmark && strcmp(bookmark, bm->valuestring) == 0) ||
+			    page >= MAX_PAGES) {
 				log_warn("GET %.200s: pagination does not advance", path);
 				result = -EIO;
 			} else {

@@ -240,7 +240,9 @@ static void release(uint64_t key)
 }
 
 /* Downloads url into path: into a temporary file first, renamed on success, so a reader never
- * sees a partial image and a crash leaves no corrupt cache entry. */
+ * sees a partial image and a crash leaves no corrupt cache entry. A connection cut short is
+ * resumed by http_send (Range); what arrives in the end must be exactly the whole image.
+ * Every network failure is -EIO (a missing image -ENOENT), with one log line saying why. */
 static int download(const char *url, const char *path, const char *tmp)
 {
 	struct http_resp resp = {0};
@@ -255,6 +257,7 @@ static int download(const char *url, const char *path, const char *tmp)
 	result = http_send(&req, &resp);
 	if (result) {
 		log_warn("download of %.200s failed: %s", url, resp.error);
+		result = -EIO;
 		goto out;
 	}
 	if (resp.status < 200 || resp.status >= 300) {
@@ -267,9 +270,9 @@ static int download(const char *url, const char *path, const char *tmp)
 		goto out;
 	}
 	/* A connection cut short must not be taken for the whole image. */
-	if (resp.content_len >= 0 && st.st_size != resp.content_len) {
+	if (resp.full_len >= 0 && st.st_size != resp.full_len) {
 		log_warn("download of %.200s ended early (%lld of %lld bytes)", url,
-			 (long long)st.st_size, (long long)resp.content_len);
+			 (long long)st.st_size, (long long)resp.full_len);
 		result = -EIO;
 		goto out;
 	}

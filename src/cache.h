@@ -20,7 +20,8 @@ int64_t cache_size_get(const char *url);
 void cache_size_put(const char *url, int64_t size);
 
 /* Opens the cached bytes of url read-only, downloading them first when they are not there;
- * concurrent callers for one URL share one download. Returns an fd or -errno. */
+ * concurrent callers for one URL share one download. Returns an fd, -ENOENT (the server has
+ * no such image), -EIO (any network failure, logged) or another -errno (local trouble). */
 int cache_image_open(const char *url);
 
 /* How many sizes are known (for tests and stats). */

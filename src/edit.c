@@ -337,9 +337,9 @@ static int rename_folder(const struct node_info *info, const char *to)
 	char *title = names_to_title(base);
 	int result = tree_stat(dir, false, &dest);
 
-	if (!result && (info->type == NODE_BOARD ? dest.type != NODE_BOARDS
-						 : dest.type != NODE_BOARD ||
-							   strcmp(dest.board_id, info->board_id))) {
+	if (!result && (info->type == NODE_BOARD
+			    ? dest.type != NODE_BOARDS
+			    : dest.type != NODE_BOARD || strcmp(dest.board_id, info->board_id))) {
 		log_warn("mv %s: a %s cannot move there", to,
 			 info->type == NODE_BOARD ? "board" : "section");
 		result = -EINVAL;

@@ -20,7 +20,7 @@
 /* Kernel caching of names and attributes. Short, because the tree already answers from memory
  * and its own TTL decides freshness; long kernel timeouts would hide remote changes. */
 #define KERNEL_TIMEOUT_S 1.0
-#define MAX_TEXT (1L << 20) /* a sidecar being edited; far above any real one */
+#define MAX_TEXT	 (1L << 20) /* a sidecar being edited; far above any real one */
 
 enum handle_kind {
 	H_IMAGE, /* a pin's image in the cache: read-only */
@@ -86,8 +86,9 @@ static void handle_free(struct handle *h)
 static void fill_stat(const struct node_info *info, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = info->kind |
-		      (info->kind == S_IFREG ? 0644 : info->kind == S_IFLNK ? 0777 : 0755);
+	st->st_mode = info->kind | (info->kind == S_IFREG   ? 0644
+				    : info->kind == S_IFLNK ? 0777
+							    : 0755);
 	st->st_nlink = info->nlink;
 	st->st_uid = owner_uid;
 	st->st_gid = owner_gid;
@@ -520,7 +521,8 @@ static int rename_local(const char *from, const char *to)
 
 		if (fd < 0)
 			return fd;
-		if (fstat(fd, &st) == 0 && st.st_size <= MAX_TEXT && (text = malloc(st.st_size + 1)))
+		if (fstat(fd, &st) == 0 && st.st_size <= MAX_TEXT &&
+		    (text = malloc(st.st_size + 1)))
 			len = (size_t)pread(fd, text, st.st_size, 0);
 		close(fd);
 		if (!text)
@@ -623,28 +625,28 @@ static int fs_statfs(const char *path, struct statvfs *st)
 }
 
 const struct fuse_operations pinfs_ops = {
-	.init = fs_init,
-	.getattr = fs_getattr,
-	.readlink = fs_readlink,
-	.readdir = fs_readdir,
-	.mkdir = fs_mkdir,
-	.rmdir = fs_rmdir,
-	.unlink = fs_unlink,
-	.rename = fs_rename,
-	.chmod = fs_chmod,
-	.chown = fs_chown,
-	.truncate = fs_truncate,
-	.utimens = fs_utimens,
-	.create = fs_create,
-	.open = fs_open,
-	.read = fs_read,
-	.write = fs_write,
-	.flush = fs_flush,
-	.fsync = fs_fsync,
-	.release = fs_release,
-	.getxattr = fs_getxattr,
-	.listxattr = fs_listxattr,
-	.setxattr = fs_setxattr,
-	.removexattr = fs_removexattr,
-	.statfs = fs_statfs,
+    .init = fs_init,
+    .getattr = fs_getattr,
+    .readlink = fs_readlink,
+    .readdir = fs_readdir,
+    .mkdir = fs_mkdir,
+    .rmdir = fs_rmdir,
+    .unlink = fs_unlink,
+    .rename = fs_rename,
+    .chmod = fs_chmod,
+    .chown = fs_chown,
+    .truncate = fs_truncate,
+    .utimens = fs_utimens,
+    .create = fs_create,
+    .open = fs_open,
+    .read = fs_read,
+    .write = fs_write,
+    .flush = fs_flush,
+    .fsync = fs_fsync,
+    .release = fs_release,
+    .getxattr = fs_getxattr,
+    .listxattr = fs_listxattr,
+    .setxattr = fs_setxattr,
+    .removexattr = fs_removexattr,
+    .statfs = fs_statfs,
 };

@@ -2,24 +2,29 @@
 
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_MEM_BODY (32L << 20) /* an API answer larger than this is refused, not buffered */
-#define MAX_BACKOFF_S 30.0
+#define MAX_MEM_BODY	  (32L << 20) /* an API answer larger than this is refused, not buffered */
+#define MAX_BACKOFF_S	  30.0
 #define MAX_RETRY_AFTER_S 60.0
+#define MAX_REDIRECTS 5
 
 static struct http_config config;
 static CURLSH *share;
 static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 static pthread_key_t easy_key;
+static __thread int last_error; /* of this thread's last http_send: see http_last_error */
 
 /* Pacing state: the earliest time the next request may start. */
 static pthread_mutex_t pace_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,6 +97,11 @@ static void easy_destroy(void *easy)
 int http_init(const struct http_config *cfg)
 {
 	config = *cfg;
+	if (config.stall_timeout_s <= 0)
+		config.stall_timeout_s = 30;
+	/* A connection that takes longer to open than a transfer may stall is as good as dead. */
+	if (config.connect_timeout_s <= 0 || config.connect_timeout_s > config.stall_timeout_s)
+		config.connect_timeout_s = config.stall_timeout_s;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -EIO;
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -124,6 +134,17 @@ void http_cleanup(void)
 	curl_global_cleanup();
 }
 
+/* Loopback by name or address: "localhost", 127.0.0.0/8, [::1]. A name that merely starts
+ * with "127." (127.example.com) is not: it could resolve anywhere. */
+static bool loopback_host(const char *host)
+{
+	struct in_addr a4;
+
+	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+		return true;
+	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
 bool http_url_allowed(const char *url)
 {
 	CURLU *u = curl_url();
@@ -138,13 +159,17 @@ bool http_url_allowed(const char *url)
 	if (strcasecmp(scheme, "https") == 0)
 		ok = true;
 	else if (strcasecmp(scheme, "http") == 0)
-		ok = strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-		     strcmp(host, "[::1]") == 0;
+		ok = loopback_host(host);
 out:
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);
 	return ok;
+}
+
+int http_last_error(void)
+{
+	return last_error;
 }
 
 char *http_escape(const char *s)
@@ -157,7 +182,9 @@ char *http_escape(const char *s)
 }
 
 /* Options every handle gets: no signals (threads), the shared pool, timeouts, and only the
- * protocols pinfs speaks, for redirects too. */
+ * protocols pinfs speaks. curl never follows a redirect by itself: http_send and the HEADs
+ * check each hop with http_url_allowed first, since curl's protocol list alone would let an
+ * https image redirect to plain http anywhere. */
 static void setup_common(CURL *e)
 {
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -167,7 +194,7 @@ static void setup_common(CURL *e)
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, config.stall_timeout_s);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "pinfs/" PINFS_VERSION);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -199,6 +226,7 @@ struct sink {
 	size_t len;
 	bool too_big;
 	double retry_after;
+	int64_t range_start, range_total; /* from Content-Range, -1 when absent */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
@@ -236,21 +264,34 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 	return n;
 }
 
+/* The value of header `name` (lower case, with its colon) in one header line, copied into
+ * out; false when the line is another header. */
+static bool header_value(const char *data, size_t n, const char *name, char *out, size_t cap)
+{
+	size_t skip = strlen(name), len;
+
+	if (n <= skip || strncasecmp(data, name, skip) != 0)
+		return false;
+	len = n - skip < cap - 1 ? n - skip : cap - 1;
+	memcpy(out, data + skip, len);
+	out[len] = '\0';
+	return true;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
 {
 	struct sink *s = user;
 	size_t n = size * nmemb;
-	static const char name[] = "retry-after:";
+	long long first, last, total;
+	char tmp[96];
 
-	if (n > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-		char tmp[64];
-		size_t len = n - (sizeof(name) - 1);
-
-		len = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
-		memcpy(tmp, data + sizeof(name) - 1, len);
-		tmp[len] = '\0';
-		/* Only the delay-seconds form; an HTTP date falls back to our own backoff. */
-		s->retry_after = strtod(tmp, NULL);
+	/* Only the delay-seconds form; an HTTP date falls back to our own backoff. */
+	if (header_value(data, n, "retry-after:", tmp, sizeof(tmp)))
+		s->retry_after = strtod(tmp, NULL) >= 0 ? strtod(tmp, NULL) : -1;
+	else if (header_value(data, n, "content-range:", tmp, sizeof(tmp)) &&
+		 sscanf(tmp, " bytes %lld-%lld/%lld", &first, &last, &total) == 3) {
+		s->range_start = first;
+		s->range_total = total;
 	}
 	return n;
 }
@@ -268,6 +309,9 @@ static int curl_errno(CURLcode rc, bool too_big)
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 		return -EPROTO;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		return -EKEYREJECTED;
 	default:
 		return -EIO;
 	}
@@ -279,22 +323,49 @@ static void rewind_sink(int fd)
 		lseek(fd, 0, SEEK_SET);
 }
 
-/* One attempt. Returns 0 with resp filled when an HTTP answer came, else -errno. */
-static int perform_once(const struct http_req *req, struct http_resp *resp, double *retry_after)
+/* What one exchange said beside its status and body. */
+struct exchange {
+	CURLcode rc;
+	double retry_after; /* seconds, -1 when absent */
+	char *location;	    /* where a redirect points (absolute), or NULL; caller frees */
+};
+
+/* The whole entity's length from an answer: a 206's Content-Range total, else Content-Length.
+ * Returns -1 when unknown, or -2 when a 206 does not start where it was asked to. */
+static int64_t full_length(long status, const struct sink *s, curl_off_t clen, int64_t resume)
+{
+	if (status == 206) {
+		if (s->range_start != resume)
+			return -2;
+		return s->range_total;
+	}
+	return clen;
+}
+
+/* One exchange with url, never following a redirect. With resume > 0 the sink file keeps its
+ * first `resume` bytes and only the rest is asked for. Returns 0 with resp filled when an HTTP
+ * answer came, else -errno. */
+static int perform_once(const struct http_req *req, const char *url, int64_t resume,
+			struct http_resp *resp, struct exchange *x)
 {
 	CURL *e = thread_easy();
 	struct curl_slist *headers = NULL;
-	struct sink s = {.easy = e, .fd = req->sink_fd, .retry_after = -1};
-	char *auth = NULL;
+	struct sink s = {.easy = e, .fd = req->sink_fd, .retry_after = -1, .range_start = -1,
+			 .range_total = -1};
+	char *auth = NULL, *location = NULL;
 	curl_off_t clen = -1;
-	CURLcode rc;
 	int result = 0;
 
 	if (!e)
 		return -ENOMEM;
-	rewind_sink(req->sink_fd);
-	curl_easy_setopt(e, CURLOPT_URL, req->url);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, req->follow ? 1L : 0L);
+	if (resume > 0 && req->sink_fd >= 0) {
+		lseek(req->sink_fd, resume, SEEK_SET);
+		curl_easy_setopt(e, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)resume);
+	} else {
+		resume = 0;
+		rewind_sink(req->sink_fd);
+	}
+	curl_easy_setopt(e, CURLOPT_URL, url);
 	if (req->fresh) {
 		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
@@ -334,21 +405,31 @@ static int perform_once(const struct http_req *req, struct http_resp *resp, doub
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &s);
 
 	pace();
-	rc = curl_easy_perform(e);
-	if (rc != CURLE_OK) {
+	x->rc = curl_easy_perform(e);
+	if (x->rc != CURLE_OK) {
 		snprintf(resp->error, sizeof(resp->error), "%s",
-			 s.too_big ? "answer larger than the cap" : curl_easy_strerror(rc));
-		result = curl_errno(rc, s.too_big);
+			 s.too_big ? "answer larger than the cap" : curl_easy_strerror(x->rc));
+		result = curl_errno(x->rc, s.too_big);
 		goto out;
 	}
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+	if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location &&
+	    resp->status >= 300 && resp->status < 400)
+		x->location = strdup(location);
 	resp->content_len = clen;
+	resp->full_len = full_length(resp->status, &s, clen, resume);
+	if (resp->full_len == -2) {
+		snprintf(resp->error, sizeof(resp->error), "range answer not at byte %" PRId64,
+			 resume);
+		result = -EIO;
+		goto out;
+	}
 	resp->body = s.buf;
 	resp->len = s.len;
 	s.buf = NULL;
 out:
-	*retry_after = s.retry_after;
+	x->retry_after = s.retry_after;
 	free(s.buf);
 	/* The header holds the token: wipe it before it goes back to the allocator. */
 	if (auth) {
@@ -371,7 +452,7 @@ static bool status_retryable(long status, enum http_retry policy)
 
 static bool error_retryable(int err, enum http_retry policy)
 {
-	if (err == -EFBIG || err == -EPROTO || err == -ENOMEM)
+	if (err == -EFBIG || err == -EPROTO || err == -ENOMEM || err == -EKEYREJECTED)
 		return false;
 	/* A POST whose connection never opened surely did nothing; any later failure may
 	 * have happened after the server acted, so it is not sent again. */
@@ -390,6 +471,11 @@ static double backoff_s(int attempt, double retry_after)
 	return d;
 }
 
+static bool is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
 void http_resp_release(struct http_resp *resp)
 {
 	free(resp->body);
@@ -397,39 +483,97 @@ void http_resp_release(struct http_resp *resp)
 	resp->len = 0;
 }
 
+/* Bytes a download holds already, which the next attempt need not fetch again. */
+static int64_t sink_size(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 ? st.st_size : 0;
+}
+
+/* Where a redirect leads, when pinfs may go there. Returns 0, or -errno with resp->error
+ * saying why. */
+static int check_redirect(const char *from, const char *to, int hops, struct http_resp *resp)
+{
+	if (hops > MAX_REDIRECTS) {
+		snprintf(resp->error, sizeof(resp->error), "more than %d redirects", MAX_REDIRECTS);
+		return -EIO;
+	}
+	if (!http_url_allowed(to)) {
+		snprintf(resp->error, sizeof(resp->error), "redirect to a refused URL");
+		log_warn("refusing to follow %.200s to %.200s: only https, or http on loopback", from,
+			 to);
+		return -EPROTO;
+	}
+	return 0;
+}
+
 int http_send(const struct http_req *req, struct http_resp *resp)
 {
 	double t0 = now_s();
-	int result = -EIO;
+	char *url = NULL;
+	bool resumable = true;
+	int result = -EIO, hops = 0;
 
+	resp->error[0] = '\0';
 	if (!http_url_allowed(req->url)) {
 		snprintf(resp->error, sizeof(resp->error), "refused URL scheme or host");
 		log_warn("refusing to fetch %.200s: only https, or http on loopback", req->url);
-		return -EPROTO;
+		result = -EPROTO;
+		goto out;
 	}
-	for (int attempt = 0;; attempt++) {
-		double retry_after = -1;
+	url = strdup(req->url);
+	if (!url) {
+		result = -ENOMEM;
+		goto out;
+	}
+	for (int attempt = 0;;) {
+		struct exchange x = {.retry_after = -1};
+		int64_t resume = resumable ? sink_size(req->sink_fd) : 0;
 		bool again;
 
 		http_resp_release(resp);
 		resp->status = 0;
-		resp->content_len = -1;
+		resp->content_len = resp->full_len = -1;
 		resp->error[0] = '\0';
-		result = perform_once(req, resp, &retry_after);
+		result = perform_once(req, url, resume, resp, &x);
+		if (!result && req->follow && is_redirect(resp->status) && x.location) {
+			result = check_redirect(url, x.location, ++hops, resp);
+			free(url);
+			url = x.location;
+			if (result)
+				break;
+			continue; /* a hop is not an attempt */
+		}
+		free(x.location);
+		/* A server that ignores Range sends the whole image: the next try starts over. */
+		if (x.rc == CURLE_RANGE_ERROR)
+			resumable = false;
 		again = result ? error_retryable(result, req->retry)
 			       : status_retryable(resp->status, req->retry);
 		if (!again || attempt >= config.max_retries)
 			break;
-		double wait = backoff_s(attempt, retry_after);
+		double wait = backoff_s(attempt, x.retry_after);
 
+		/* The retry budget: no retry starts past stall_timeout_s after the call began,
+		 * so a dead server fails a system call in bounded time. */
+		if (now_s() + wait - t0 > config.stall_timeout_s) {
+			log_info("%s %.200s: %s, out of retry time", req->method, url,
+				 result ? resp->error : "server busy");
+			break;
+		}
 		if (resp->status == 429)
 			pace_hold(wait);
-		log_info("%s %.200s: %s, retrying in %.2f s", req->method, req->url,
+		log_info("%s %.200s: %s, retrying in %.2f s", req->method, url,
 			 result ? resp->error : "server busy", wait);
 		sleep_s(wait);
+		attempt++;
 	}
-	log_debug("%s %.200s -> %ld (%.0f ms)", req->method, req->url, resp->status,
+	log_debug("%s %.200s -> %ld (%.0f ms)", req->method, url, resp->status,
 		  (now_s() - t0) * 1000);
+out:
+	free(url);
+	last_error = result;
 	return result;
 }
 
@@ -444,15 +588,48 @@ static CURL *head_handle(const char *url, size_t index)
 	setup_common(e);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)index);
 	return e;
+}
+
+/* One HEAD of a round is over. Returns a handle for the next hop of a redirect that may be
+ * followed, or NULL; *failed says whether the size is worth asking again next round. */
+static CURL *head_done(CURL *e, CURLcode rc, int64_t *sizes, unsigned char *hops, bool *failed)
+{
+	void *priv;
+	long status = 0;
+	curl_off_t clen = -1;
+	char *eff = NULL, *location = NULL;
+	size_t i;
+
+	curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+	i = (size_t)priv;
+	*failed = false;
+	if (rc == CURLE_OK && status >= 200 && status < 300 && clen >= 0) {
+		sizes[i] = clen;
+		return NULL;
+	}
+	if (rc != CURLE_OK || !is_redirect(status) ||
+	    curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location) != CURLE_OK || !location) {
+		*failed = true;
+		return NULL;
+	}
+	curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff);
+	if (++hops[i] > MAX_REDIRECTS || !http_url_allowed(location)) {
+		/* Refused for good: asking again would get the same answer. */
+		log_warn("refusing to follow %.200s to %.200s: only https, or http on loopback",
+			 eff ? eff : "?", location);
+		return NULL;
+	}
+	return head_handle(location, i);
 }
 
 /* One round over the indexes in todo[0..n): returns how many still failed, compacted at the
  * front of todo. */
 static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_t *sizes,
-			 int parallel)
+			 unsigned char *hops, int parallel)
 {
 	CURLM *m = curl_multi_init();
 	size_t next = 0, running = 0, failed = 0;
@@ -486,24 +663,25 @@ static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_
 		int left;
 
 		while ((msg = curl_multi_info_read(m, &left))) {
-			CURL *e = msg->easy_handle;
+			CURL *e = msg->easy_handle, *hop;
+			CURLcode rc = msg->data.result;
 			void *priv;
-			long status = 0;
-			curl_off_t clen = -1;
+			bool bad;
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
-			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-			curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
-			if (msg->data.result == CURLE_OK && status >= 200 && status < 300 &&
-			    clen >= 0)
-				sizes[(size_t)priv] = clen;
-			else
+			hop = head_done(e, rc, sizes, hops, &bad);
+			if (bad)
 				fails[failed++] = (size_t)priv;
 			curl_multi_remove_handle(m, e);
 			curl_easy_cleanup(e);
 			running--;
+			if (hop) {
+				pace();
+				curl_multi_add_handle(m, hop);
+				running++;
+			}
 		}
 		if (running)
 			curl_multi_poll(m, NULL, 0, 1000, NULL);
@@ -517,22 +695,36 @@ static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_
 size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int parallel)
 {
 	size_t *todo = malloc((n ? n : 1) * sizeof(*todo));
-	size_t left = n;
+	unsigned char *hops = calloc(n ? n : 1, 1);
+	size_t left = n, learnt = 0;
+	double t0 = now_s();
 
-	if (!todo)
+	if (!todo || !hops) {
+		free(todo);
+		free(hops);
 		return 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		todo[i] = i;
 		sizes[i] = -1;
 	}
 	for (int attempt = 0; left > 0; attempt++) {
-		left = head_round(urls, todo, left, sizes, parallel > 0 ? parallel : 1);
+		double wait;
+
+		left = head_round(urls, todo, left, sizes, hops, parallel > 0 ? parallel : 1);
 		if (left == 0 || attempt >= config.max_retries)
 			break;
-		sleep_s(backoff_s(attempt, -1));
+		/* The same retry budget as http_send: a dead server costs one stall, not six. */
+		wait = backoff_s(attempt, -1);
+		if (now_s() + wait - t0 > config.stall_timeout_s)
+			break;
+		sleep_s(wait);
 	}
+	for (size_t i = 0; i < n; i++)
+		learnt += sizes[i] >= 0;
 	free(todo);
-	if (left)
-		log_warn("could not learn the size of %zu image(s)", left);
-	return n - left;
+	free(hops);
+	if (learnt < n)
+		log_warn("could not learn the size of %zu image(s)", n - learnt);
+	return learnt;
 }

@@ -11,8 +11,9 @@
 #include <stdint.h>
 
 struct http_config {
-	long connect_timeout_s; /* to open a connection */
-	long stall_timeout_s;	/* a transfer with no byte moving for this long fails */
+	long connect_timeout_s; /* to open a connection; at most stall_timeout_s */
+	long stall_timeout_s;	/* a transfer with no byte moving for this long fails; also the
+				 * retry budget: no retry starts later than this after the first */
 	double max_rps;		/* 0: no cap */
 	int max_retries;	/* extra attempts after the first, for retryable failures */
 	const char *cafile;	/* NULL: the system's CAs */
@@ -28,35 +29,42 @@ enum http_retry {
 };
 
 struct http_req {
-	const char *method;	  /* "GET", "POST", "PATCH", "DELETE", "HEAD" */
+	const char *method; /* "GET", "POST", "PATCH", "DELETE", "HEAD" */
 	const char *url;
 	const char *bearer;	  /* access token, or NULL */
 	const char *basic;	  /* "user:password" for Basic auth, or NULL */
 	const char *content_type; /* of body, or NULL */
 	const char *body;	  /* request body, or NULL */
 	size_t body_len;
-	int sink_fd;		  /* >= 0: the answer body is written there instead of memory */
-	bool follow;		  /* follow redirects (image CDNs); API calls do not */
-	bool fresh;		  /* own connection: curl re-sends a request silently when a
-				   * reused connection dies first, which a POST must never be */
+	int sink_fd; /* >= 0: the answer body is written there instead of memory */
+	bool follow; /* follow redirects (image CDNs); API calls do not */
+	bool fresh;  /* own connection: curl re-sends a request silently when a
+		      * reused connection dies first, which a POST must never be */
 	enum http_retry retry;
 };
 
 /* An answer. Release with http_resp_release. */
 struct http_resp {
-	long status;	     /* 0 when no HTTP answer came */
-	char *body;	     /* NUL-terminated answer body (memory sink), or NULL */
+	long status; /* 0 when no HTTP answer came */
+	char *body;  /* NUL-terminated answer body (memory sink), or NULL */
 	size_t len;
 	int64_t content_len; /* Content-Length, or -1 */
+	int64_t full_len;    /* the whole entity: a resumed download's Content-Range total,
+			      * else Content-Length; -1 when unknown */
 	char error[256];     /* why, when status is 0 */
 };
 
 void http_resp_release(struct http_resp *resp);
 
 /* Sends req, retrying as req->retry allows, and fills resp. Returns 0 when an HTTP answer came
- * (whatever its status), -ETIMEDOUT, -ECONNREFUSED, -EPROTO, -EFBIG (answer over the cap) or
+ * (whatever its status), -ETIMEDOUT, -ECONNREFUSED, -EPROTO (a refused URL or redirect),
+ * -EKEYREJECTED (the server's TLS certificate is not trusted), -EFBIG (answer over the cap) or
  * -EIO otherwise; resp->error then says why. */
 int http_send(const struct http_req *req, struct http_resp *resp);
+
+/* What the calling thread's last http_send returned: its transport error, or 0. Lets a caller
+ * that reports every failure as EIO still tell the user why. */
+int http_last_error(void);
 
 /* HEADs urls[0..n), up to `parallel` at a time, and stores each Content-Length in sizes[i]
  * (-1 where it could not be learnt). Returns how many sizes were learnt. */

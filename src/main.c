@@ -113,15 +113,16 @@ out_destroy:
 	return result;
 }
 
-static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts,
-			 struct options *o)
+static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts, struct options *o)
 {
 	struct http_config hc = {
-		.connect_timeout_s = 10, .stall_timeout_s = 30, .max_rps = o->max_rps,
-		.max_retries = 5,
+	    .connect_timeout_s = 10,
+	    .stall_timeout_s = 30,
+	    .max_rps = o->max_rps,
+	    .max_retries = 5,
 	};
-	struct tree_config tc = {.ttl_s = o->dir_cache_ttl, .head_parallel = HEAD_PARALLEL,
-				 .image_size = o->image_size};
+	struct tree_config tc = {
+	    .ttl_s = o->dir_cache_ttl, .head_parallel = HEAD_PARALLEL, .image_size = o->image_size};
 	cJSON *account = NULL;
 	struct token_file tf;
 	char why[512];

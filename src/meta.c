@@ -180,19 +180,22 @@ static const struct {
 	const char *name;
 	size_t offset;
 } attrs[] = {
-#define F(n, f) {XATTR_PREFIX n, offsetof(struct pin, f)}
-	F("id", id),
-	F("title", title),
-	F("description", description),
-	F("link", link),
-	F("alt_text", alt_text),
-	F("board_id", board_id),
-	F("board_section_id", section_id),
-	F("created_at", created_at),
-	F("dominant_color", dominant_color),
-	F("media_type", media_type),
-	F("image_url", image_url),
-	{XATTR_PREFIX "url", (size_t)-1},
+#define F(n, f)                                                                                    \
+	{                                                                                          \
+		XATTR_PREFIX n, offsetof(struct pin, f)                                            \
+	}
+    F("id", id),
+    F("title", title),
+    F("description", description),
+    F("link", link),
+    F("alt_text", alt_text),
+    F("board_id", board_id),
+    F("board_section_id", section_id),
+    F("created_at", created_at),
+    F("dominant_color", dominant_color),
+    F("media_type", media_type),
+    F("image_url", image_url),
+    {XATTR_PREFIX "url", (size_t)-1},
 #undef F
 };
 

@@ -179,8 +179,8 @@ static bool still_fits(const struct name_slot *s)
 	char *plain = names_sanitize(s->title, s->id, s->reserve);
 	char *once = with_suffix(s->title, s->id, s->reserve);
 	char *twice = once ? with_suffix(once, s->id, s->reserve) : NULL;
-	bool fits = (plain && strcmp(plain, s->keep) == 0) || (once && strcmp(once, s->keep) == 0) ||
-		    (twice && strcmp(twice, s->keep) == 0);
+	bool fits = (plain && strcmp(plain, s->keep) == 0) ||
+		    (once && strcmp(once, s->keep) == 0) || (twice && strcmp(twice, s->keep) == 0);
 
 	free(plain);
 	free(once);

@@ -29,11 +29,11 @@ char *names_to_title(const char *name);
 /* One object to be named in a folder. */
 struct name_slot {
 	const char *title; /* in: may be NULL or "" */
-	const char *id;    /* in: unique within the folder, never NULL */
-	size_t reserve;    /* in: bytes the longest extension adds to the name (".json" = 5) */
+	const char *id;	   /* in: unique within the folder, never NULL */
+	size_t reserve;	   /* in: bytes the longest extension adds to the name (".json" = 5) */
 	const char *keep;  /* in: the name it had before, or NULL: kept while the title
 			    * still gives it and nobody else holds it */
-	char *name;        /* out: allocated; the caller frees it */
+	char *name;	   /* out: allocated; the caller frees it */
 };
 
 /* Names slots[0..n) in priority order (first keeps a contested name). reserved lists names the

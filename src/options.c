@@ -5,19 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPT(t, p) {t, offsetof(struct options, p), 1}
+#define OPT(t, p)                                                                                  \
+	{                                                                                          \
+		t, offsetof(struct options, p), 1                                                  \
+	}
 
 static const struct fuse_opt specs[] = {
-	OPT("api_url=%s", api_url),
-	OPT("token_file=%s", token_file),
-	OPT("cache_dir=%s", cache_dir),
-	OPT("image_size=%s", image_size),
-	OPT("dir_cache_ttl=%lf", dir_cache_ttl),
-	OPT("max_rps=%lf", max_rps),
-	OPT("-v", verbose),
-	OPT("--verbose", verbose),
-	OPT("verbose", verbose),
-	FUSE_OPT_END,
+    OPT("api_url=%s", api_url),
+    OPT("token_file=%s", token_file),
+    OPT("cache_dir=%s", cache_dir),
+    OPT("image_size=%s", image_size),
+    OPT("dir_cache_ttl=%lf", dir_cache_ttl),
+    OPT("max_rps=%lf", max_rps),
+    OPT("-v", verbose),
+    OPT("--verbose", verbose),
+    OPT("verbose", verbose),
+    FUSE_OPT_END,
 };
 
 static char *default_cache_dir(void)

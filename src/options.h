@@ -11,6 +11,9 @@ struct options {
 	char *token_file;
 	char *cache_dir;
 	char *image_size;
+	char *log_file;
+	char *source; /* the word before the mount point (mount passes one): NULL when none */
+	char *mountpoint; /* taken out of args while parsing, then put back last */
 	double dir_cache_ttl;
 	double max_rps;
 	int verbose;
@@ -19,7 +22,12 @@ struct options {
 };
 
 /* Takes pinfs's own options out of args, filling o with them and the defaults. Returns 0, or
- * -1 after printing why. Release o with options_release. */
+ * -1 after printing why. Release o with options_release.
+ *
+ * mount(8) and mount.fuse3 run `pinfs SOURCE MOUNTPOINT -o OPTIONS`: with two non-option
+ * arguments the first is the source, a word that names the token file ("pinfs", "default" and
+ * "none" mean the usual one; NAME means NAME.json beside it; "pinfs#NAME" is NAME), and the
+ * options fstab uses for mount itself (noauto, user, _netdev, x-..., ...) are dropped. */
 int options_parse(struct fuse_args *args, struct options *o);
 void options_release(struct options *o);
 

@@ -99,8 +99,8 @@ static struct {
 	size_t nghosts;
 	uint64_t changes; /* local changes installed: see tree_pins_version */
 } T = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.changed = PTHREAD_COND_INITIALIZER,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .changed = PTHREAD_COND_INITIALIZER,
 };
 
 /* The top-level folders beyond boards/, served by social.c. */
@@ -178,8 +178,9 @@ static bool id_ok(const char *id)
 	size_t len = id ? strlen(id) : 0;
 
 	/* Ids go into URLs and paths: only the characters Pinterest uses. */
-	return len > 0 && len <= TREE_ID_MAX && strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz"
-						     "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == len;
+	return len > 0 && len <= TREE_ID_MAX &&
+	       strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz"
+			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == len;
 }
 
 static int collect_pin(const cJSON *it, void *ctx)
@@ -383,8 +384,8 @@ static const char *ext_of(const struct pin *p)
 	pthread_mutex_unlock(&given_lock);
 	/* The array may move when it grows: hand out a static string instead. */
 	if (ext) {
-		static const char *const known[] = {".jpg", ".jpeg", ".png", ".gif", ".webp",
-						    ".JPG", ".JPEG", ".PNG"};
+		static const char *const known[] = {".jpg",  ".jpeg", ".png",  ".gif",
+						    ".webp", ".JPG",  ".JPEG", ".PNG"};
 		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 			if (strcmp(known[i], ext) == 0)
 				return known[i];
@@ -412,8 +413,8 @@ static int name_pins(struct built *o, struct pin **pins, size_t n, int32_t folde
 		const char *ext = pins[i]->image_url ? ext_of(pins[i]) : NULL;
 		int len;
 
-		len = asprintf(&pn->names, "%s%s%c%s.json", ext ? slots[i].name : "", ext ? ext : "",
-			       '\0', slots[i].name);
+		len = asprintf(&pn->names, "%s%s%c%s.json", ext ? slots[i].name : "",
+			       ext ? ext : "", '\0', slots[i].name);
 		if (len < 0) {
 			pn->names = NULL;
 			result = -ENOMEM;
@@ -451,8 +452,7 @@ static const char **section_reserved(const struct built *o)
 	return r;
 }
 
-static int add_entry(struct folder *f, size_t *cap, const char *name, uint32_t index,
-		     uint8_t kind)
+static int add_entry(struct folder *f, size_t *cap, const char *name, uint32_t index, uint8_t kind)
 {
 	if (!grow((void **)&f->ents, cap, f->n, sizeof(*f->ents)))
 		return -ENOMEM;
@@ -591,8 +591,8 @@ static struct board_node *find_board_name(const char *dname)
 {
 	struct board_node key = {.dname = (char *)dname}, *kp = &key, **hit;
 
-	hit = T.nboards ? bsearch(&kp, T.boards, T.nboards, sizeof(*T.boards), cmp_node_dname)
-			: NULL;
+	hit =
+	    T.nboards ? bsearch(&kp, T.boards, T.nboards, sizeof(*T.boards), cmp_node_dname) : NULL;
 	return hit ? *hit : NULL;
 }
 
@@ -788,8 +788,8 @@ static int ensure_listed(struct board_node *bn)
 
 /* ---- walks: find, grep -r and ls -R list every board; list them side by side ---- */
 
-#define WALK_WINDOW_S 2.0  /* two boards listed this close together after boards/: a walk */
-#define PREFETCH_WORKERS 8 /* each lists sections and pins at once: 16 requests in flight */
+#define WALK_WINDOW_S	 2.0 /* two boards listed this close together after boards/: a walk */
+#define PREFETCH_WORKERS 8   /* each lists sections and pins at once: 16 requests in flight */
 
 static struct {
 	double boards_read_at; /* readdir of boards/ */
@@ -1860,8 +1860,9 @@ void tree_apply_pin_gone(const char *board_id, const char *pin_id)
 
 		if (strcmp(pn->pin->id, pin_id) != 0)
 			continue;
-		snprintf(path, sizeof(path), "/boards/%s%s%s/%s", bn->dname, pn->folder < 0 ? "" : "/",
-			 pn->folder < 0 ? "" : bn->secs[pn->folder].dname, pn->names + pn->json_off);
+		snprintf(
+		    path, sizeof(path), "/boards/%s%s%s/%s", bn->dname, pn->folder < 0 ? "" : "/",
+		    pn->folder < 0 ? "" : bn->secs[pn->folder].dname, pn->names + pn->json_off);
 		add_ghost(path);
 		change_pins(bn, pin_id, NULL);
 		break;
@@ -1917,7 +1918,8 @@ void tree_apply_section_gone(const char *board_id, const char *section_id)
 		}
 		/* Pinterest deletes a section's pins with it. */
 		for (size_t i = 0; i < l.npins;) {
-			if (l.pins[i]->section_id && strcmp(l.pins[i]->section_id, section_id) == 0) {
+			if (l.pins[i]->section_id &&
+			    strcmp(l.pins[i]->section_id, section_id) == 0) {
 				pin_free(l.pins[i]);
 				l.pins[i] = l.pins[--l.npins];
 			} else {

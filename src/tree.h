@@ -33,7 +33,7 @@ enum node_type {
 
 struct node_info {
 	enum node_type type;
-	mode_t kind; /* S_IFDIR, S_IFREG or S_IFLNK */
+	mode_t kind;  /* S_IFDIR, S_IFREG or S_IFLNK */
 	int64_t size; /* bytes; -1 for an image whose size could not be learnt */
 	time_t mtime;
 	nlink_t nlink;
@@ -43,8 +43,8 @@ struct node_info {
 };
 
 struct tree_config {
-	double ttl_s;	     /* how long a listing is trusted */
-	int head_parallel;   /* HEADs in flight at once when learning sizes */
+	double ttl_s;	   /* how long a listing is trusted */
+	int head_parallel; /* HEADs in flight at once when learning sizes */
 	const char *image_size;
 };
 

@@ -77,10 +77,12 @@ out:
  * chunk. libmagic reads only the start, so without this a cut-off file would pass. */
 static bool whole_image(const unsigned char *d, size_t len, bool png)
 {
-	static const unsigned char iend[] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+	static const unsigned char iend[] = {0,	  0,   0,    0,	   'I',	 'E',
+					     'N', 'D', 0xae, 0x42, 0x60, 0x82};
 
 	if (png)
-		return len >= 8 + sizeof(iend) && memcmp(d + len - sizeof(iend), iend, sizeof(iend)) == 0;
+		return len >= 8 + sizeof(iend) &&
+		       memcmp(d + len - sizeof(iend), iend, sizeof(iend)) == 0;
 	for (size_t i = len; i >= 2 && len - i < 64; i--)
 		if (d[i - 2] == 0xff && d[i - 1] == 0xd9)
 			return true;
@@ -101,7 +103,8 @@ static int check_bytes(const char *path, const unsigned char *d, size_t len, con
 	png = mime && strcmp(mime, "image/png") == 0;
 	*type = png ? "image/png" : mime && strcmp(mime, "image/jpeg") == 0 ? "image/jpeg" : NULL;
 	if (!*type)
-		log_warn("%s: %s is not JPEG or PNG, not uploaded", path, mime ? mime : "unknown type");
+		log_warn("%s: %s is not JPEG or PNG, not uploaded", path,
+			 mime ? mime : "unknown type");
 	pthread_mutex_unlock(&magic_lock);
 	if (!*type)
 		return -EMEDIUMTYPE;
@@ -126,13 +129,15 @@ int upload_check(const char *path, const char **content_type)
 
 static char *base64(const unsigned char *d, size_t len)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
 
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = d[i] << 16 | (i + 1 < len ? d[i + 1] << 8 : 0) | (i + 2 < len ? d[i + 2] : 0);
+		unsigned v =
+		    d[i] << 16 | (i + 1 < len ? d[i + 1] << 8 : 0) | (i + 2 < len ? d[i + 2] : 0);
 
 		*o++ = tab[v >> 18 & 63];
 		*o++ = tab[v >> 12 & 63];
@@ -175,7 +180,8 @@ static int match_new(const cJSON *it, void *ctx)
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
 	const cJSON *title = cJSON_GetObjectItemCaseSensitive(it, "title");
 
-	if (!cJSON_IsString(id) || !cJSON_IsString(title) || strcmp(title->valuestring, f->u->title))
+	if (!cJSON_IsString(id) || !cJSON_IsString(title) ||
+	    strcmp(title->valuestring, f->u->title))
 		return 0;
 	if (tree_has_pin(f->u->board_id, id->valuestring))
 		return 0; /* a pin we knew before this upload */

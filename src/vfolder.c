@@ -469,3 +469,18 @@ void vfolder_put(const char *key, const char *name, enum vf_kind kind, const cha
 out:
 	pthread_mutex_unlock(&V.lock);
 }
+
+void vfolder_invalidate(void)
+{
+	pthread_mutex_lock(&V.lock);
+	for (size_t i = 0; i < V.n; i++) {
+		struct vfolder *f = V.folders[i];
+
+		/* Both the age and the version say "build again", as for a failed vfolder_put. */
+		f->built_at = -1e9;
+		f->version = ~f->version;
+		if (f->busy)
+			f->stale = true;
+	}
+	pthread_mutex_unlock(&V.lock);
+}

@@ -81,4 +81,7 @@ int vfolder_data(const char *key, const struct vf_source *src, const char *rest,
  * the mount shows at once; a folder being built meanwhile is built again at its next use. */
 void vfolder_put(const char *key, const char *name, enum vf_kind kind, const char *data);
 
+/* Makes every folder be built again at its next use (SIGHUP). */
+void vfolder_invalidate(void);
+
 #endif

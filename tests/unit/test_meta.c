@@ -7,16 +7,16 @@
 #include <string.h>
 
 static const char pin_text[] =
-	"{\"id\": \"813744226420795884\", \"board_id\": \"549755885175\","
-	" \"board_section_id\": null, \"title\": \"Lemon \\\"tart\\\"\","
-	" \"description\": \"Zesty\\nand sweet\", \"link\": null, \"alt_text\": \"a tart\","
-	" \"dominant_color\": \"#ffcc00\", \"created_at\": \"2022-10-13T01:40:29\","
-	" \"creative_type\": \"REGULAR\", \"unknown_key\": {\"deep\": [1, 2]},"
-	" \"media\": {\"media_type\": \"image\", \"images\": {"
-	"  \"150x150\": {\"url\": \"http://h/150x150/1.jpg\", \"width\": 150, \"height\": 150},"
-	"  \"1200x\": {\"url\": \"http://h/1200x/1.jpg\", \"width\": 1200, \"height\": 900},"
-	"  \"originals\": {\"url\": \"http://h/originals/1.png\", \"width\": 1200, \"height\": 900}"
-	" }}}";
+    "{\"id\": \"813744226420795884\", \"board_id\": \"549755885175\","
+    " \"board_section_id\": null, \"title\": \"Lemon \\\"tart\\\"\","
+    " \"description\": \"Zesty\\nand sweet\", \"link\": null, \"alt_text\": \"a tart\","
+    " \"dominant_color\": \"#ffcc00\", \"created_at\": \"2022-10-13T01:40:29\","
+    " \"creative_type\": \"REGULAR\", \"unknown_key\": {\"deep\": [1, 2]},"
+    " \"media\": {\"media_type\": \"image\", \"images\": {"
+    "  \"150x150\": {\"url\": \"http://h/150x150/1.jpg\", \"width\": 150, \"height\": 150},"
+    "  \"1200x\": {\"url\": \"http://h/1200x/1.jpg\", \"width\": 1200, \"height\": 900},"
+    "  \"originals\": {\"url\": \"http://h/originals/1.png\", \"width\": 1200, \"height\": 900}"
+    " }}}";
 
 static struct pin *parse_pin(const char *text, const char *prefer)
 {

@@ -18,7 +18,9 @@ static void test_sanitize(void)
 	sanitize_is("Lemon tart", "1", 0, "Lemon tart");
 	sanitize_is("", "123", 0, "123");
 	sanitize_is(NULL, "123", 0, "123");
-	sanitize_is("a/b", "1", 0, "a\xef\xbc\x8f" "b");
+	sanitize_is("a/b", "1", 0,
+		    "a\xef\xbc\x8f"
+		    "b");
 	sanitize_is("/", "1", 0, "\xef\xbc\x8f");
 	sanitize_is(".hidden", "1", 0, "\xef\xbc\x8ehidden");
 	sanitize_is("..", "1", 0, "\xef\xbc\x8e.");
@@ -62,7 +64,8 @@ static void test_to_title(void)
 {
 	char *t;
 
-	t = names_to_title("a\xef\xbc\x8f" "b");
+	t = names_to_title("a\xef\xbc\x8f"
+			   "b");
 	CHECK_STR(t, "a/b");
 	free(t);
 	t = names_to_title("\xef\xbc\x8ehidden");
@@ -76,11 +79,9 @@ static void test_to_title(void)
 static void test_assign_duplicates(void)
 {
 	struct name_slot s[] = {
-		{"Lemon tart", "100", 5, NULL, NULL},
-		{"Lemon tart", "200", 5, NULL, NULL},
-		{"", "300", 5, NULL, NULL},
-		{"Lemon tart", "400", 5, NULL, NULL},
-		{"Other", "500", 5, NULL, NULL},
+	    {"Lemon tart", "100", 5, NULL, NULL}, {"Lemon tart", "200", 5, NULL, NULL},
+	    {"", "300", 5, NULL, NULL},		  {"Lemon tart", "400", 5, NULL, NULL},
+	    {"Other", "500", 5, NULL, NULL},
 	};
 
 	CHECK(names_assign(s, 5, NULL) == 0);
@@ -97,10 +98,10 @@ static void test_assign_reserved_and_literal(void)
 {
 	const char *reserved[] = {"Desserts", NULL};
 	struct name_slot s[] = {
-		{"Desserts", "1", 5, NULL, NULL},
-		{"x {3}", "2", 5, NULL, NULL},
-		{"x", "0", 5, NULL, NULL},
-		{"x", "3", 5, NULL, NULL},
+	    {"Desserts", "1", 5, NULL, NULL},
+	    {"x {3}", "2", 5, NULL, NULL},
+	    {"x", "0", 5, NULL, NULL},
+	    {"x", "3", 5, NULL, NULL},
 	};
 
 	CHECK(names_assign(s, 4, reserved) == 0);
@@ -152,9 +153,9 @@ static void test_kept_names_stay(void)
 	/* The older "t" is gone: the newer one keeps "t {2}" while the mount runs, and a
 	 * retitled one gets its new name. */
 	struct name_slot s[] = {
-		{"t", "2", 5, "t {2}", NULL},
-		{"u", "3", 5, "t {3}", NULL},
-		{"t", "4", 5, NULL, NULL},
+	    {"t", "2", 5, "t {2}", NULL},
+	    {"u", "3", 5, "t {3}", NULL},
+	    {"t", "4", 5, NULL, NULL},
 	};
 
 	CHECK(names_assign(s, 3, NULL) == 0);
