@@ -6,6 +6,7 @@
 #include "strpack.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,11 @@ static long num(const cJSON *j, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
 
-	return cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
+	/* No count or size comes near 2^31; a number beyond (1e300 from a broken server) would
+	 * overflow the conversion, which C leaves undefined. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= INT_MIN && v->valuedouble <= INT_MAX))
+		return 0;
+	return (long)v->valuedouble;
 }
 
 time_t api_parse_time(const char *s)
@@ -78,7 +83,8 @@ static const cJSON *pick_image(const cJSON *images, const char *prefer, const ch
 	if (!best) {
 		cJSON_ArrayForEach(it, images)
 		{
-			if (image_of(images, it->string) && num(it, "width") > best_w) {
+			/* This member itself: a repeated key may hide one without a URL. */
+			if (cJSON_IsObject(it) && str(it, "url") && num(it, "width") > best_w) {
 				best = it;
 				best_w = num(it, "width");
 			}
@@ -362,7 +368,7 @@ out:
 	return result;
 }
 
-static char *page_path(const char *path, bool paged, const char *bookmark)
+char *api_page_path(const char *path, bool paged, const char *bookmark)
 {
 	char *esc = bookmark ? http_escape(bookmark) : NULL;
 	const char *sep = strchr(path, '?') ? "&" : "?";
@@ -381,13 +387,44 @@ static char *page_path(const char *path, bool paged, const char *bookmark)
 	return rc < 0 ? NULL : out;
 }
 
+/* The bookmarks one walk has been given, as hashes: a server that cycles through bookmarks
+ * would make the walk endless, each lap adding its items again. */
+struct seen {
+	uint64_t *h;
+	size_t n, cap;
+};
+
+/* Adds bookmark; false when the walk had it already, or out of memory. */
+static bool seen_add(struct seen *sn, const char *bookmark)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)bookmark; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	for (size_t i = 0; i < sn->n; i++)
+		if (sn->h[i] == h)
+			return false;
+	if (sn->n == sn->cap) {
+		size_t cap = sn->cap ? sn->cap * 2 : 16;
+		uint64_t *grown = realloc(sn->h, cap * sizeof(*grown));
+
+		if (!grown)
+			return false;
+		sn->h = grown;
+		sn->cap = cap;
+	}
+	sn->h[sn->n++] = h;
+	return true;
+}
+
 int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ctx), void *ctx)
 {
+	struct seen seen = {0};
 	char *bookmark = NULL;
 	int result = 0;
 
 	for (int page = 0;; page++) {
-		char *p = page_path(path, paged, bookmark);
+		char *p = api_page_path(path, paged, bookmark);
 		cJSON *answer = NULL;
 		const cJSON *items, *it, *bm;
 
@@ -412,9 +449,8 @@ int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ct
 			result = item(it, ctx);
 		}
 		if (!result && cJSON_IsString(bm) && bm->valuestring[0]) {
-			/* A server that hands back the bookmark it was given would loop forever. */
-			if ((bookmark && strcmp(bookmark, bm->valuestring) == 0) ||
-			    page >= MAX_PAGES) {
+			/* A server that hands back a bookmark it gave before would loop forever. */
+			if (!seen_add(&seen, bm->valuestring) || page >= MAX_PAGES) {
 				log_warn("GET %.200s: pagination does not advance", path);
 				result = -EIO;
 			} else {
@@ -432,6 +468,7 @@ int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ct
 			break;
 	}
 	free(bookmark);
+	free(seen.h);
 	return result;
 }
 

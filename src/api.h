@@ -76,6 +76,10 @@ int api_call(const char *method, const char *path, const cJSON *body, cJSON **ou
  * unless paged is false (GET /search/pins takes no page_size). Returns 0 or -errno. */
 int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ctx), void *ctx);
 
+/* The path of one page of a listing: path with page_size=250 (when paged) and the bookmark,
+ * URL-escaped (NULL on the first page). Caller frees; NULL when out of memory. */
+char *api_page_path(const char *path, bool paged, const char *bookmark);
+
 /* GET /user_account: the raw account object. Caller cJSON_Deletes it. */
 int api_get_account(cJSON **out);
 

@@ -2,6 +2,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,11 +85,30 @@ static void table_put(uint64_t key, int64_t size)
 	r->size = size;
 }
 
+/* Creates path and its missing parents (a new account may have no ~/.cache yet), mode 0700. */
 static int make_dir(const char *path)
 {
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	return -errno;
+	char *p = strdup(path);
+	int result = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			result = -errno;
+			break;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(p);
+	return result;
 }
 
 static void load_sizes(void)
@@ -246,7 +266,8 @@ static void release(uint64_t key)
 static int download(const char *url, const char *path, const char *tmp)
 {
 	struct http_resp resp = {0};
-	struct http_req req = {.method = "GET", .url = url, .follow = true, .retry = HTTP_RETRY_SAFE};
+	struct http_req req = {
+	    .method = "GET", .url = url, .follow = true, .retry = HTTP_RETRY_SAFE};
 	struct stat st;
 	int fd, result;
 
@@ -281,6 +302,7 @@ static int download(const char *url, const char *path, const char *tmp)
 		goto out;
 	}
 	cache_size_put(url, st.st_size);
+	stats_cache_miss(st.st_size);
 out:
 	close(fd);
 	if (result)
@@ -293,6 +315,8 @@ int cache_image_open(const char *url)
 {
 	uint64_t key = cache_key(url);
 	char *path = image_path(key, ""), *tmp = image_path(key, ".part");
+	bool fetched = false;
+	struct stat st;
 	int fd = -ENOMEM;
 
 	if (!path || !tmp)
@@ -309,7 +333,10 @@ int cache_image_open(const char *url)
 		release(key);
 		if (fd < 0)
 			break;
+		fetched = true;
 	}
+	if (fd >= 0 && !fetched && fstat(fd, &st) == 0)
+		stats_cache_hit(st.st_size);
 out:
 	free(path);
 	free(tmp);

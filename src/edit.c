@@ -5,6 +5,7 @@
 #include "log.h"
 #include "meta.h"
 #include "names.h"
+#include "stats.h"
 #include "tree.h"
 #include "upload.h"
 
@@ -423,6 +424,7 @@ int edit_upload(const char *path, const char *staging)
 	}
 	if (result)
 		log_warn("%s: not uploaded (%s)", path, strerror(-result));
+	stats_upload(result == 0);
 	cJSON_Delete(pin);
 	free(title);
 	return result;
@@ -502,6 +504,12 @@ static int diff_fields(const cJSON *now, const cJSON *edited, const char *const 
 
 static const char *const board_writable[] = {"name", "description", "privacy", NULL};
 
+int edit_diff(const cJSON *now, const cJSON *edited, bool pin, cJSON *diff)
+{
+	return diff_fields(now, edited, pin ? meta_pin_writable : board_writable,
+			   pin ? check_pin_value : check_board_value, diff);
+}
+
 int edit_text(const char *path, const char *text, size_t len)
 {
 	struct node_info info;
@@ -529,8 +537,7 @@ int edit_text(const char *path, const char *text, size_t len)
 		result = -ENOMEM;
 		goto out;
 	}
-	result = diff_fields(now, edited, pin ? meta_pin_writable : board_writable,
-			     pin ? check_pin_value : check_board_value, diff);
+	result = edit_diff(now, edited, pin, diff);
 	if (result) {
 		log_warn("%s: edit refused; nothing was changed", path);
 		goto out;

@@ -5,6 +5,8 @@
 #ifndef PINFS_EDIT_H
 #define PINFS_EDIT_H
 
+#include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* mkdir boards/X (a board) or boards/X/S (a section). */
@@ -26,6 +28,12 @@ int edit_upload(const char *path, const char *staging);
 /* Applies text written to a pin's sidecar or a board's .board.json: one PATCH of the fields
  * that changed. -EINVAL for malformed JSON, unknown fields, read-only fields changed. */
 int edit_text(const char *path, const char *text, size_t len);
+
+/* What an edit of a sidecar asks for, without sending anything: the writable fields of edited
+ * that differ from now (both parsed sidecars; pin: a pin's, else a board's .board.json) go
+ * into diff, null as "". 0, or -EINVAL (logged) for an unknown field, a changed read-only
+ * field, or a value Pinterest would refuse. edit_text's first half; fuzzed on its own. */
+int edit_diff(const cJSON *now, const cJSON *edited, bool pin, cJSON *diff);
 
 /* setfattr -n user.pinterest.FIELD on a pin's file. */
 int edit_setxattr(const char *path, const char *name, const char *value, size_t size);

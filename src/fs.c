@@ -6,6 +6,7 @@
 #include "log.h"
 #include "names.h"
 #include "social.h"
+#include "stats.h"
 #include "tree.h"
 
 #include <errno.h>
@@ -34,6 +35,7 @@ struct handle {
 	char *text;
 	size_t len, cap;
 	bool writable, dirty;
+	pid_t opener; /* the process that opened it for writing: see caller_process */
 };
 
 static uid_t owner_uid;
@@ -57,6 +59,27 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	owner_uid = getuid();
 	owner_gid = getgid();
 	return NULL;
+}
+
+/* The process (not the thread) a request comes from. A file is uploaded, and a sidecar edit
+ * applied, when the process that opened it closes it: a child that inherited the descriptor
+ * across fork sends a flush too when it closes its copy (at exec, say), and that must not
+ * upload a file its opener is still writing. */
+static pid_t caller_process(void)
+{
+	pid_t tid = fuse_get_context()->pid, tgid = tid;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return tid;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
 }
 
 static struct handle *handle_of(struct fuse_file_info *fi)
@@ -100,12 +123,94 @@ static void fill_stat(const struct node_info *info, struct stat *st)
 	st->st_mtime = st->st_ctime = st->st_atime = info->mtime;
 }
 
+/* ---- MOUNT/.pinfs: pinfs's own files, never Pinterest's ---- */
+
+#define PINFS_DIR   "/.pinfs"
+#define PINFS_STATS PINFS_DIR "/stats"
+
+static bool in_pinfs_dir(const char *path)
+{
+	size_t len = strlen(PINFS_DIR);
+
+	return strncmp(path, PINFS_DIR, len) == 0 && (path[len] == '\0' || path[len] == '/');
+}
+
+static int pinfs_getattr(const char *path, struct stat *st)
+{
+	char *text;
+
+	memset(st, 0, sizeof(*st));
+	st->st_uid = owner_uid;
+	st->st_gid = owner_gid;
+	st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
+	if (strcmp(path, PINFS_DIR) == 0) {
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		return 0;
+	}
+	if (strcmp(path, PINFS_STATS) != 0)
+		return -ENOENT;
+	text = stats_json();
+	if (!text)
+		return -ENOMEM;
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_size = (off_t)strlen(text);
+	free(text);
+	return 0;
+}
+
+static int pinfs_open(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h;
+
+	if (strcmp(path, PINFS_STATS) != 0)
+		return strcmp(path, PINFS_DIR) == 0 ? -EISDIR : -ENOENT;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		return -EACCES;
+	h = handle_new(H_TEXT);
+	if (!h || !(h->text = stats_json())) {
+		free(h);
+		return -ENOMEM;
+	}
+	h->len = strlen(h->text);
+	/* A snapshot taken at open, read to its end whatever size stat gave before. */
+	fi->direct_io = 1;
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
+/* Names file managers and other systems look for in every folder: trash folders, lists of
+ * hidden files, folder settings, Windows' and macOS's metadata. None can be on Pinterest, so
+ * they are refused at once, without listing a board or asking the server anything. */
+static bool is_probe_name(const char *path)
+{
+	static const char *const names[] = {
+	    ".Trash",	   ".hidden",	  ".directory", ".xdg-volume-info",
+	    "desktop.ini", "autorun.inf", ".DS_Store",	NULL,
+	};
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (strncmp(base, ".Trash-", 7) == 0 || strncmp(base, "._", 2) == 0)
+		return true;
+	for (size_t i = 0; names[i]; i++)
+		if (strcmp(base, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
 	struct node_info info;
 	int result;
 
+	if (in_pinfs_dir(path))
+		return pinfs_getattr(path, st);
+	/* A local scratch file may bear such a name (a .hidden of the user's own): it is found. */
+	if (is_probe_name(path) && local_stat(path, st) != 0)
+		return -ENOENT;
 	if (social_owns(path))
 		result = social_stat(path, &info);
 	else if (local_stat(path, st) == 0)
@@ -154,9 +259,17 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	(void)offset, (void)fi, (void)flags;
 	fill_one(&fc, ".", S_IFDIR);
 	fill_one(&fc, "..", S_IFDIR);
+	if (in_pinfs_dir(path)) {
+		if (strcmp(path, PINFS_DIR) != 0)
+			return -ENOTDIR;
+		fill_one(&fc, "stats", S_IFREG);
+		return 0;
+	}
 	if (social_owns(path))
 		return social_list(path, fill_one, &fc);
 	result = tree_list(path, fill_one, &fc);
+	if (!result && strcmp(path, "/") == 0)
+		fill_one(&fc, ".pinfs", S_IFDIR);
 	if (!result)
 		local_list(path, fill_one, &fc);
 	return result;
@@ -187,6 +300,8 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct handle *h;
 	int result;
 
+	if (in_pinfs_dir(path))
+		return -EACCES;
 	if (social_owns(path)) {
 		result = social_create(path);
 		h = result ? NULL : handle_new(H_TEXT);
@@ -230,6 +345,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	/* Made now, so written even when nothing is written to it: an empty file is refused
 	 * at close like any other bad image. */
 	h->writable = h->dirty = true;
+	h->opener = caller_process();
 	fi->fh = (uintptr_t)h;
 	return 0;
 }
@@ -279,6 +395,7 @@ static int open_local(const char *path, struct fuse_file_info *fi)
 		return result;
 	}
 	h->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	h->opener = h->writable ? caller_process() : 0;
 	/* An existing local file opened with O_TRUNC is being written anew. */
 	h->dirty = h->writable && (fi->flags & O_TRUNC);
 	fi->fh = (uintptr_t)h;
@@ -322,6 +439,7 @@ static int open_text(const char *path, const struct node_info *info, struct fuse
 		return result;
 	h->cap = h->len;
 	h->writable = write;
+	h->opener = write ? caller_process() : 0;
 	if (write && (fi->flags & O_TRUNC)) {
 		h->len = 0;
 		h->dirty = true;
@@ -338,6 +456,8 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	struct handle *h;
 	int result;
 
+	if (in_pinfs_dir(path))
+		return pinfs_open(path, fi);
 	if (social_owns(path))
 		return open_social(path, fi);
 	if (local_exists(path))
@@ -452,6 +572,8 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 
 	if (!h->dirty)
 		return 0;
+	if (h->opener && caller_process() != h->opener)
+		return 0; /* another process's copy of the descriptor: the opener's close counts */
 	h->dirty = false;
 	if (h->kind == H_TEXT)
 		return edit_text(path, h->text ? h->text : "", h->len);
@@ -480,6 +602,8 @@ static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 
 static int fs_unlink(const char *path)
 {
+	if (in_pinfs_dir(path))
+		return -EACCES;
 	if (social_owns(path))
 		return social_unlink(path);
 	if (local_exists(path))
@@ -490,6 +614,8 @@ static int fs_unlink(const char *path)
 static int fs_mkdir(const char *path, mode_t mode)
 {
 	(void)mode;
+	if (in_pinfs_dir(path))
+		return -EACCES;
 	if (social_owns(path))
 		return social_mkdir(path);
 	return edit_mkdir(path);
@@ -497,6 +623,8 @@ static int fs_mkdir(const char *path, mode_t mode)
 
 static int fs_rmdir(const char *path)
 {
+	if (in_pinfs_dir(path))
+		return -EACCES;
 	if (social_owns(path))
 		return social_rmdir(path);
 	return edit_rmdir(path);
@@ -545,7 +673,7 @@ static int rename_local(const char *from, const char *to)
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)
 {
-	if (social_owns(from) || social_owns(to))
+	if (social_owns(from) || social_owns(to) || in_pinfs_dir(from) || in_pinfs_dir(to))
 		return -EACCES;
 	if (local_exists(from))
 		return rename_local(from, to);
@@ -585,14 +713,14 @@ static int fs_readlink(const char *path, char *buf, size_t len)
 
 static int fs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
-	if (social_owns(path) || local_exists(path))
+	if (social_owns(path) || local_exists(path) || in_pinfs_dir(path))
 		return -ENODATA;
 	return tree_xattr_get(path, name, value, size);
 }
 
 static int fs_listxattr(const char *path, char *list, size_t size)
 {
-	if (social_owns(path) || local_exists(path))
+	if (social_owns(path) || local_exists(path) || in_pinfs_dir(path))
 		return 0;
 	return tree_xattr_list(path, list, size);
 }
@@ -601,7 +729,7 @@ static int fs_setxattr(const char *path, const char *name, const char *value, si
 		       int flags)
 {
 	(void)flags;
-	if (social_owns(path) || local_exists(path))
+	if (social_owns(path) || local_exists(path) || in_pinfs_dir(path))
 		return -ENOTSUP;
 	return edit_setxattr(path, name, value, size);
 }

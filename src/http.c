@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include "log.h"
+#include "stats.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -18,7 +19,7 @@
 #define MAX_MEM_BODY	  (32L << 20) /* an API answer larger than this is refused, not buffered */
 #define MAX_BACKOFF_S	  30.0
 #define MAX_RETRY_AFTER_S 60.0
-#define MAX_REDIRECTS 5
+#define MAX_REDIRECTS	  5
 
 static struct http_config config;
 static CURLSH *share;
@@ -58,8 +59,10 @@ static void pace(void)
 
 	pthread_mutex_lock(&pace_lock);
 	at = pace_next > now ? pace_next : now;
+	/* Spaced exactly 1/N apart, N+1 requests fit a closed one-second window; 5% more room
+	 * keeps any window at N, even with the server's own timing jitter. */
 	if (config.max_rps > 0)
-		pace_next = at + 1.0 / config.max_rps;
+		pace_next = at + 1.05 / config.max_rps;
 	else if (pace_next < now)
 		pace_next = now;
 	pthread_mutex_unlock(&pace_lock);
@@ -223,11 +226,34 @@ struct sink {
 	CURL *easy;
 	int fd;
 	char *buf;
-	size_t len;
+	size_t len, cap;
 	bool too_big;
 	double retry_after;
 	int64_t range_start, range_total; /* from Content-Range, -1 when absent */
+	curl_off_t seen_dl, seen_ul;	  /* bytes moved so far, and when they last grew */
+	double moved_at;
+	bool stalled;
 };
+
+/* Stall detection as documented: no byte moved either way for stall_timeout_s. curl's own
+ * low-speed check averages over its last five seconds, so a transfer that stops after a burst
+ * would be caught up to five seconds late. */
+static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct sink *s = user;
+	double now = now_s();
+
+	(void)dltotal, (void)ultotal;
+	if (dlnow != s->seen_dl || ulnow != s->seen_ul) {
+		s->seen_dl = dlnow;
+		s->seen_ul = ulnow;
+		s->moved_at = now;
+		return 0;
+	}
+	s->stalled = now - s->moved_at >= config.stall_timeout_s;
+	return s->stalled;
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 {
@@ -254,10 +280,20 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 		s->too_big = true;
 		return 0;
 	}
-	grown = realloc(s->buf, s->len + n + 1);
-	if (!grown)
-		return 0;
-	s->buf = grown;
+	if (s->len + n + 1 > s->cap) {
+		/* Doubling: a long answer costs a few copies, not one per chunk. */
+		size_t cap = s->cap ? s->cap : 16384;
+
+		while (cap < s->len + n + 1)
+			cap *= 2;
+		if (cap > MAX_MEM_BODY + 1)
+			cap = MAX_MEM_BODY + 1;
+		grown = realloc(s->buf, cap);
+		if (!grown)
+			return 0;
+		s->buf = grown;
+		s->cap = cap;
+	}
 	memcpy(s->buf + s->len, data, n);
 	s->len += n;
 	s->buf[s->len] = '\0';
@@ -306,6 +342,12 @@ static int curl_errno(CURLcode rc, bool too_big)
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return -ECONNREFUSED;
+	/* The connection opened and then dropped with no answer (some sandboxes accept every
+	 * connection and close it at once): the API is as unreachable as when refused. */
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		return -ECONNRESET;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 		return -EPROTO;
@@ -350,8 +392,8 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 {
 	CURL *e = thread_easy();
 	struct curl_slist *headers = NULL;
-	struct sink s = {.easy = e, .fd = req->sink_fd, .retry_after = -1, .range_start = -1,
-			 .range_total = -1};
+	struct sink s = {
+	    .easy = e, .fd = req->sink_fd, .retry_after = -1, .range_start = -1, .range_total = -1};
 	char *auth = NULL, *location = NULL;
 	curl_off_t clen = -1;
 	int result = 0;
@@ -403,9 +445,20 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &s);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, &s);
 
 	pace();
+	stats_request(req->method, url);
+	s.moved_at = now_s();
 	x->rc = curl_easy_perform(e);
+	if (x->rc == CURLE_ABORTED_BY_CALLBACK && s.stalled) {
+		snprintf(resp->error, sizeof(resp->error), "no data moved for %ld s",
+			 config.stall_timeout_s);
+		result = -ETIMEDOUT;
+		goto out;
+	}
 	if (x->rc != CURLE_OK) {
 		snprintf(resp->error, sizeof(resp->error), "%s",
 			 s.too_big ? "answer larger than the cap" : curl_easy_strerror(x->rc));
@@ -501,8 +554,8 @@ static int check_redirect(const char *from, const char *to, int hops, struct htt
 	}
 	if (!http_url_allowed(to)) {
 		snprintf(resp->error, sizeof(resp->error), "redirect to a refused URL");
-		log_warn("refusing to follow %.200s to %.200s: only https, or http on loopback", from,
-			 to);
+		log_warn("refusing to follow %.200s to %.200s: only https, or http on loopback",
+			 from, to);
 		return -EPROTO;
 	}
 	return 0;
@@ -510,7 +563,7 @@ static int check_redirect(const char *from, const char *to, int hops, struct htt
 
 int http_send(const struct http_req *req, struct http_resp *resp)
 {
-	double t0 = now_s();
+	double t0 = now_s(), budget_from = t0;
 	char *url = NULL;
 	bool resumable = true;
 	int result = -EIO, hops = 0;
@@ -549,6 +602,10 @@ int http_send(const struct http_req *req, struct http_resp *resp)
 		/* A server that ignores Range sends the whole image: the next try starts over. */
 		if (x.rc == CURLE_RANGE_ERROR)
 			resumable = false;
+		/* A download that was moving when it stalled or broke is worth resuming: it
+		 * starts a new retry budget (the attempts stay bounded by max_retries). */
+		if (result && resumable && sink_size(req->sink_fd) > resume)
+			budget_from = now_s();
 		again = result ? error_retryable(result, req->retry)
 			       : status_retryable(resp->status, req->retry);
 		if (!again || attempt >= config.max_retries)
@@ -557,13 +614,16 @@ int http_send(const struct http_req *req, struct http_resp *resp)
 
 		/* The retry budget: no retry starts past stall_timeout_s after the call began,
 		 * so a dead server fails a system call in bounded time. */
-		if (now_s() + wait - t0 > config.stall_timeout_s) {
+		if (now_s() + wait - budget_from > config.stall_timeout_s) {
 			log_info("%s %.200s: %s, out of retry time", req->method, url,
 				 result ? resp->error : "server busy");
 			break;
 		}
-		if (resp->status == 429)
+		stats_retry(1);
+		if (resp->status == 429) {
 			pace_hold(wait);
+			stats_rate_wait(wait);
+		}
 		log_info("%s %.200s: %s, retrying in %.2f s", req->method, url,
 			 result ? resp->error : "server busy", wait);
 		sleep_s(wait);
@@ -642,14 +702,22 @@ static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_
 	}
 	for (;;) {
 		while (running < (size_t)parallel && next < n) {
-			CURL *e = http_url_allowed(urls[todo[next]]) ? head_handle(urls[todo[next]],
-										    todo[next])
-								     : NULL;
+			CURL *e;
+
+			if (!http_url_allowed(urls[todo[next]])) {
+				/* Refused for good: not worth another round. */
+				log_warn(
+				    "refusing to fetch %.200s: only https, or http on loopback",
+				    urls[todo[next++]]);
+				continue;
+			}
+			e = head_handle(urls[todo[next]], todo[next]);
 			if (!e) {
 				fails[failed++] = todo[next++];
 				continue;
 			}
 			pace();
+			stats_request("HEAD", urls[todo[next]]);
 			curl_multi_add_handle(m, e);
 			running++;
 			next++;
@@ -679,6 +747,7 @@ static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_
 			running--;
 			if (hop) {
 				pace();
+				stats_request("HEAD", urls[(size_t)priv]);
 				curl_multi_add_handle(m, hop);
 				running++;
 			}
@@ -718,6 +787,7 @@ size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int pa
 		wait = backoff_s(attempt, -1);
 		if (now_s() + wait - t0 > config.stall_timeout_s)
 			break;
+		stats_retry((unsigned)left);
 		sleep_s(wait);
 	}
 	for (size_t i = 0; i < n; i++)

@@ -22,6 +22,10 @@ enum log_level log_get_level(void);
 /* Switches output to syslog (after daemonizing, when stderr is gone). */
 void log_use_syslog(bool on);
 
+/* Appends every message to the file at path instead (created 0600), one line each, with a
+ * timestamp; errors still reach stderr while not daemonized. Returns 0 or -errno. */
+int log_use_file(const char *path);
+
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)

@@ -8,7 +8,9 @@
 #include "login.h"
 #include "oauth.h"
 #include "options.h"
+#include "sighup.h"
 #include "social.h"
+#include "stats.h"
 #include "token.h"
 #include "tree.h"
 #include "upload.h"
@@ -18,16 +20,47 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #define HEAD_PARALLEL 16
 
 static int setup_logging(const struct fuse_cmdline_opts *fopts, const struct options *o)
 {
+	int result;
+
 	if (fopts->debug)
 		log_set_level(LOG_LVL_DEBUG);
 	else if (o->verbose)
 		log_set_level(LOG_LVL_INFO);
+	/* Opened now: a daemon's working directory is "/", and a bad path must fail here. */
+	if (o->log_file && (result = log_use_file(o->log_file)) != 0) {
+		fprintf(stderr, "pinfs: log file %s: %s\n", o->log_file, strerror(-result));
+		return result;
+	}
 	return 0;
+}
+
+/* FUSE refuses an option it does not know only when the mount is made: trying its parser now,
+ * before any request, makes a typo fail at once, with status 1 and FUSE's line saying which. */
+static int check_fuse_options(const struct fuse_args *args)
+{
+	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
+	struct fuse *fuse = NULL;
+	int result = -ENOMEM;
+
+	for (int i = 0; i < args->argc; i++)
+		if (fuse_opt_add_arg(&copy, args->argv[i]))
+			goto out;
+	fuse = fuse_new(&copy, &pinfs_ops, sizeof(pinfs_ops), NULL);
+	result = fuse ? 0 : -EINVAL;
+	if (!fuse)
+		fprintf(stderr, "pinfs: see 'pinfs --help' for the options\n");
+out:
+	if (fuse)
+		fuse_destroy(fuse);
+	fuse_opt_free_args(&copy);
+	return result;
 }
 
 /* Asks for the account once before mounting, so a bad token or an unreachable API ends here
@@ -42,6 +75,9 @@ static int check_account(const char *api_url, cJSON **account)
 		log_set_level(LOG_LVL_ERROR);
 	result = api_get_account(account);
 	log_set_level(level);
+	/* api_call says EIO for every transport failure; the reason is worth telling here. */
+	if (result == -EIO && http_last_error())
+		result = http_last_error();
 	if (!result && !cJSON_IsObject(*account))
 		result = -EIO;
 	switch (result) {
@@ -55,12 +91,19 @@ static int check_account(const char *api_url, cJSON **account)
 			api_url);
 		break;
 	case -ECONNREFUSED:
+	case -ECONNRESET:
 	case -ETIMEDOUT:
 		fprintf(stderr, "pinfs: cannot reach the API at %s (%s)\n", api_url,
 			strerror(-result));
 		break;
 	case -EPROTO:
 		fprintf(stderr, "pinfs: %s is not an https URL (plain http only on loopback)\n",
+			api_url);
+		break;
+	case -EKEYREJECTED:
+		fprintf(stderr,
+			"pinfs: the TLS certificate of %s is not trusted (a private CA needs "
+			"-o cafile=PATH)\n",
 			api_url);
 		break;
 	default:
@@ -72,16 +115,28 @@ static int check_account(const char *api_url, cJSON **account)
 	return result;
 }
 
+/* token_load has its own copy; the environment's would stay in /proc/PID/environ for as long
+ * as the mount runs. */
+static void wipe_env_token(void)
+{
+	char *env = getenv("PINFS_ACCESS_TOKEN");
+
+	if (env)
+		explicit_bzero(env, strlen(env));
+}
+
 /* -o fsname=pinfs:<username>, so mount and df say whose account it is. */
 static int add_fsname(struct fuse_args *args, const cJSON *account)
 {
 	const cJSON *user = cJSON_GetObjectItemCaseSensitive(account, "username");
+	const char *name = cJSON_IsString(user) ? user->valuestring : "account";
+	size_t at = strlen("-ofsname=pinfs:"), len = strnlen(name, 200);
 	char opt[256];
 
-	snprintf(opt, sizeof(opt), "-ofsname=pinfs:%s,subtype=pinfs",
-		 cJSON_IsString(user) ? user->valuestring : "account");
-	/* A comma in a name would split the option list. */
-	for (char *p = opt + strlen("-ofsname=pinfs:"); *p && p < strstr(opt, ",subtype"); p++)
+	snprintf(opt, sizeof(opt), "-ofsname=pinfs:%.200s,subtype=pinfs", name);
+	/* A comma in the name would split the option list: the server's "x,allow_other" would
+	 * be an option. The name ends where it was cut, not at its own ",subtype". */
+	for (char *p = opt + at; p < opt + at + len; p++)
 		if (*p == ',' || *p == '\\')
 			*p = '_';
 	return fuse_opt_add_arg(args, opt);
@@ -102,9 +157,13 @@ static int run_mount(struct fuse_args *args, const struct fuse_cmdline_opts *fop
 		log_use_syslog(true);
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
 		goto out_unmount;
+	/* SIGHUP refreshes instead of ending the mount; failing that, it ends it as before. */
+	if (sighup_start() != 0)
+		log_info("SIGHUP ends the mount: its handler could not be set up");
 	log_info("mounted on %s", fopts->mountpoint);
 	result = fopts->singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, fopts->clone_fd);
 	result = result ? 1 : 0;
+	sighup_stop();
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 out_unmount:
 	fuse_unmount(fuse);
@@ -117,9 +176,10 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 {
 	struct http_config hc = {
 	    .connect_timeout_s = 10,
-	    .stall_timeout_s = 30,
+	    .stall_timeout_s = o->timeout,
 	    .max_rps = o->max_rps,
 	    .max_retries = 5,
+	    .cafile = o->cafile,
 	};
 	struct tree_config tc = {
 	    .ttl_s = o->dir_cache_ttl, .head_parallel = HEAD_PARALLEL, .image_size = o->image_size};
@@ -128,17 +188,33 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 	char why[512];
 	int result = 1;
 
+	/* The token lives in this process's memory: no core file and no ptrace or
+	 * /proc/PID/environ for the user's other processes (docs/security.md). -d keeps them,
+	 * for debugging. */
+	if (!fopts->debug)
+		prctl(PR_SET_DUMPABLE, 0);
+	/* curl would only say that the certificate is not trusted. */
+	if (o->cafile && access(o->cafile, R_OK) != 0) {
+		fprintf(stderr, "pinfs: cafile=%s: %s\n", o->cafile, strerror(errno));
+		return 1;
+	}
 	if (token_load(o->token_file, &tf, why, sizeof(why)) != 0) {
 		fprintf(stderr, "pinfs: %s\n", why);
 		return 1;
 	}
+	wipe_env_token();
 	struct api_config ac = {.base_url = o->api_url, .image_size = o->image_size};
 
-	if (http_init(&hc) || oauth_init(&tf, o->api_url) || api_init(&ac) ||
-	    cache_init(o->cache_dir) || local_init(o->cache_dir) || upload_init())
+	if (stats_init(o->api_url) || http_init(&hc) || oauth_init(&tf, o->api_url) ||
+	    api_init(&ac) || cache_init(o->cache_dir) || local_init(o->cache_dir) || upload_init())
 		goto out;
 	if (check_account(o->api_url, &account))
 		goto out;
+	/* Other users may look in only as the modes say, not as the owner would. */
+	if (o->allow_other && fuse_opt_add_arg(args, "-odefault_permissions")) {
+		cJSON_Delete(account);
+		goto out;
+	}
 	if (add_fsname(args, account) || tree_init(&tc, account)) {
 		cJSON_Delete(account);
 		goto out;
@@ -155,6 +231,7 @@ out:
 	cache_cleanup();
 	api_cleanup();
 	http_cleanup();
+	stats_cleanup();
 	return result;
 }
 
@@ -172,10 +249,6 @@ int main(int argc, char *argv[])
 		goto out;
 	if (fopts.show_help) {
 		options_usage(argv[0]);
-		printf("\nTo log in and write the token file: %s login (see '%s login --help')\n",
-		       argv[0], argv[0]);
-		printf("\nFUSE options:\n");
-		fuse_lib_help(&args);
 		result = 0;
 		goto out;
 	}
@@ -188,7 +261,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "pinfs: no mount point given; see 'pinfs --help'\n");
 		goto out;
 	}
-	setup_logging(&fopts, &o);
+	if (check_fuse_options(&args) || setup_logging(&fopts, &o))
+		goto out;
 	result = mount_account(&args, &fopts, &o);
 out:
 	free(fopts.mountpoint);

@@ -137,17 +137,47 @@ static char **sorted_view(char **names, size_t n)
 	return v;
 }
 
-static char *with_suffix(const char *title, const char *id, size_t reserve)
+#define SUFFIX_ID_MAX 48
+
+/* The id as a suffix shows it: as it is when made of the characters Pinterest's ids use, else
+ * '#' and a hash of it. People are told apart by user names, which a server could fill with
+ * '/', bad UTF-8 or any length. Neither form has '{', '}' or '~', so a suffix ends a name in
+ * one way only, and distinct ids give distinct suffixes. */
+static const char *suffix_id(const char *id, char *buf)
 {
-	/* " {ID}" is part of the name, so the title gives way to it when space runs short. */
-	size_t suffix = strlen(id) + 3;
-	char *base = names_sanitize(title, id, reserve + suffix);
+	size_t len = strlen(id);
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	if (len > 0 && len < SUFFIX_ID_MAX &&
+	    strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz"
+		       "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-.") == len)
+		return id;
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	snprintf(buf, SUFFIX_ID_MAX, "#%016llx", (unsigned long long)h);
+	return buf;
+}
+
+/* The name with " {ID}" appended (nth > 1: " {ID~nth}", for when titles took the others). */
+static char *suffixed(const char *title, const char *id, size_t reserve, unsigned nth)
+{
+	char buf[SUFFIX_ID_MAX], tail[SUFFIX_ID_MAX + 16];
+	const char *sid = suffix_id(id, buf);
+	int len = nth > 1 ? snprintf(tail, sizeof(tail), " {%s~%u}", sid, nth)
+			  : snprintf(tail, sizeof(tail), " {%s}", sid);
+	/* The suffix is part of the name, so the title gives way to it when space runs short. */
+	char *base = names_sanitize(title, id, reserve + (size_t)len);
 	char *out = NULL;
 
-	if (base && asprintf(&out, "%s {%s}", base, id) < 0)
+	if (base && asprintf(&out, "%s%s", base, tail) < 0)
 		out = NULL;
 	free(base);
 	return out;
+}
+
+static char *with_suffix(const char *title, const char *id, size_t reserve)
+{
+	return suffixed(title, id, reserve, 1);
 }
 
 struct cand {
@@ -181,7 +211,18 @@ static bool still_fits(const struct name_slot *s)
 	char *twice = once ? with_suffix(once, s->id, s->reserve) : NULL;
 	bool fits = (plain && strcmp(plain, s->keep) == 0) ||
 		    (once && strcmp(once, s->keep) == 0) || (twice && strcmp(twice, s->keep) == 0);
+	const char *tilde = strrchr(s->keep, '~');
 
+	if (!fits && tilde) { /* " {ID~nth}" */
+		char *end, *nth_name;
+		unsigned long nth = strtoul(tilde + 1, &end, 10);
+
+		if (nth > 1 && nth < 100000 && strcmp(end, "}") == 0) {
+			nth_name = suffixed(s->title, s->id, s->reserve, (unsigned)nth);
+			fits = nth_name && strcmp(nth_name, s->keep) == 0;
+			free(nth_name);
+		}
+	}
 	free(plain);
 	free(once);
 	free(twice);
@@ -277,6 +318,18 @@ int names_assign(struct name_slot *slots, size_t n, const char *const *reserved)
 			free(slots[i].name);
 			slots[i].name = again;
 			if (!again)
+				goto out;
+		}
+		/* Titles can read like the twice-suffixed name too, and at the length limit the
+		 * second suffix changes nothing: " {ID~2}", " {ID~3}"... differ from each other,
+		 * so one of the first ntaken + np + 1 is free. */
+		for (unsigned nth = 2;
+		     in_sorted(plain, np, slots[i].name) || in_sorted(res, ntaken, slots[i].name);
+		     nth++) {
+			free(slots[i].name);
+			slots[i].name =
+			    suffixed(slots[i].title, slots[i].id, slots[i].reserve, nth);
+			if (!slots[i].name)
 				goto out;
 		}
 	}

@@ -6,7 +6,8 @@
  *    UTF-8 as U+FFFD; an empty title falls back to the object's id;
  *  - names are cut at a UTF-8 boundary so that name, suffix and extension fit NAME_MAX;
  *  - within one folder, the first holder of a name (callers order by age, oldest first) keeps it,
- *    the others get " {ID}" appended;
+ *    the others get " {ID}" appended (an id of other characters than Pinterest's shows as '#' and
+ *    a hash; where titles hold those names already, " {ID~2}", " {ID~3}"... follow);
  *  - a name held before (name_slot.keep) stays while the title still gives it, so names do not
  *    shift while a mount runs when another object of the same title comes or goes.
  */

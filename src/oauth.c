@@ -49,7 +49,11 @@ static long long num(const cJSON *j, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
 
-	return cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
+	/* Seconds and dates stay far below 1e15; 1e300 would overflow the conversion (undefined in
+	 * C) and then now + expires_in. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble > -1e15 && v->valuedouble < 1e15))
+		return -1;
+	return (long long)v->valuedouble;
 }
 
 /* cJSON frees its strings without clearing them; the tokens in them are cleared first. */
@@ -66,7 +70,7 @@ static void wipe_json(cJSON *j)
 }
 
 /* The tokens of a 2xx answer of the token endpoint, into got (all fields new). */
-static int parse_answer(const struct http_resp *r, struct token_file *got, char *why, size_t len)
+int oauth_parse_answer(const struct http_resp *r, struct token_file *got, char *why, size_t len)
 {
 	cJSON *j = cJSON_ParseWithLength(r->body ? r->body : "", r->len);
 	time_t now = time(NULL);
@@ -152,7 +156,7 @@ static int token_post(const struct token_file *auth, const char *form, struct to
 	else if (resp.status < 200 || resp.status >= 300)
 		result = describe_refusal(&resp, why, len);
 	else
-		result = parse_answer(&resp, got, why, len);
+		result = oauth_parse_answer(&resp, got, why, len);
 out:
 	if (resp.body)
 		explicit_bzero(resp.body, resp.len);

@@ -19,6 +19,11 @@
 int oauth_exchange_code(struct token_file *t, const char *code, const char *redirect_uri, char *why,
 			size_t len);
 
+/* The tokens of the token endpoint's 2xx answer r, into got (all fields new; release it with
+ * token_file_release). Returns 0, or -EIO with one line in why[len]. Pure; fuzzed. */
+struct http_resp;
+int oauth_parse_answer(const struct http_resp *r, struct token_file *got, char *why, size_t len);
+
 /* Writes t to path as a JSON object, mode 0600, through a temporary file in the same
  * directory that is synced and then renamed over path, so a crash leaves the old file or
  * the new one. Creates missing directories with mode 0700. Returns 0, or -errno with one

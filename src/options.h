@@ -12,10 +12,15 @@ struct options {
 	char *cache_dir;
 	char *image_size;
 	char *log_file;
-	char *source; /* the word before the mount point (mount passes one): NULL when none */
-	char *mountpoint; /* taken out of args while parsing, then put back last */
+	/* The word mount passes before the mount point (NULL: none), and the mount point, which
+	 * options_parse takes out of args and puts back last. */
+	char *source;
+	char *mountpoint;
+	char *cafile; /* -o cafile=: CAs for a private API host, NULL: the system's */
 	double dir_cache_ttl;
 	double max_rps;
+	int timeout;	 /* -o timeout=: seconds a transfer may stall, and the retry budget */
+	int allow_other; /* the user asked for allow_other: default_permissions goes with it */
 	int verbose;
 	int show_help;
 	int show_version;

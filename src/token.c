@@ -42,14 +42,24 @@ static char *field(const cJSON *j, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
 
-	return cJSON_IsString(v) && v->valuestring[0] ? trimmed_dup(v->valuestring) : NULL;
+	char *s = cJSON_IsString(v) ? trimmed_dup(v->valuestring) : NULL;
+
+	/* Blanks are no token: " " must not pass for a refresh token. */
+	if (s && !*s) {
+		free(s);
+		s = NULL;
+	}
+	return s;
 }
 
 static time_t time_field(const cJSON *j, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
 
-	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (time_t)v->valuedouble : 0;
+	/* Past the year 9999 is no date (and 1e300 would overflow the conversion): unknown. */
+	return cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 253402300800.0
+		   ? (time_t)v->valuedouble
+		   : 0;
 }
 
 /* Fills t from the file's text: a JSON object as `pinfs login` writes it, or the bare token. */

@@ -156,13 +156,17 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t size)
 	return true;
 }
 
+static bool id_ok(const char *id);
+
 static int collect_section(const cJSON *it, void *ctx)
 {
 	struct listing *l = ctx;
 	struct section *s = section_from_json(it);
 
-	if (!s) {
-		log_warn("skipping a section without id or name");
+	/* A section's id goes into API paths too (/boards/B/sections/S). */
+	if (!s || !id_ok(s->id)) {
+		log_warn("skipping a section without a usable id or name");
+		section_free(s);
 		return 0;
 	}
 	if (!grow((void **)&l->secs, &l->cap_secs, l->nsecs, sizeof(*l->secs))) {
@@ -694,6 +698,12 @@ static int ensure_boards(void)
 	if (!result) {
 		T.boards_listed = true;
 		T.boards_at = now_s();
+	} else if (T.boards_listed && (result == -EIO || result == -EAGAIN)) {
+		/* The server is down or overloaded: the boards and listings as last seen beat an
+		 * error (ls of a cached folder answers offline); asked for again after a TTL. */
+		log_info("keeping the boards as last listed: %s", strerror(-result));
+		T.boards_at = now_s();
+		result = 0;
 	}
 	T.boards_busy = false;
 	pthread_cond_broadcast(&T.changed);
@@ -1453,7 +1463,10 @@ uint64_t tree_pin_count(void)
 			count += T.boards[i]->b->pin_count > 0 ? T.boards[i]->b->pin_count : 0;
 	} else {
 		n = cJSON_GetObjectItemCaseSensitive(T.account, "pin_count");
-		count = cJSON_IsNumber(n) && n->valuedouble > 0 ? (uint64_t)n->valuedouble : 0;
+		/* Bounded: 1e300 from a broken server would overflow the conversion. */
+		count = cJSON_IsNumber(n) && n->valuedouble > 0 && n->valuedouble < 1e15
+			    ? (uint64_t)n->valuedouble
+			    : 0;
 	}
 	pthread_mutex_unlock(&T.lock);
 	return count;

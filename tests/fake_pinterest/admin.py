@@ -101,6 +101,74 @@ def expire_token(app, req):
     return Response(200, {"expired": token or "all"})
 
 
+def set_pin_media(app, req):
+    """Every image URL of a pin becomes `url`, whatever it is (file:///etc/passwd, ftp://...):
+    what a hostile or broken API could answer."""
+    body = json_body(req)
+    url = body.get("url")
+    if not isinstance(url, str):
+        raise ValueError("'url' must be a string")
+    store = app.store
+    with store.lock:
+        pin = store.pins.get(str(body.get("pin_id")))
+        if pin is None:
+            return error(404, "unknown pin_id")
+        pin.media_url = url
+        pin.rendered = None
+        store.touch(store.boards[pin.board_id])
+        return Response(200, store.pin_json(pin))
+
+
+def text_field(body, name, default=None):
+    value = body.get(name, default)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"'{name}' must be a string or null")
+    return value
+
+
+def add_board(app, req):
+    """A board made directly in the store: no check on its name (empty, '..', a duplicate)."""
+    body = json_body(req)
+    privacy = body.get("privacy", "PUBLIC")
+    if privacy not in ("PUBLIC", "PROTECTED", "SECRET"):
+        raise ValueError("'privacy' must be PUBLIC, PROTECTED or SECRET")
+    with app.store.lock:
+        board = app.store.add_board(text_field(body, "name", ""), text_field(body, "description", ""),
+                                    privacy)
+        return Response(201, app.store.board_json(board))
+
+
+def add_section(app, req):
+    """A section made directly in the store: no check on its name."""
+    body = json_body(req)
+    store = app.store
+    with store.lock:
+        board = store.boards.get(str(body.get("board_id")))
+        if board is None:
+            return error(404, "unknown board_id")
+        return Response(201, store.section_json(store.add_section(board, text_field(body, "name", ""))))
+
+
+def add_pin(app, req):
+    """A pin made directly in the store, with a seeded picture: no check on its texts."""
+    body = json_body(req)
+    store = app.store
+    with store.lock:
+        board = store.boards.get(str(body.get("board_id")))
+        if board is None:
+            return error(404, "unknown board_id")
+        section = None
+        if body.get("section_id") is not None:
+            section = store.sections.get(str(body["section_id"]))
+            if section is None or section.board_id != board.id:
+                return error(404, "unknown section_id")
+        fields = {name: text_field(body, name) for name in ("title", "description", "link", "alt_text")
+                  if name in body}
+        image = store.images.seeded(len(store.pin_list), f"admin-{store.seq}")
+        pin = store.add_pin(board, section, image, **fields)
+        return Response(201, store.pin_json(pin))
+
+
 def violations(app, req):
     return Response(200, app.violations.report())
 
@@ -125,6 +193,10 @@ ROUTES = {
     ("GET", "/_fake/state"): state,
     ("POST", "/_fake/latency"): set_latency,
     ("POST", "/_fake/expire_token"): expire_token,
+    ("POST", "/_fake/pin_media"): set_pin_media,
+    ("POST", "/_fake/boards"): add_board,
+    ("POST", "/_fake/sections"): add_section,
+    ("POST", "/_fake/pins"): add_pin,
     ("GET", "/_fake/violations"): violations,
     ("POST", "/_fake/violations/reset"): reset_violations,
     ("POST", "/_fake/shutdown"): shutdown,

@@ -4,7 +4,7 @@ import threading
 
 # Actions that answer instead of performing the request, and those that perform it first.
 BEFORE = {"status", "raw", "close", "delay"}
-AFTER = {"close_after", "truncate"}
+AFTER = {"close_after", "truncate", "stall"}
 
 
 def validate(spec):
@@ -31,6 +31,16 @@ def validate(spec):
         fault["body"] = spec.get("body")
     if action == "raw":
         fault["body_text"] = str(spec.get("body_text", ""))
+        repeat = spec.get("repeat", 1)
+        if not isinstance(repeat, int) or not 1 <= repeat <= 1 << 20:
+            raise ValueError("'repeat' must be an integer from 1 to 1048576")
+        fault["repeat"] = repeat
+    if action == "stall":
+        if not isinstance(spec.get("bytes"), int) or spec["bytes"] < 0:
+            raise ValueError("'bytes' must be a non-negative integer")
+        if not isinstance(spec.get("ms"), (int, float)) or spec["ms"] < 0:
+            raise ValueError("'ms' must be a non-negative number")
+        fault["bytes"], fault["ms"] = spec["bytes"], spec["ms"]
     if action == "truncate":
         if not isinstance(spec.get("bytes"), int) or spec["bytes"] < 0:
             raise ValueError("'bytes' must be a non-negative integer")

@@ -3,16 +3,18 @@
 
     server.py --port PORT --token TOKEN --seed boards=B,pins=P,sections=S[,big=N]
               [--latency-ms MS] [--rate-limit RPS] [--image-scale F]
-              [--client-id ID --client-secret SECRET]
+              [--client-id ID --client-secret SECRET] [--tls-cert PEM --tls-key PEM]
 
-Serves the API under http://127.0.0.1:PORT/v5, pin images under /img/, the OAuth authorize
-step under /oauth/ and test controls under /_fake/. With --port 0 the first line on stdout is
-the API base URL, printed once the socket listens. Logs go to stderr.
+Serves the API under http://127.0.0.1:PORT/v5 (https with --tls-cert), pin images under /img/,
+redirects under /redirect?to=URL, the OAuth authorize step under /oauth/ and test controls
+under /_fake/. With --port 0 the first line on stdout is the API base URL, printed once the
+socket listens. Logs go to stderr.
 """
 
 import argparse
 import re
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -64,6 +66,8 @@ def classify(app, method, path):
         return "image", f"{method} /img", None, None, {}
     if path in ("/oauth", "/oauth/"):
         return "authorize", "GET /oauth/", None, None, {}
+    if path == "/redirect":
+        return "redirect", f"{method} /redirect", None, None, {}
     return "unknown", f"{method} (unknown)", None, None, {}
 
 
@@ -75,7 +79,7 @@ def fault_response(fault):
     """The answer a "status" or "raw" fault gives instead of performing the request."""
     status = fault["status"]
     if fault["action"] == "raw":
-        return Response(status, fault["body_text"].encode(), fault["headers"])
+        return Response(status, fault["body_text"].encode() * fault["repeat"], fault["headers"])
     body = fault["body"]
     if body is None and status != 204:
         body = {"code": CODE_RATE_LIMIT if status == 429 else status, "message": f"Injected fault: HTTP {status}."}
@@ -120,6 +124,12 @@ def perform(app, req, kind, handler):
         if req.method not in ("GET", "HEAD"):
             return error_response(405, 405, "Method not allowed.")
         return image_response(app, req)
+    if kind == "redirect":
+        # Any URL at all, file:// included: what a hostile CDN could answer.
+        target = req.arg("to")
+        if req.method not in ("GET", "HEAD") or not target:
+            return error_response(400, 400, "GET /redirect?to=URL")
+        return Response(302, b"", {"Location": target}, "text/plain")
     if kind == "authorize":
         return app.tokens.authorize(req) if req.method == "GET" else error_response(405, 405, "Method not allowed.")
     if kind == "unknown":
@@ -146,6 +156,12 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     do_HEAD = do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
+
+    def handle(self):
+        try:
+            super().handle()
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            self.close_connection = True   # a client that refused our certificate, or hung up
 
     def log_message(self, fmt, *args):
         if self.server.app.verbose:
@@ -193,6 +209,8 @@ class Handler(BaseHTTPRequestHandler):
         self.finish_exchange(app, req, kind, template, resp, action)
         if action == "close_after":
             self.close_connection = True   # performed, but the answer is lost
+        elif action == "stall":
+            self.send(resp, stall=(fault["bytes"], fault["ms"]))
         else:
             self.send(resp, truncate=fault["bytes"] if action == "truncate" else None)
 
@@ -210,19 +228,22 @@ class Handler(BaseHTTPRequestHandler):
     def finish_exchange(self, app, req, kind, template, resp, action):
         """Count and log the request, and queue the OpenAPI check of an API exchange."""
         status = resp.status if resp else None
-        app.traffic.record(req.method, req.route, req.path, req.query_string, status, action)
+        app.traffic.record(req.method, req.route, req.path, req.query_string, status, action,
+                           req.headers.get("range"))
         if kind == "api":
+            # injected answers are the test's own doing, not the fake's shapes
+            check_response = resp is not None and action not in ("status", "raw")
             app.violations.submit({
                 "method": req.method, "route": req.route, "template": template, "path": req.path,
                 "params": req.params, "query": req.query_string,
                 "request_type": req.headers.get("content-type"), "request_body": req.body,
                 "status": status, "response_type": resp.content_type if resp else None,
-                "response_body": resp.payload() if resp else b"",
-                # injected answers are the test's own doing, not the fake's shapes
-                "check_response": resp is not None and action not in ("status", "raw"),
+                # (a large injected answer is not shipped to the checker for nothing)
+                "response_body": resp.payload() if check_response else b"",
+                "check_response": check_response,
             })
 
-    def send(self, resp, truncate=None):
+    def send(self, resp, truncate=None, stall=None):
         payload = resp.payload()
         self.send_response(resp.status)
         for name, value in resp.headers.items():
@@ -236,6 +257,12 @@ class Handler(BaseHTTPRequestHandler):
         if truncate is not None:
             payload = payload[:truncate]
             self.close_connection = True
+        if stall is not None:
+            # The first bytes, then nothing for a while, then the rest (if anyone still listens).
+            self.wfile.write(payload[:stall[0]])
+            self.wfile.flush()
+            time.sleep(stall[1] / 1000)
+            payload = payload[stall[0]:]
         self.wfile.write(payload)
 
 
@@ -255,8 +282,12 @@ def parse_args(argv):
     parser.add_argument("--image-scale", type=float, default=1.0)
     parser.add_argument("--client-id", default="fake-client")
     parser.add_argument("--client-secret", default="fake-secret")
+    parser.add_argument("--tls-cert", help="serve https with this PEM certificate (chain)")
+    parser.add_argument("--tls-key", help="the certificate's PEM private key")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
     try:
         if args.seed != "sample":
             seed.parse_spec(args.seed)
@@ -275,9 +306,18 @@ def main(argv=None):
     app = App(args)
     server = FakeServer(("127.0.0.1", args.port), Handler)
     server.app = app
+    scheme = "http"
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        # The handshake happens in each connection's own thread, at its first read, so a
+        # client that connects and says nothing cannot hold up the accept loop.
+        server.socket = context.wrap_socket(server.socket, server_side=True,
+                                            do_handshake_on_connect=False)
+        scheme = "https"
     port = server.server_address[1]
-    app.store.base_url = f"http://127.0.0.1:{port}"
-    print(f"http://127.0.0.1:{port}/v5", flush=True)
+    app.store.base_url = f"{scheme}://127.0.0.1:{port}"
+    print(f"{scheme}://127.0.0.1:{port}/v5", flush=True)
     sys.stderr.write(f"fake pinterest: {len(app.store.board_list)} boards, {len(app.store.pin_list)} pins, "
                      f"seeded in {time.monotonic() - started:.2f}s; OpenAPI checks "
                      f"{'on (' + str(app.spec_path) + ')' if app.spec_path else 'off (spec not found)'}\n")

@@ -73,6 +73,7 @@ class Pin:
     seq: int
     image: object
     parent_pin_id: object = None
+    media_url: object = None  # set by POST /_fake/pin_media: every size's URL
     rendered: object = None   # cached API dict; cleared on every change
 
 
@@ -211,7 +212,8 @@ class Store:
             sizes = {}
             for key in SIZE_KEYS:
                 width, height = image.size(key)
-                sizes[key] = {"url": self.image_url(key, pin.id, image), "width": width, "height": height}
+                url = pin.media_url or self.image_url(key, pin.id, image)
+                sizes[key] = {"url": url, "width": width, "height": height}
             pin.rendered = {
                 "id": pin.id, "created_at": fmt_time(pin.created_at), "link": pin.link,
                 "title": pin.title, "description": pin.description, "alt_text": pin.alt_text,

@@ -13,11 +13,13 @@ class TrafficLog:
         self.counts = collections.Counter()
         self.entries = collections.deque(maxlen=LOG_LIMIT)
 
-    def record(self, method, route, path, query, status, fault=None):
+    def record(self, method, route, path, query, status, fault=None, byte_range=None):
         entry = {"t": time.time(), "method": method, "route": route, "path": path,
                  "query": query, "status": status}
         if fault:
             entry["fault"] = fault
+        if byte_range:
+            entry["range"] = byte_range
         with self.lock:
             self.counts[route] += 1
             self.entries.append(entry)

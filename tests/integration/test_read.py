@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import time
 
@@ -257,8 +258,19 @@ def test_bad_token_fails_the_mount(fake, tmp_path):
     assert not os.path.ismount(mnt)
 
 
+def closed_port():
+    """A loopback port that nothing listens on: bound (so no one else takes it), never listening."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
 def test_unreachable_api_fails_the_mount(tmp_path):
-    r, mnt = run_pinfs("http://127.0.0.1:9/v5", TOKEN, tmp_path)
+    s = closed_port()
+    try:
+        r, mnt = run_pinfs(f"http://127.0.0.1:{s.getsockname()[1]}/v5", TOKEN, tmp_path)
+    finally:
+        s.close()
     assert r.returncode == 1
     assert "cannot reach the API" in r.stderr
     assert not os.path.ismount(mnt)
