@@ -150,6 +150,189 @@ void pin_free(struct pin *p)
 	free(p);
 }
 
+/* ---- packed pins ---- */
+
+/* The strings of a record, in this order: the ones the tree reads most come first (a field's
+ * look-up walks those before it). */
+enum pr_str {
+	PR_ID,
+	PR_TITLE,
+	PR_SECTION_ID,
+	PR_IMAGE_URL,
+	PR_DESCRIPTION,
+	PR_LINK,
+	PR_ALT_TEXT,
+	PR_DOMINANT_COLOR,
+	PR_BOARD_ID,	  /* when not the listing board's */
+	PR_CREATED_AT,	  /* when not `created` printed again */
+	PR_CREATIVE_TYPE, /* these three when not in their table */
+	PR_MEDIA_TYPE,
+	PR_SIZE_KEY,
+	PR_NSTR
+};
+
+#define PR_SAME_BOARD	0x1 /* board_id is the listing board's */
+#define PR_MADE_CREATED 0x2 /* created_at is `created` printed as TIME_FORMAT */
+#define TIME_FORMAT	"%Y-%m-%dT%H:%M:%S"
+
+struct pinrec {
+	int64_t created;
+	int32_t width, height;
+	uint16_t has;	 /* bit i: string i is in s */
+	uint8_t code[3]; /* creative_type, media_type, size_key: 1 + index in coded[], or 0 */
+	uint8_t flags;
+	char s[];
+};
+
+/* Values common enough to be worth a byte instead of a string, per coded field. */
+static const char *const coded[3][9] = {
+    {"REGULAR", "VIDEO", "SHOPPING", "CAROUSEL", "MAX_VIDEO", "SHOP_THE_PIN", "COLLECTION", "IDEA",
+     NULL},
+    {"image", "video", "multiple_images", "multiple_videos", "multiple_mixed", NULL},
+    {"originals", "1200x", "600x", "400x300", "150x150", "236x", "474x", "736x", NULL},
+};
+
+static uint8_t code_of(int field, const char *value)
+{
+	for (int i = 0; value && coded[field][i]; i++)
+		if (strcmp(coded[field][i], value) == 0)
+			return (uint8_t)(i + 1);
+	return 0;
+}
+
+/* created printed as the API prints it, into buf; "" when it cannot be. */
+static void print_time(int64_t created, char *buf, size_t len)
+{
+	time_t t = (time_t)created;
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, TIME_FORMAT, &tm))
+		buf[0] = '\0';
+}
+
+struct pinrec *pinrec_pack(const struct pin *p, const char *board_id)
+{
+	const char *coded_in[3] = {p->creative_type, p->media_type, p->size_key};
+	const char *in[PR_NSTR] = {
+	    [PR_ID] = p->id,
+	    [PR_TITLE] = p->title,
+	    [PR_SECTION_ID] = p->section_id,
+	    [PR_IMAGE_URL] = p->image_url,
+	    [PR_DESCRIPTION] = p->description,
+	    [PR_LINK] = p->link,
+	    [PR_ALT_TEXT] = p->alt_text,
+	    [PR_DOMINANT_COLOR] = p->dominant_color,
+	    [PR_BOARD_ID] = p->board_id,
+	    [PR_CREATED_AT] = p->created_at,
+	};
+	uint8_t code[3], flags = 0;
+	char made[32];
+	struct pinrec *r;
+
+	if (p->board_id && board_id && strcmp(p->board_id, board_id) == 0) {
+		in[PR_BOARD_ID] = NULL;
+		flags |= PR_SAME_BOARD;
+	}
+	print_time(p->created, made, sizeof(made));
+	if (p->created_at && strcmp(p->created_at, made) == 0) {
+		in[PR_CREATED_AT] = NULL;
+		flags |= PR_MADE_CREATED;
+	}
+	for (int i = 0; i < 3; i++) {
+		code[i] = code_of(i, coded_in[i]);
+		in[PR_CREATIVE_TYPE + i] = code[i] ? NULL : coded_in[i];
+	}
+	r = malloc(sizeof(*r) + strpack_size(in, PR_NSTR));
+	if (!r)
+		return NULL;
+	r->created = p->created;
+	r->width = p->width;
+	r->height = p->height;
+	r->has = (uint16_t)strpack_into(r->s, in, PR_NSTR);
+	memcpy(r->code, code, sizeof(code));
+	r->flags = flags;
+	return r;
+}
+
+size_t pinrec_bytes(const struct pinrec *r)
+{
+	const char *s[PR_NSTR];
+	size_t total = sizeof(*r);
+
+	strunpack(r->s, r->has, s, PR_NSTR);
+	for (int i = 0; i < PR_NSTR; i++)
+		total += s[i] ? strlen(s[i]) + 1 : 0;
+	return total;
+}
+
+struct pinrec *pinrec_dup(const struct pinrec *r)
+{
+	size_t len = pinrec_bytes(r);
+	struct pinrec *copy = malloc(len);
+
+	if (copy)
+		memcpy(copy, r, len);
+	return copy;
+}
+
+const char *pinrec_id(const struct pinrec *r)
+{
+	return strunpack_one(r->s, r->has, PR_ID);
+}
+
+const char *pinrec_title(const struct pinrec *r)
+{
+	return strunpack_one(r->s, r->has, PR_TITLE);
+}
+
+const char *pinrec_section_id(const struct pinrec *r)
+{
+	return strunpack_one(r->s, r->has, PR_SECTION_ID);
+}
+
+const char *pinrec_image_url(const struct pinrec *r)
+{
+	return strunpack_one(r->s, r->has, PR_IMAGE_URL);
+}
+
+time_t pinrec_created(const struct pinrec *r)
+{
+	return (time_t)r->created;
+}
+
+void pinrec_view(const struct pinrec *r, const char *board_id, struct pin_view *v)
+{
+	const char *s[PR_NSTR];
+	struct pin *p = &v->pin;
+
+	strunpack(r->s, r->has, s, PR_NSTR);
+	memset(v, 0, sizeof(*v));
+	/* struct pin's strings are not const: a view is read, never written or freed. */
+	p->id = (char *)s[PR_ID];
+	p->title = (char *)s[PR_TITLE];
+	p->section_id = (char *)s[PR_SECTION_ID];
+	p->image_url = (char *)s[PR_IMAGE_URL];
+	p->description = (char *)s[PR_DESCRIPTION];
+	p->link = (char *)s[PR_LINK];
+	p->alt_text = (char *)s[PR_ALT_TEXT];
+	p->dominant_color = (char *)s[PR_DOMINANT_COLOR];
+	p->board_id = (char *)(r->flags & PR_SAME_BOARD ? board_id : s[PR_BOARD_ID]);
+	if (r->flags & PR_MADE_CREATED) {
+		print_time(r->created, v->created_at, sizeof(v->created_at));
+		p->created_at = v->created_at;
+	} else {
+		p->created_at = (char *)s[PR_CREATED_AT];
+	}
+	char **coded_out[3] = {&p->creative_type, &p->media_type, &p->size_key};
+
+	for (int i = 0; i < 3; i++)
+		*coded_out[i] =
+		    (char *)(r->code[i] ? coded[i][r->code[i] - 1] : s[PR_CREATIVE_TYPE + i]);
+	p->created = (time_t)r->created;
+	p->width = r->width;
+	p->height = r->height;
+}
+
 struct board *board_from_json(const cJSON *j)
 {
 	const cJSON *owner = cJSON_GetObjectItemCaseSensitive(j, "owner");

@@ -38,6 +38,41 @@ struct section {
 
 void pin_free(struct pin *p);
 void board_free(struct board *b);
+
+/* A pin as the tree keeps it: one allocation of about half a struct pin and its strings.
+ * The strings are back to back without pointers; creative_type, media_type and size_key are
+ * codes where they hold a common value; board_id is left out where it is the board's the pin
+ * was listed in, created_at where it is `created` printed again. pinrec_view gives the
+ * struct pin back. Freed with free(). */
+struct pinrec;
+
+/* Packs p; board_id: the board whose listing holds it (may be NULL). NULL when out of
+ * memory. */
+struct pinrec *pinrec_pack(const struct pin *p, const char *board_id);
+
+/* The bytes the record takes: it may be copied elsewhere with memcpy, at an address aligned
+ * for an int64_t. */
+size_t pinrec_bytes(const struct pinrec *r);
+
+/* A copy of r in its own allocation. NULL when out of memory. */
+struct pinrec *pinrec_dup(const struct pinrec *r);
+
+/* Single fields, pointing into r. */
+const char *pinrec_id(const struct pinrec *r);
+const char *pinrec_title(const struct pinrec *r);
+const char *pinrec_section_id(const struct pinrec *r);
+const char *pinrec_image_url(const struct pinrec *r);
+time_t pinrec_created(const struct pinrec *r);
+
+/* A struct pin read from a record: its strings point into the record, into static tables and
+ * into the view itself; valid while both live. Never passed to pin_free. */
+struct pin_view {
+	struct pin pin;
+	char created_at[32];
+};
+
+/* board_id: the same as given to pinrec_pack. */
+void pinrec_view(const struct pinrec *r, const char *board_id, struct pin_view *v);
 void section_free(struct section *s);
 
 /* Parse one API object. image_size is the size key to prefer (NULL: the largest there is).

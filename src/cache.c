@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct size_rec {
@@ -21,14 +23,9 @@ struct size_rec {
 
 static char *root;
 static int sizes_fd = -1;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t fetched = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* the sizes */
 static struct size_rec *table;
 static size_t cap, used;
-
-/* URLs being downloaded now; others wanting them wait on `fetched`. */
-#define MAX_INFLIGHT 64
-static uint64_t inflight[MAX_INFLIGHT];
 
 uint64_t cache_key(const char *url)
 {
@@ -158,8 +155,11 @@ out:
 	return result;
 }
 
+static void stop_downloads(void);
+
 void cache_cleanup(void)
 {
+	stop_downloads();
 	if (sizes_fd >= 0)
 		close(sizes_fd);
 	sizes_fd = -1;
@@ -220,125 +220,651 @@ static char *image_path(uint64_t key, const char *suffix)
 	return p;
 }
 
-/* Claims the download of key, or waits while another thread has it. Returns true when the
- * caller must download. */
-static bool claim(uint64_t key)
+static int64_t file_size(int fd)
 {
-	pthread_mutex_lock(&lock);
-	for (;;) {
-		int free_slot = -1;
-		bool busy = false;
-
-		for (int i = 0; i < MAX_INFLIGHT; i++) {
-			if (inflight[i] == key)
-				busy = true;
-			else if (!inflight[i] && free_slot < 0)
-				free_slot = i;
-		}
-		if (!busy && free_slot >= 0) {
-			inflight[free_slot] = key;
-			pthread_mutex_unlock(&lock);
-			return true;
-		}
-		pthread_cond_wait(&fetched, &lock);
-		if (!busy)
-			continue;
-		/* The other download ended; the caller looks at the cache again. */
-		pthread_mutex_unlock(&lock);
-		return false;
-	}
-}
-
-static void release(uint64_t key)
-{
-	pthread_mutex_lock(&lock);
-	for (int i = 0; i < MAX_INFLIGHT; i++)
-		if (inflight[i] == key)
-			inflight[i] = 0;
-	pthread_cond_broadcast(&fetched);
-	pthread_mutex_unlock(&lock);
-}
-
-/* Downloads url into path: into a temporary file first, renamed on success, so a reader never
- * sees a partial image and a crash leaves no corrupt cache entry. A connection cut short is
- * resumed by http_send (Range); what arrives in the end must be exactly the whole image.
- * Every network failure is -EIO (a missing image -ENOENT), with one log line saying why. */
-static int download(const char *url, const char *path, const char *tmp)
-{
-	struct http_resp resp = {0};
-	struct http_req req = {
-	    .method = "GET", .url = url, .follow = true, .retry = HTTP_RETRY_SAFE};
 	struct stat st;
-	int fd, result;
 
-	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
+	return fd >= 0 && fstat(fd, &st) == 0 ? st.st_size : 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The absolute CLOCK_MONOTONIC time `seconds` from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(double seconds)
+{
+	double at = now_s() + seconds;
+	struct timespec ts = {.tv_sec = (time_t)at};
+
+	ts.tv_nsec = (long)((at - ts.tv_sec) * 1e9);
+	return ts;
+}
+
+static void cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+/* ---- image downloads ----
+ *
+ * One struct download per URL being fetched, shared by every handle open on it. A small
+ * pool of worker threads runs them, at most MAX_WORKERS at once; the rest wait in the
+ * list, queued. A worker sends GETs through http_send into the .part file and retries
+ * itself (HTTP_RETRY_NOT_DONE, so that http_send never retries a transfer we cut on
+ * purpose): a cut or stalled transfer resumes with Range where the .part ends.
+ *
+ * http_send tells nothing until a transfer ends, so readers learn its progress from the
+ * .part's size, looking again after POLL_S (up to POLL_MAX_S while nothing comes), and wake
+ * at once when the download ends.
+ *
+ * Stopping: when the last handle closes, the worker's sink descriptor is made read-only
+ * (dup3 of the .part's read-only descriptor over it). curl's next write into it fails,
+ * which ends the transfer at once without a retry; the .part keeps what came. */
+
+#define MAX_WORKERS 16	   /* downloads running at once; more wait their turn */
+#define MAX_RETRIES 5	   /* attempts after the first, as for every other request */
+#define POLL_S	    0.0001 /* how soon a waiting reader looks at the .part's size again */
+#define POLL_MAX_S  0.016  /* ... growing to this while it does not grow */
+#define STOPPED	    1	   /* fetch's outcome when the download was stopped */
+
+enum dl_state { DL_QUEUED, DL_RUNNING, DL_DONE, DL_FAILED, DL_STOPPED };
+
+struct download {
+	struct download *next; /* in `downloads` while queued or running */
+	uint64_t key;
+	char *url, *path, *tmp;
+	int rfd; /* the .part read-only (the image, once renamed): readers' */
+	int wfd; /* the .part for writing: http_send's sink, the worker's */
+	enum dl_state state;
+	int handles;	      /* open cache_image handles on it */
+	int refs;	      /* handles, plus one while a worker runs it */
+	bool stop;	      /* the last handle went: the transfer is to end */
+	unsigned breaks;      /* how often the sink was made read-only to stop it */
+	pthread_cond_t moved; /* the download ended, or was asked to stop */
+};
+
+struct cache_image {
+	int fd;		     /* the cached image, or -1 */
+	struct download *dl; /* else the download bringing it */
+};
+
+static pthread_mutex_t dl_lock = PTHREAD_MUTEX_INITIALIZER; /* everything below */
+static pthread_cond_t work = PTHREAD_COND_INITIALIZER;	    /* queued, or closing */
+static struct download *downloads;
+static pthread_t workers[MAX_WORKERS];
+static int nworkers, idle_workers;
+static bool closing;
+
+static void dl_free(struct download *d)
+{
+	if (d->rfd >= 0)
+		close(d->rfd);
+	if (d->wfd >= 0)
+		close(d->wfd);
+	pthread_cond_destroy(&d->moved);
+	free(d->url);
+	free(d->path);
+	free(d->tmp);
+	free(d);
+}
+
+/* Drops one reference; the last frees d, which must be out of the list by then. dl_lock held. */
+static void dl_unref(struct download *d)
+{
+	if (--d->refs == 0)
+		dl_free(d);
+}
+
+static void unlist(struct download *d)
+{
+	for (struct download **p = &downloads; *p; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			d->next = NULL;
+			return;
+		}
+}
+
+static struct download *find_listed(uint64_t key)
+{
+	for (struct download *d = downloads; d; d = d->next)
+		if (d->key == key)
+			return d;
+	return NULL;
+}
+
+/* The queued download waiting longest (the list is oldest first), or NULL. dl_lock held. */
+static struct download *next_queued(void)
+{
+	for (struct download *d = downloads; d; d = d->next)
+		if (d->state == DL_QUEUED)
+			return d;
+	return NULL;
+}
+
+/* A new download of url into tmp, queued at the list's end. It takes over path. Opens the
+ * .part without truncating it: what an earlier, stopped download left is resumed. dl_lock
+ * held (only local files are opened). Returns NULL with errno set. */
+static struct download *dl_new(const char *url, uint64_t key, char *path)
+{
+	struct download *d = calloc(1, sizeof(*d)), **end = &downloads;
+
+	if (!d)
+		return NULL;
+	d->key = key;
+	d->path = path;
+	d->rfd = d->wfd = -1;
+	d->url = strdup(url);
+	d->tmp = image_path(key, ".part");
+	cond_init(&d->moved);
+	if (!d->url || !d->tmp) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	d->wfd = open(d->tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (d->wfd < 0)
+		goto fail;
+	d->rfd = open(d->tmp, O_RDONLY | O_CLOEXEC);
+	if (d->rfd < 0)
+		goto fail;
+	while (*end)
+		end = &(*end)->next;
+	*end = d;
+	return d;
+fail:
+	d->path = NULL; /* still the caller's */
+	{
+		int e = errno;
+
+		dl_free(d);
+		errno = e;
+	}
+	return NULL;
+}
+
+/* Ends the transfer under way: curl's next write into the sink fails. dl_lock held. */
+static void break_sink(struct download *d)
+{
+	if (d->state == DL_RUNNING && d->wfd >= 0 && dup3(d->rfd, d->wfd, O_CLOEXEC) >= 0)
+		d->breaks++;
+}
+
+/* After a break, a handle came back: the sink is made writable again. dl_lock held. */
+static int restore_sink(struct download *d)
+{
+	int w = open(d->tmp, O_WRONLY | O_CLOEXEC);
+	int result = 0;
+
+	if (w < 0)
 		return -errno;
-	req.sink_fd = fd;
-	result = http_send(&req, &resp);
-	if (result) {
-		log_warn("download of %.200s failed: %s", url, resp.error);
-		result = -EIO;
-		goto out;
-	}
-	if (resp.status < 200 || resp.status >= 300) {
-		log_warn("download of %.200s failed: HTTP %ld", url, resp.status);
-		result = resp.status == 404 ? -ENOENT : -EIO;
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
+	if (dup3(w, d->wfd, O_CLOEXEC) < 0)
 		result = -errno;
-		goto out;
-	}
-	/* A connection cut short must not be taken for the whole image. */
-	if (resp.full_len >= 0 && st.st_size != resp.full_len) {
-		log_warn("download of %.200s ended early (%lld of %lld bytes)", url,
-			 (long long)st.st_size, (long long)resp.full_len);
-		result = -EIO;
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		result = -errno;
-		goto out;
-	}
-	cache_size_put(url, st.st_size);
-	stats_cache_miss(st.st_size);
-out:
-	close(fd);
-	if (result)
-		unlink(tmp);
-	http_resp_release(&resp);
+	close(w);
 	return result;
 }
 
-int cache_image_open(const char *url)
+/* Before each attempt: true, with the download out of the list and marked stopped, when
+ * nobody wants it any more (or the mount ends); deciding and unlisting under one lock means
+ * no open can join a download that is about to stop, nor find its .part half gone. When a
+ * handle came back after a stop, the sink is made writable again. *breaks is the count the
+ * attempt starts with. */
+static bool stop_now(struct download *d, unsigned *breaks)
+{
+	bool stop;
+
+	pthread_mutex_lock(&dl_lock);
+	stop = closing || (d->stop && d->handles == 0);
+	if (stop) {
+		if (file_size(d->rfd) == 0)
+			unlink(d->tmp);
+		unlist(d);
+		d->state = DL_STOPPED;
+		pthread_cond_broadcast(&d->moved);
+	} else if (d->stop) {
+		d->stop = false;
+		if (restore_sink(d) < 0)
+			log_warn("cannot write the download of %.200s: %s", d->url,
+				 strerror(errno));
+	}
+	*breaks = d->breaks;
+	pthread_mutex_unlock(&dl_lock);
+	return stop;
+}
+
+/* Waits `seconds` before a retry; returns early when the download is to stop. */
+static void backoff_wait(struct download *d, double seconds)
+{
+	struct timespec until = deadline_in(seconds);
+
+	pthread_mutex_lock(&dl_lock);
+	while (!closing && !(d->stop && d->handles == 0))
+		if (pthread_cond_timedwait(&d->moved, &dl_lock, &until) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&dl_lock);
+}
+
+static double backoff_s(int attempt)
+{
+	double d = 0.25 * (1 << attempt);
+
+	return d * (0.5 + (double)random() / RAND_MAX * 0.5); /* jitter, as http.c's */
+}
+
+/* What a failed attempt means for the next one. */
+enum next_step { STEP_FAIL, STEP_RETRY, STEP_RESTART };
+
+/* An answer or error that did not bring the image: try again (resuming, or from byte 0 when
+ * the server mishandled the Range), or give up, with why. A stall that brought no byte is
+ * final, as in http_send: a dead server costs one stall, not six. */
+static enum next_step judge(int rc, const struct http_resp *resp, bool moved, int64_t had,
+			    char *why, size_t len)
+{
+	if (rc == 0) {
+		snprintf(why, len, "HTTP %ld", resp->status);
+		if (resp->status == 416 && had > 0)
+			return STEP_RESTART; /* the .part is not a prefix of this image */
+		return resp->status == 500 || resp->status == 502 || resp->status == 504
+			   ? STEP_RETRY
+			   : STEP_FAIL; /* 429 and 503 were retried by http_send already */
+	}
+	snprintf(why, len, "%s", resp->error[0] ? resp->error : strerror(-rc));
+	if (had > 0 && strcasestr(resp->error, "range"))
+		return STEP_RESTART; /* the server ignored the Range, or answered another */
+	if (rc == -EPROTO || rc == -EKEYREJECTED || rc == -ENOMEM || rc == -EFBIG ||
+	    rc == -ECONNREFUSED) /* http_send retried a refused connection already */
+		return STEP_FAIL;
+	return rc == -ETIMEDOUT && !moved ? STEP_FAIL : STEP_RETRY;
+}
+
+/* Checks that the .part holds the whole image: a transfer cut short must not be taken for
+ * it. Returns 0 or -EIO (logged). */
+static int check_whole(const struct download *d, const struct http_resp *resp)
+{
+	int64_t size = file_size(d->wfd);
+
+	if (resp->full_len >= 0 && size != resp->full_len) {
+		log_warn("download of %.200s ended early (%lld of %lld bytes)", d->url,
+			 (long long)size, (long long)resp->full_len);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* True when the sink was broken since `breaks`: the attempt may have failed because we cut
+ * it, which is no fault of the server's. */
+static bool was_cut(struct download *d, unsigned breaks)
+{
+	bool cut;
+
+	pthread_mutex_lock(&dl_lock);
+	cut = d->breaks != breaks;
+	pthread_mutex_unlock(&dl_lock);
+	return cut;
+}
+
+/* Brings the whole image into the .part. Returns 0, STOPPED, -ENOENT (the server has no such
+ * image) or -EIO; every failure is logged once, here. */
+static int fetch(struct download *d)
+{
+	char why[300] = "";
+
+	for (int attempt = 0;;) {
+		struct http_req req = {.method = "GET",
+				       .url = d->url,
+				       .sink_fd = d->wfd,
+				       .follow = true,
+				       .retry = HTTP_RETRY_NOT_DONE};
+		struct http_resp resp = {0};
+		int64_t had = file_size(d->wfd);
+		enum next_step step;
+		unsigned breaks;
+		int rc;
+
+		if (stop_now(d, &breaks))
+			return STOPPED;
+		rc = http_send(&req, &resp);
+		if (rc == 0 && resp.status >= 200 && resp.status < 300) {
+			rc = check_whole(d, &resp);
+			http_resp_release(&resp);
+			return rc;
+		}
+		step = judge(rc, &resp, file_size(d->wfd) > had, had, why, sizeof(why));
+		http_resp_release(&resp);
+		if (was_cut(d, breaks))
+			continue; /* our doing, not the server's: no attempt used */
+		if (step == STEP_FAIL || attempt >= MAX_RETRIES) {
+			log_warn("download of %.200s failed: %s", d->url, why);
+			return rc == 0 && resp.status == 404 ? -ENOENT : -EIO;
+		}
+		/* Failing, the sink was cut meanwhile: the next stop_now sorts it out. */
+		if (step == STEP_RESTART && ftruncate(d->wfd, 0) < 0)
+			log_debug("download of %.200s: cannot restart: %s", d->url,
+				  strerror(errno));
+		stats_retry(1);
+		/* A transfer that was moving is resumed at once; one that was not, after a
+		 * growing, jittered pause. */
+		double wait = file_size(d->wfd) > had ? 0 : backoff_s(attempt);
+
+		log_info("download of %.200s: %s, resuming at byte %lld in %.2f s", d->url, why,
+			 (long long)file_size(d->wfd), wait);
+		backoff_wait(d, wait);
+		attempt++;
+	}
+}
+
+/* Records how fetch ended: the .part renamed into place (a done download's readers keep
+ * reading the same file) or removed (failed); a stopped one was dealt with by stop_now and
+ * keeps its .part for a later open to resume. */
+static void finish(struct download *d, int outcome)
+{
+	int64_t size = file_size(d->wfd);
+
+	pthread_mutex_lock(&dl_lock);
+	if (outcome == 0 && rename(d->tmp, d->path) < 0) {
+		log_warn("cannot keep the image of %.200s: %s", d->url, strerror(errno));
+		outcome = -EIO;
+	}
+	if (outcome < 0)
+		unlink(d->tmp);
+	if (outcome != STOPPED) {
+		unlist(d);
+		d->state = outcome == 0 ? DL_DONE : DL_FAILED;
+	}
+	close(d->wfd);
+	d->wfd = -1;
+	pthread_cond_broadcast(&d->moved);
+	pthread_mutex_unlock(&dl_lock);
+	if (outcome == 0) {
+		cache_size_put(d->url, size);
+		stats_cache_miss(size);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&dl_lock);
+	while (!closing) {
+		struct download *d = next_queued();
+
+		if (!d) {
+			idle_workers++;
+			pthread_cond_wait(&work, &dl_lock);
+			idle_workers--;
+			continue;
+		}
+		d->state = DL_RUNNING;
+		d->refs++;
+		pthread_mutex_unlock(&dl_lock);
+		finish(d, fetch(d));
+		pthread_mutex_lock(&dl_lock);
+		dl_unref(d);
+	}
+	pthread_mutex_unlock(&dl_lock);
+	return NULL;
+}
+
+/* Gets a queued download going: an idle worker takes it, or a new one while there are fewer
+ * than MAX_WORKERS; else it waits for a worker to be free. Returns false when no worker
+ * exists or can be made. dl_lock held. */
+static bool wake_worker(void)
+{
+	sigset_t all, old;
+	int queued = 0;
+	bool made;
+
+	pthread_cond_signal(&work);
+	for (struct download *d = downloads; d; d = d->next)
+		queued += d->state == DL_QUEUED;
+	if (queued <= idle_workers || nworkers >= MAX_WORKERS)
+		return true;
+	/* Signals are for libfuse's main thread: workers block them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	made = pthread_create(&workers[nworkers], NULL, worker_main, NULL) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (made)
+		nworkers++;
+	else
+		log_warn("cannot start a download thread: %s", strerror(errno));
+	return made || nworkers > 0;
+}
+
+static void stop_downloads(void)
+{
+	pthread_mutex_lock(&dl_lock);
+	closing = true;
+	for (struct download *d = downloads; d; d = d->next) {
+		break_sink(d);
+		pthread_cond_broadcast(&d->moved);
+	}
+	pthread_cond_broadcast(&work);
+	pthread_mutex_unlock(&dl_lock);
+	/* A stalled transfer ends within the stall timeout; until then cleanup must wait, as
+	 * curl's shared state goes next. */
+	for (int i = 0; i < nworkers; i++)
+		pthread_join(workers[i], NULL);
+	pthread_mutex_lock(&dl_lock);
+	nworkers = 0;
+	while (downloads) {
+		struct download *d = downloads;
+
+		unlist(d);
+		d->state = DL_STOPPED;
+		if (file_size(d->rfd) == 0)
+			unlink(d->tmp);
+		if (d->refs == 0)
+			dl_free(d);
+		/* else handles the kernel never released: they are freed with the process */
+	}
+	closing = false;
+	pthread_mutex_unlock(&dl_lock);
+}
+
+int cache_image_open(const char *url, struct cache_image **out)
 {
 	uint64_t key = cache_key(url);
-	char *path = image_path(key, ""), *tmp = image_path(key, ".part");
-	bool fetched = false;
-	struct stat st;
-	int fd = -ENOMEM;
+	struct cache_image *img = calloc(1, sizeof(*img));
+	char *path = image_path(key, "");
+	struct download *d;
+	int result = 0;
 
-	if (!path || !tmp)
+	*out = NULL;
+	if (!img || !path) {
+		result = -ENOMEM;
 		goto out;
-	for (;;) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 || errno != ENOENT) {
-			fd = fd >= 0 ? fd : -errno;
-			break;
-		}
-		if (!claim(key))
-			continue;
-		fd = download(url, path, tmp);
-		release(key);
-		if (fd < 0)
-			break;
-		fetched = true;
 	}
-	if (fd >= 0 && !fetched && fstat(fd, &st) == 0)
-		stats_cache_hit(st.st_size);
+	img->fd = -1;
+	pthread_mutex_lock(&dl_lock);
+	d = find_listed(key);
+	if (!d) {
+		img->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (img->fd < 0 && errno == ENOENT && (d = dl_new(url, key, path)))
+			path = NULL; /* the download's now */
+		else if (img->fd < 0)
+			result = -errno;
+		if (d && !wake_worker()) {
+			unlist(d);
+			dl_free(d);
+			d = NULL;
+			result = -EAGAIN;
+		}
+	}
+	if (d) {
+		d->handles++;
+		d->refs++;
+		img->dl = d;
+	}
+	pthread_mutex_unlock(&dl_lock);
+	if (img->fd >= 0)
+		stats_cache_hit(file_size(img->fd));
 out:
 	free(path);
+	if (result)
+		free(img);
+	else
+		*out = img;
+	return result;
+}
+
+/* Waits until d holds the bytes before `end`, or ended. Returns 0 (*done: the whole image
+ * is there) or -EIO. */
+static int wait_bytes(struct download *d, int64_t end, bool *done)
+{
+	double poll = POLL_S;
+	int64_t had = -1;
+	int result = 0;
+
+	*done = false;
+	pthread_mutex_lock(&dl_lock);
+	for (;;) {
+		int64_t size = file_size(d->rfd);
+
+		if (d->state == DL_DONE) {
+			*done = true;
+			break;
+		}
+		if (d->state == DL_FAILED || d->state == DL_STOPPED) {
+			result = -EIO;
+			break;
+		}
+		if (size >= end)
+			break;
+		poll = size > had ? POLL_S : poll * 2 < POLL_MAX_S ? poll * 2 : POLL_MAX_S;
+		had = size;
+		struct timespec until = deadline_in(poll);
+
+		pthread_cond_timedwait(&d->moved, &dl_lock, &until);
+	}
+	pthread_mutex_unlock(&dl_lock);
+	return result;
+}
+
+/* pread until size bytes or the end of the file. */
+static ssize_t pread_full(int fd, char *buf, size_t size, off_t off)
+{
+	size_t got = 0;
+
+	while (got < size) {
+		ssize_t n = pread(fd, buf + got, size - got, off + (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t cache_image_read(struct cache_image *img, char *buf, size_t size, off_t off)
+{
+	for (;;) {
+		bool done;
+		ssize_t n;
+		int result;
+
+		if (img->fd >= 0)
+			return pread_full(img->fd, buf, size, off);
+		result = wait_bytes(img->dl, off + (int64_t)size, &done);
+		if (result)
+			return result;
+		n = pread_full(img->dl->rfd, buf, size, off);
+		/* Short before the end: a restart from byte 0 truncated the .part meanwhile. */
+		if (n < 0 || (size_t)n == size || done)
+			return n;
+	}
+}
+
+void cache_image_close(struct cache_image *img)
+{
+	struct download *d;
+
+	if (!img)
+		return;
+	if (img->fd >= 0)
+		close(img->fd);
+	d = img->dl;
+	free(img);
+	if (!d)
+		return;
+	pthread_mutex_lock(&dl_lock);
+	if (--d->handles == 0) {
+		if (d->state == DL_QUEUED) {
+			/* Never started: nothing to stop, nothing fetched. */
+			unlist(d);
+			d->state = DL_STOPPED;
+			if (file_size(d->rfd) == 0)
+				unlink(d->tmp);
+		} else if (d->state == DL_RUNNING) {
+			d->stop = true;
+			break_sink(d);
+			pthread_cond_broadcast(&d->moved);
+		}
+	}
+	dl_unref(d);
+	pthread_mutex_unlock(&dl_lock);
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int cache_image_put(const char *url, const void *data, size_t len)
+{
+	uint64_t key = cache_key(url);
+	char *path = image_path(key, ""), *tmp = image_path(key, ".put.XXXXXX");
+	int fd = -1, result = 0;
+
+	if (!path || !tmp) {
+		result = -ENOMEM;
+		goto out;
+	}
+	/* A name of its own: a download's .part of the same URL is never touched. */
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		result = -errno;
+		goto out;
+	}
+	result = write_all(fd, data, len);
+	if (!result && close(fd) < 0)
+		result = -errno;
+	fd = -1;
+	if (!result && rename(tmp, path) < 0)
+		result = -errno;
+	if (result)
+		unlink(tmp);
+	else
+		cache_size_put(url, (int64_t)len);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (result)
+		log_warn("cannot cache the uploaded image of %.200s: %s", url, strerror(-result));
+	free(path);
 	free(tmp);
-	return fd;
+	return result;
 }

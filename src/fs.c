@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@
 #define MAX_TEXT	 (1L << 20) /* a sidecar being edited; far above any real one */
 
 enum handle_kind {
-	H_IMAGE, /* a pin's image in the cache: read-only */
+	H_IMAGE, /* an image: read-only, from the cache or its download */
 	H_TEXT,	 /* a generated JSON file, or the edit of one */
 	H_LOCAL, /* a local file's staging file */
 };
@@ -32,6 +33,7 @@ enum handle_kind {
 struct handle {
 	enum handle_kind kind;
 	int fd;
+	struct cache_image *img; /* H_IMAGE */
 	char *text;
 	size_t len, cap;
 	bool writable, dirty;
@@ -40,6 +42,111 @@ struct handle {
 
 static uid_t owner_uid;
 static gid_t owner_gid;
+
+/* ---- generated JSON files in the kernel's page cache ----
+ *
+ * A read-only open of a pin's or a board's JSON file is served from the kernel's page cache
+ * when that is sure to give the text as it is now, so a warm grep never reaches the daemon for
+ * bytes. Two things could make cached reads wrong, and this table, keyed by path, follows both:
+ *  - the size getattr last gave the kernel for the path, which ends every cached read: when
+ *    the text's length is no longer that (an edit, a refresh the kernel has not seen yet), the
+ *    open is direct_io instead, and reads are never cut at a size the kernel remembered;
+ *  - the text whose bytes the kernel's pages may hold for the path's inode (a hash of the
+ *    text the last cached open served): when the text is another, even of the same length,
+ *    the open goes without keep_cache, which makes the kernel drop those pages.
+ * The kernel's inode and its pages move with a rename, so the record moves too. A path not in
+ * the table (never stat'ed, or pushed out: the table is bounded) is opened with direct_io.
+ * libfuse's auto_cache is not used: it compares only mtime and size, and keeps pages when a
+ * text changes to one of the same length (a pin's JSON keeps its mtime, its creation time). */
+#define SEEN_WAYS 4
+#define SEEN_SETS (1 << 14) /* 65536 paths, 1.5 MB */
+
+struct seen {
+	uint64_t path;	 /* cache_key of the path; 0: a free slot */
+	int64_t size;	 /* what getattr last told the kernel; -1: not known */
+	uint64_t cached; /* hash of the text the pages may hold; 0: other bytes, or not known */
+};
+
+static struct seen seen[SEEN_SETS][SEEN_WAYS];
+static unsigned seen_next; /* the way to reuse next in a full set */
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The record of the path with key, or NULL; `make` makes one (pushing out another of its set
+ * when full). seen_lock held. */
+static struct seen *seen_find(uint64_t key, bool make)
+{
+	struct seen *set = seen[key & (SEEN_SETS - 1)], *slot = NULL;
+
+	for (int i = 0; i < SEEN_WAYS; i++) {
+		if (set[i].path == key)
+			return &set[i];
+		if (!set[i].path && !slot)
+			slot = &set[i];
+	}
+	if (!make)
+		return NULL;
+	if (!slot)
+		slot = &set[seen_next++ % SEEN_WAYS];
+	*slot = (struct seen){.path = key, .size = -1, .cached = 0};
+	return slot;
+}
+
+/* getattr told the kernel this size for path. */
+static void seen_size(const char *path, int64_t size)
+{
+	pthread_mutex_lock(&seen_lock);
+	seen_find(cache_key(path), true)->size = size;
+	pthread_mutex_unlock(&seen_lock);
+}
+
+/* path was opened as something other than generated text (a local file, an edit): its
+ * pages may hold other bytes, and a writer changes the size the kernel knows. */
+static void seen_other(const char *path, bool writing)
+{
+	struct seen *s;
+
+	pthread_mutex_lock(&seen_lock);
+	s = seen_find(cache_key(path), true);
+	s->cached = 0;
+	if (writing)
+		s->size = -1;
+	pthread_mutex_unlock(&seen_lock);
+}
+
+/* A rename moved the kernel's inode, its size and its pages, from one path to the other. */
+static void seen_move(const char *from, const char *to)
+{
+	struct seen *f, *t, moved = {.size = -1};
+
+	pthread_mutex_lock(&seen_lock);
+	f = seen_find(cache_key(from), false);
+	if (f) {
+		moved = *f;
+		f->path = 0;
+	}
+	t = seen_find(cache_key(to), true);
+	t->size = moved.size;
+	t->cached = moved.cached;
+	pthread_mutex_unlock(&seen_lock);
+}
+
+/* Chooses how a read-only open of generated text at path is served: from the page cache
+ * (keeping the pages when they hold this very text), or with direct_io. */
+static void text_cache_mode(const char *path, const struct handle *h, struct fuse_file_info *fi)
+{
+	uint64_t text = cache_key(h->text ? h->text : "");
+	struct seen *s;
+
+	pthread_mutex_lock(&seen_lock);
+	s = seen_find(cache_key(path), false);
+	fi->direct_io = !s || s->size != (int64_t)h->len;
+	fi->keep_cache = !fi->direct_io && s->cached == text;
+	/* Without keep_cache the kernel drops the pages at this open; cached reads then fill
+	 * them with this text. */
+	if (s)
+		s->cached = fi->direct_io ? 0 : text;
+	pthread_mutex_unlock(&seen_lock);
+}
 
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
@@ -102,6 +209,7 @@ static void handle_free(struct handle *h)
 {
 	if (h->fd >= 0)
 		close(h->fd);
+	cache_image_close(h->img);
 	free(h->text);
 	free(h);
 }
@@ -227,13 +335,19 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (result)
 		return result;
 	fill_stat(&info, st);
-	if (h && h->kind == H_TEXT && h->writable)
-		st->st_size = (off_t)h->len; /* the edit as written so far */
+	/* The text this handle reads (a snapshot taken at open, or the edit as written so far):
+	 * the kernel asks with the handle before cached reads, which then end where it ends. */
+	if (h && h->kind == H_TEXT)
+		st->st_size = (off_t)h->len;
+	/* A pin's image path is never a sidecar's: not worth a place in the table. */
+	if (S_ISREG(st->st_mode) && info.type != NODE_PIN_IMAGE)
+		seen_size(path, st->st_size);
 	return 0;
 local:
 	st->st_nlink = 1;
 	st->st_uid = owner_uid;
 	st->st_gid = owner_gid;
+	seen_size(path, st->st_size);
 	return 0;
 }
 
@@ -333,6 +447,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	result = local_create(path, mode);
 	if (result)
 		return result;
+	seen_other(path, true);
 	h = handle_new(H_LOCAL);
 	if (!h)
 		return -ENOMEM;
@@ -364,8 +479,7 @@ static int open_social(const char *path, struct fuse_file_info *fi)
 	} else if ((result = social_image_url(path, &url)) == 0) {
 		/* A followed board's cover or thumbnail: the bytes of its URL, as for pins. */
 		h->kind = H_IMAGE;
-		h->fd = cache_image_open(url);
-		result = h->fd == -ENOENT ? -EIO : h->fd < 0 ? h->fd : 0;
+		result = cache_image_open(url, &h->img);
 		fi->keep_cache = 1;
 		fi->direct_io = social_stat(path, &info) != 0 || info.size < 0;
 	} else if (result == -EINVAL) {
@@ -396,6 +510,7 @@ static int open_local(const char *path, struct fuse_file_info *fi)
 	}
 	h->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
 	h->opener = h->writable ? caller_process() : 0;
+	seen_other(path, h->writable);
 	/* An existing local file opened with O_TRUNC is being written anew. */
 	h->dirty = h->writable && (fi->flags & O_TRUNC);
 	fi->fh = (uintptr_t)h;
@@ -415,10 +530,11 @@ static int open_image(const char *path, struct fuse_file_info *fi, struct handle
 	result = tree_image_url(path, &url);
 	if (result)
 		return result;
-	h->fd = cache_image_open(url);
+	/* At once: a download still under way is waited for by each read, for its bytes. */
+	result = cache_image_open(url, &h->img);
 	free(url);
-	if (h->fd < 0)
-		return h->fd == -ENOENT ? -EIO : h->fd;
+	if (result)
+		return result;
 	/* The bytes behind a URL never change, so the kernel may keep them cached. */
 	fi->keep_cache = 1;
 	if (tree_stat(path, false, &info) == 0 && info.size < 0)
@@ -444,13 +560,19 @@ static int open_text(const char *path, const struct node_info *info, struct fuse
 		h->len = 0;
 		h->dirty = true;
 	}
-	/* Generated text changes length when the object changes: no page cache, so a read
-	 * never stops at a size the kernel remembered from before. */
+	if (!write && (info->type == NODE_PIN_JSON || info->type == NODE_BOARD_JSON)) {
+		text_cache_mode(path, h, fi);
+		return 0;
+	}
+	/* me.json is fetched again at open, and an edit is a buffer of its own: no page
+	 * cache, so a read never stops at a size the kernel remembered from before. */
+	if (write)
+		seen_other(path, true);
 	fi->direct_io = 1;
 	return 0;
 }
 
-static int fs_open(const char *path, struct fuse_file_info *fi)
+static int open_any(const char *path, struct fuse_file_info *fi)
 {
 	struct node_info info;
 	struct handle *h;
@@ -480,12 +602,25 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+static int fs_open(const char *path, struct fuse_file_info *fi)
+{
+	int result = open_any(path, fi);
+
+	/* Only a writer has work at close (fs_flush): for the others the kernel need not send
+	 * a flush, one round trip less for every file grep or a thumbnailer opens. */
+	if (!result && (fi->flags & O_ACCMODE) == O_RDONLY)
+		fi->noflush = 1;
+	return result;
+}
+
 static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
 	ssize_t n;
 
 	(void)path;
+	if (h->img)
+		return (int)cache_image_read(h->img, buf, size, off);
 	if (h->fd >= 0) {
 		n = pread(h->fd, buf, size, off);
 		return n < 0 ? -errno : (int)n;
@@ -673,11 +808,17 @@ static int rename_local(const char *from, const char *to)
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)
 {
+	int result;
+
 	if (social_owns(from) || social_owns(to) || in_pinfs_dir(from) || in_pinfs_dir(to))
 		return -EACCES;
 	if (local_exists(from))
-		return rename_local(from, to);
-	return edit_rename(from, to, flags);
+		result = rename_local(from, to);
+	else
+		result = edit_rename(from, to, flags);
+	if (!result)
+		seen_move(from, to);
+	return result;
 }
 
 /* chmod, chown and utimens: Pinterest keeps no modes, owners or times, so they are accepted

@@ -14,16 +14,126 @@
 #include "token.h"
 #include "tree.h"
 #include "upload.h"
+#include "vfolder.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fuse_lowlevel.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define HEAD_PARALLEL 16
+
+/* libfuse's high-level API keeps a node (about 300 bytes) for every name the kernel has looked
+ * up, until the kernel forgets the inode, and the kernel keeps a dentry that was used within
+ * its timeout until memory runs short: `ls -lR` of 100 000 pins would leave 300 000 nodes
+ * behind. Once this many names have been looked up, the kernel is asked to drop the unused
+ * dentries below the root's folders, which makes it forget their inodes. It costs the kernel a
+ * LOOKUP of each folder on the way next time and the page cache of closed images; an entry
+ * older than the kernel's 1 s timeout would have been looked up again anyway. */
+#define FORGET_AFTER	10000
+#define FORGET_CHECK_MS 250
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop, started;
+	pthread_t thread;
+	struct fuse_session *se;
+	const char *mountpoint; /* fopts's, which outlives the thread */
+} F = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static uint64_t lookups(void)
+{
+	return tree_stat_count() + vfolder_stat_count();
+}
+
+/* Asks the kernel to drop the dentries below the root's folders that nothing uses. */
+static void forget_unused(void)
+{
+	static const char *const names[] = {"boards", "pins", "search", "followers", "following"};
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		fuse_lowlevel_notify_inval_entry(F.se, FUSE_ROOT_ID, names[i], strlen(names[i]));
+		/* The kernel unhashes the folder's own dentry too: a shell whose current folder it
+		 * is would see getcwd fail (ENOENT) until the path is looked up again. Looking it
+		 * up here puts that dentry back at once; its unused children stay dropped. */
+		if (snprintf(path, sizeof(path), "%s/%s", F.mountpoint, names[i]) <
+		    (int)sizeof(path))
+			stat(path, &st);
+	}
+}
+
+static void *forgetter(void *arg)
+{
+	uint64_t last = lookups();
+	bool trim = false;
+	struct timespec at;
+
+	(void)arg;
+	pthread_mutex_lock(&F.lock);
+	while (!F.stop) {
+		clock_gettime(CLOCK_REALTIME, &at);
+		at.tv_nsec += FORGET_CHECK_MS * 1000000L;
+		at.tv_sec += at.tv_nsec / 1000000000L;
+		at.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&F.wake, &F.lock, &at);
+		if (F.stop)
+			break;
+		/* Unlocked: the kernel may wait for a request in flight before it drops them. */
+		pthread_mutex_unlock(&F.lock);
+		/* By now libfuse has freed the nodes the kernel forgot at the last check: the pages
+		 * the walk's small blocks left free (nodes, paths, requests) go back to the system,
+		 * which glibc does not do by itself for pages inside the heap. */
+		if (trim)
+			malloc_trim(0);
+		trim = lookups() - last >= FORGET_AFTER;
+		if (trim) {
+			last = lookups();
+			forget_unused();
+		}
+		pthread_mutex_lock(&F.lock);
+	}
+	pthread_mutex_unlock(&F.lock);
+	return NULL;
+}
+
+/* Without it the mount only keeps more memory: a failure is logged, not fatal. */
+static void forgetter_start(struct fuse *fuse, const char *mountpoint)
+{
+	sigset_t all, old;
+
+	F.mountpoint = mountpoint;
+	F.se = fuse_get_session(fuse);
+	F.stop = false;
+	/* Signals belong to the thread that runs the FUSE loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	F.started = pthread_create(&F.thread, NULL, forgetter, NULL) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!F.started)
+		log_info("the kernel will not be asked to forget looked-up names");
+}
+
+static void forgetter_stop(void)
+{
+	pthread_mutex_lock(&F.lock);
+	F.stop = true;
+	pthread_cond_signal(&F.wake);
+	pthread_mutex_unlock(&F.lock);
+	if (F.started)
+		pthread_join(F.thread, NULL);
+	F.started = false;
+}
 
 static int setup_logging(const struct fuse_cmdline_opts *fopts, const struct options *o)
 {
@@ -161,8 +271,10 @@ static int run_mount(struct fuse_args *args, const struct fuse_cmdline_opts *fop
 	if (sighup_start() != 0)
 		log_info("SIGHUP ends the mount: its handler could not be set up");
 	log_info("mounted on %s", fopts->mountpoint);
+	forgetter_start(fuse, fopts->mountpoint);
 	result = fopts->singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, fopts->clone_fd);
 	result = result ? 1 : 0;
+	forgetter_stop();
 	sighup_stop();
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 out_unmount:
@@ -242,6 +354,17 @@ int main(int argc, char *argv[])
 	struct options o;
 	int result = 1;
 
+	/* glibc gives each thread that allocates while another holds the lock an arena of its own,
+	 * up to 8 per core: FUSE workers, board listings and HEADs would spread the tree over a
+	 * dozen heaps, each keeping its own free memory (a second `ls -lR` of 100 000 pins grew
+	 * the process by 13%). pinfs waits on the network, not on malloc: one arena. */
+	mallopt(M_ARENA_MAX, 1);
+	/* Fixed, instead of glibc's thresholds that rise with each big block freed: a listing
+	 * of 100 000 links (libfuse's readdir buffer, the folder's arrays) would otherwise come
+	 * from the heap and stay in the process's size once freed. Big blocks are mapped apart
+	 * and given back when freed; a free top of the heap is given back beyond 1 MB. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	/* `pinfs login` has options of its own; FUSE's parser never sees them. */
 	if (argc > 1 && strcmp(argv[1], "login") == 0)
 		return login_main(argc - 1, argv + 1);

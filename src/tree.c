@@ -10,34 +10,49 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum entry_kind { ENT_SECTION, ENT_IMAGE, ENT_JSON, ENT_BOARD_JSON };
-
-struct entry {
-	const char *name; /* points into a pin_node's or section_node's names */
-	uint32_t index;	  /* into the board's pins or secs */
-	uint8_t kind;
-};
-
-/* What one folder (a board's top or a section) shows, sorted by name for bsearch. */
+/* The pins of one folder (a board's top or a section), as indexes into the board's pins
+ * sorted by name, for a binary search. A pin's two files share its name: "<name><ext>" and
+ * "<name>.json"; the top's sections and .board.json are found apart. */
 struct folder {
-	struct entry *ents;
+	uint32_t *pins;
 	size_t n;
 	bool sizes_busy, sizes_tried;
 };
 
+/* The image extensions a pin's file can have: names_ext_for_url's, and those a file copied in
+ * kept (see struct given). Index 0: the pin has no image. */
+static const char *const exts[] = {NULL,    ".jpg", ".png", ".gif", ".webp",
+				   ".jpeg", ".JPG", ".PNG", ".JPEG"};
+
+/* 40 bytes and the record: a walk of 100 000 pins keeps every one of them. */
 struct pin_node {
-	struct pin *pin;
-	char *names; /* "<image name>\0<json name>\0"; the image name is "" without an image */
-	uint32_t json_off;
-	int32_t folder;	  /* -1: the board's top, else the index of its section */
+	struct pinrec *rec;
+	char *name;	  /* the files' name without extension; NULL: the same as the title */
 	int64_t size;	  /* image bytes, -1 unknown */
-	int64_t json_len; /* sidecar bytes, -1 not yet measured */
+	int32_t json_len; /* sidecar bytes, -1 not yet measured */
+	int32_t folder;	  /* -1: the board's top, else the index of its section */
+	uint8_t ext;	  /* index in exts[] */
 };
+
+/* The name a pin's two files share, without extension. */
+static const char *pin_name(const struct pin_node *pn)
+{
+	return pn->name ? pn->name : pinrec_title(pn->rec);
+}
+
+/* The name of a pin's image (json false; the pin has one) or of its sidecar, into buf. Names
+ * leave room for ".json" within NAME_MAX, and no extension is longer. */
+static void pin_file(const struct pin_node *pn, bool json, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", pin_name(pn), json ? ".json" : pn->ext ? exts[pn->ext] : "");
+}
 
 struct section_node {
 	struct section *sec;
@@ -60,6 +75,7 @@ struct board_node {
 	struct pin_node *pins;
 	size_t npins;
 	struct folder top;
+	char *block; /* the pins' records and names: see pack_pins */
 };
 
 /* A file copied in keeps the name it was given, even where its extension differs from the one
@@ -134,9 +150,10 @@ struct kept {
 };
 
 struct listing {
+	const char *board_id; /* what the pins are packed against: see pinrec_pack */
 	struct section **secs;
 	size_t nsecs, cap_secs;
-	struct pin **pins;
+	struct pinrec **pins;
 	size_t npins, cap_pins;
 	struct kept *kept; /* sorted by id */
 	size_t nkept;
@@ -191,17 +208,20 @@ static int collect_pin(const cJSON *it, void *ctx)
 {
 	struct listing *l = ctx;
 	struct pin *p = pin_from_json(it, T.image_size);
+	struct pinrec *r;
 
 	if (!p || !id_ok(p->id)) {
 		log_warn("skipping a pin without a usable id");
 		pin_free(p);
 		return 0;
 	}
-	if (!grow((void **)&l->pins, &l->cap_pins, l->npins, sizeof(*l->pins))) {
-		pin_free(p);
+	r = pinrec_pack(p, l->board_id);
+	pin_free(p);
+	if (!r || !grow((void **)&l->pins, &l->cap_pins, l->npins, sizeof(*l->pins))) {
+		free(r);
 		return -ENOMEM;
 	}
-	l->pins[l->npins++] = p;
+	l->pins[l->npins++] = r;
 	return 0;
 }
 
@@ -210,7 +230,7 @@ static void listing_release(struct listing *l)
 	for (size_t i = 0; i < l->nsecs; i++)
 		section_free(l->secs[i]);
 	for (size_t i = 0; i < l->npins; i++)
-		pin_free(l->pins[i]);
+		free(l->pins[i]);
 	for (size_t i = 0; i < l->nkept; i++) {
 		free(l->kept[i].id);
 		free(l->kept[i].name);
@@ -234,11 +254,10 @@ static int keep_names(const struct board_node *bn, struct listing *l)
 		return -ENOMEM;
 	for (size_t i = 0; i < bn->npins; i++) {
 		const struct pin_node *pn = &bn->pins[i];
-		const char *json = pn->names + pn->json_off;
 		struct kept *k = &l->kept[l->nkept];
 
-		k->id = strdup(pn->pin->id);
-		k->name = strndup(json, strlen(json) - 5); /* without ".json" */
+		k->id = strdup(pinrec_id(pn->rec));
+		k->name = strdup(pin_name(pn));
 		if (!k->id || !k->name) {
 			free(k->id);
 			free(k->name);
@@ -275,6 +294,8 @@ static void *fetch_sections(void *arg)
 static int fetch_listing(const char *board_id, struct listing *l)
 {
 	struct sections_job job = {.l = l};
+
+	l->board_id = board_id;
 	char path[TREE_ID_MAX + 32];
 	pthread_t thread;
 	bool threaded;
@@ -301,42 +322,40 @@ struct built {
 	struct pin_node *pins;
 	size_t npins;
 	struct folder top;
+	char *block; /* see pack_pins; NULL: each record and name is its own allocation */
 };
 
 static void folders_release(struct section_node *secs, size_t nsecs, struct pin_node *pins,
-			    size_t npins, struct folder *top)
+			    size_t npins, struct folder *top, char *block)
 {
 	for (size_t i = 0; i < nsecs; i++) {
 		section_free(secs[i].sec);
 		free(secs[i].dname);
-		free(secs[i].f.ents);
+		free(secs[i].f.pins);
 	}
-	for (size_t i = 0; i < npins; i++) {
-		pin_free(pins[i].pin);
-		free(pins[i].names);
+	for (size_t i = 0; !block && i < npins; i++) {
+		free(pins[i].rec);
+		free(pins[i].name);
 	}
+	free(block);
 	free(secs);
 	free(pins);
-	free(top->ents);
-	top->ents = NULL;
+	free(top->pins);
+	top->pins = NULL;
 	top->n = 0;
-}
-
-static int cmp_entry(const void *a, const void *b)
-{
-	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
 static int cmp_pin_age(const void *a, const void *b)
 {
-	const struct pin *x = *(struct pin *const *)a, *y = *(struct pin *const *)b;
+	const struct pinrec *x = *(struct pinrec *const *)a, *y = *(struct pinrec *const *)b;
+	const char *xid = pinrec_id(x), *yid = pinrec_id(y);
 
-	if (x->created != y->created)
-		return x->created < y->created ? -1 : 1;
+	if (pinrec_created(x) != pinrec_created(y))
+		return pinrec_created(x) < pinrec_created(y) ? -1 : 1;
 	/* Same second: the shorter id is the older one, then lexical order. */
-	if (strlen(x->id) != strlen(y->id))
-		return strlen(x->id) < strlen(y->id) ? -1 : 1;
-	return strcmp(x->id, y->id);
+	if (strlen(xid) != strlen(yid))
+		return strlen(xid) < strlen(yid) ? -1 : 1;
+	return strcmp(xid, yid);
 }
 
 static int name_sections(struct built *o, struct listing *l)
@@ -377,28 +396,32 @@ static int32_t section_index(const struct built *o, const char *section_id)
 /* Guards T.given alone: listings are built without the tree's lock. */
 static pthread_mutex_t given_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *ext_of(const struct pin *p)
+static uint8_t ext_index(const char *ext)
 {
-	const char *ext = NULL;
+	for (uint8_t i = 1; i < sizeof(exts) / sizeof(exts[0]); i++)
+		if (strcmp(exts[i], ext) == 0)
+			return i;
+	return 0;
+}
 
+/* The index in exts[] of the extension of r's image; 0 when it has none. */
+static uint8_t ext_of(const struct pinrec *r)
+{
+	const char *id = pinrec_id(r), *url = pinrec_image_url(r);
+	uint8_t ext = 0;
+
+	if (!url)
+		return 0;
 	pthread_mutex_lock(&given_lock);
 	for (size_t i = 0; i < T.ngiven && !ext; i++)
-		if (strcmp(T.given[i].id, p->id) == 0)
-			ext = T.given[i].ext; /* entries are never removed or moved but by growth */
+		if (strcmp(T.given[i].id, id) == 0)
+			ext = ext_index(T.given[i].ext);
 	pthread_mutex_unlock(&given_lock);
-	/* The array may move when it grows: hand out a static string instead. */
-	if (ext) {
-		static const char *const known[] = {".jpg",  ".jpeg", ".png",  ".gif",
-						    ".webp", ".JPG",  ".JPEG", ".PNG"};
-		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (strcmp(known[i], ext) == 0)
-				return known[i];
-	}
-	return names_ext_for_url(p->image_url);
+	return ext ? ext : ext_index(names_ext_for_url(url));
 }
 
 /* Names the pins of one folder (pins[] holds them oldest first) and fills their nodes. */
-static int name_pins(struct built *o, struct pin **pins, size_t n, int32_t folder,
+static int name_pins(struct built *o, struct pinrec **pins, size_t n, int32_t folder,
 		     const char *const *reserved, const struct listing *l)
 {
 	struct name_slot *slots = calloc(n ? n : 1, sizeof(*slots));
@@ -406,28 +429,28 @@ static int name_pins(struct built *o, struct pin **pins, size_t n, int32_t folde
 
 	if (!slots)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		slots[i] = (struct name_slot){pins[i]->title, pins[i]->id, 5 /* ".json" */,
-					      kept_name(l, pins[i]->id), NULL};
+	for (size_t i = 0; i < n; i++) {
+		const char *id = pinrec_id(pins[i]);
+
+		slots[i] = (struct name_slot){pinrec_title(pins[i]), id, 5 /* ".json" */,
+					      kept_name(l, id), NULL};
+	}
 	result = names_assign(slots, n, reserved);
 	if (result)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct pin_node *pn = &o->pins[o->npins];
-		const char *ext = pins[i]->image_url ? ext_of(pins[i]) : NULL;
-		int len;
+		const char *url = pinrec_image_url(pins[i]);
 
-		len = asprintf(&pn->names, "%s%s%c%s.json", ext ? slots[i].name : "",
-			       ext ? ext : "", '\0', slots[i].name);
-		if (len < 0) {
-			pn->names = NULL;
-			result = -ENOMEM;
-			goto out;
+		/* Most titles are their own file names: those are not kept twice. */
+		if (!slots[i].title || strcmp(slots[i].name, slots[i].title) != 0) {
+			pn->name = slots[i].name;
+			slots[i].name = NULL;
 		}
-		pn->json_off = strlen(pn->names) + 1;
-		pn->pin = pins[i];
+		pn->rec = pins[i];
+		pn->ext = ext_of(pins[i]);
 		pn->folder = folder;
-		pn->size = pins[i]->image_url ? cache_size_get(pins[i]->image_url) : -1;
+		pn->size = url ? cache_size_get(url) : -1;
 		pn->json_len = -1;
 		pins[i] = NULL;
 		o->npins++;
@@ -456,12 +479,12 @@ static const char **section_reserved(const struct built *o)
 	return r;
 }
 
-static int add_entry(struct folder *f, size_t *cap, const char *name, uint32_t index, uint8_t kind)
+/* Orders a folder's pin indexes by name. */
+static int cmp_pin_name(const void *a, const void *b, void *ctx)
 {
-	if (!grow((void **)&f->ents, cap, f->n, sizeof(*f->ents)))
-		return -ENOMEM;
-	f->ents[f->n++] = (struct entry){name, index, kind};
-	return 0;
+	const struct pin_node *pins = ctx;
+
+	return strcmp(pin_name(&pins[*(const uint32_t *)a]), pin_name(&pins[*(const uint32_t *)b]));
 }
 
 static struct folder *folder_of(struct section_node *secs, struct folder *top, int32_t folder)
@@ -469,37 +492,38 @@ static struct folder *folder_of(struct section_node *secs, struct folder *top, i
 	return folder < 0 ? top : &secs[folder].f;
 }
 
+/* Gives each folder the sorted indexes of its pins: counted first, so each array is
+ * allocated once at its size. */
 static int index_folders(struct built *o)
 {
-	size_t *caps = calloc(o->nsecs + 1, sizeof(*caps));
-	int result = -ENOMEM;
+	for (size_t i = 0; i < o->npins; i++)
+		folder_of(o->secs, &o->top, o->pins[i].folder)->n++;
+	for (size_t k = 0; k <= o->nsecs; k++) {
+		struct folder *f = k < o->nsecs ? &o->secs[k].f : &o->top;
 
-	if (!caps)
-		return -ENOMEM;
-	result = add_entry(&o->top, &caps[o->nsecs], ".board.json", 0, ENT_BOARD_JSON);
-	for (size_t i = 0; !result && i < o->nsecs; i++)
-		result = add_entry(&o->top, &caps[o->nsecs], o->secs[i].dname, i, ENT_SECTION);
-	for (size_t i = 0; !result && i < o->npins; i++) {
-		struct pin_node *pn = &o->pins[i];
-		struct folder *f = folder_of(o->secs, &o->top, pn->folder);
-		size_t *cap = &caps[pn->folder < 0 ? o->nsecs : (size_t)pn->folder];
-
-		if (pn->names[0])
-			result = add_entry(f, cap, pn->names, i, ENT_IMAGE);
-		if (!result)
-			result = add_entry(f, cap, pn->names + pn->json_off, i, ENT_JSON);
+		f->pins = malloc((f->n ? f->n : 1) * sizeof(*f->pins));
+		if (!f->pins)
+			return -ENOMEM;
+		f->n = 0;
 	}
-	sort(o->top.ents, o->top.n, sizeof(*o->top.ents), cmp_entry);
-	for (size_t i = 0; i < o->nsecs; i++)
-		sort(o->secs[i].f.ents, o->secs[i].f.n, sizeof(*o->secs[i].f.ents), cmp_entry);
-	free(caps);
-	return result;
+	for (size_t i = 0; i < o->npins; i++) {
+		struct folder *f = folder_of(o->secs, &o->top, o->pins[i].folder);
+
+		f->pins[f->n++] = (uint32_t)i;
+	}
+	for (size_t k = 0; k <= o->nsecs; k++) {
+		struct folder *f = k < o->nsecs ? &o->secs[k].f : &o->top;
+
+		if (f->n > 1)
+			qsort_r(f->pins, f->n, sizeof(*f->pins), cmp_pin_name, o->pins);
+	}
+	return 0;
 }
 
 /* Groups the listing's pins by folder, oldest first, and names each group. */
 static int name_all_pins(struct built *o, struct listing *l)
 {
-	struct pin **group = malloc((l->npins ? l->npins : 1) * sizeof(*group));
+	struct pinrec **group = malloc((l->npins ? l->npins : 1) * sizeof(*group));
 	const char **reserved = section_reserved(o);
 	int result = -ENOMEM;
 
@@ -512,12 +536,12 @@ static int name_all_pins(struct built *o, struct listing *l)
 		size_t n = 0;
 
 		for (size_t i = 0; i < l->npins; i++)
-			if (l->pins[i] && section_index(o, l->pins[i]->section_id) == folder)
+			if (l->pins[i] && section_index(o, pinrec_section_id(l->pins[i])) == folder)
 				group[n++] = l->pins[i];
 		result = name_pins(o, group, n, folder, folder < 0 ? reserved : NULL, l);
 		/* name_pins took the pins it named: drop them from the listing. */
 		for (size_t i = 0, k = 0; i < l->npins && k < n; i++)
-			if (l->pins[i] && section_index(o, l->pins[i]->section_id) == folder)
+			if (l->pins[i] && section_index(o, pinrec_section_id(l->pins[i])) == folder)
 				l->pins[i] = group[k++];
 	}
 out:
@@ -526,6 +550,45 @@ out:
 	free(reserved);
 	free(group);
 	return result;
+}
+
+#define ALIGN8(n) (((n) + 7) & ~(size_t)7)
+
+/* Moves every record and name of o into one allocation. A walk keeps 100 000 pins: one block
+ * per board costs no malloc overhead per pin, and it is not scattered over the heap between
+ * the pages' JSON freed meanwhile, which would keep the heap's pages from being given back. */
+static int pack_pins(struct built *o)
+{
+	size_t total = 1, at = 0;
+
+	for (size_t i = 0; i < o->npins; i++)
+		total += ALIGN8(pinrec_bytes(o->pins[i].rec)) +
+			 (o->pins[i].name ? strlen(o->pins[i].name) + 1 : 0);
+	o->block = malloc(total);
+	if (!o->block)
+		return -ENOMEM;
+	/* Records first, each at a multiple of 8 (they hold an int64_t), then the names. */
+	for (size_t i = 0; i < o->npins; i++) {
+		struct pin_node *pn = &o->pins[i];
+		size_t len = pinrec_bytes(pn->rec);
+
+		memcpy(o->block + at, pn->rec, len);
+		free(pn->rec);
+		pn->rec = (struct pinrec *)(void *)(o->block + at);
+		at += ALIGN8(len);
+	}
+	for (size_t i = 0; i < o->npins; i++) {
+		struct pin_node *pn = &o->pins[i];
+		size_t len = pn->name ? strlen(pn->name) + 1 : 0;
+
+		if (!len)
+			continue;
+		memcpy(o->block + at, pn->name, len);
+		free(pn->name);
+		pn->name = o->block + at;
+		at += len;
+	}
+	return 0;
 }
 
 static int build(struct listing *l, struct built *o)
@@ -537,9 +600,11 @@ static int build(struct listing *l, struct built *o)
 	if (!result)
 		result = name_all_pins(o, l);
 	if (!result)
+		result = pack_pins(o);
+	if (!result)
 		result = index_folders(o);
 	if (result)
-		folders_release(o->secs, o->nsecs, o->pins, o->npins, &o->top);
+		folders_release(o->secs, o->nsecs, o->pins, o->npins, &o->top, o->block);
 	return result;
 }
 
@@ -717,19 +782,26 @@ static int ensure_boards(void)
 	return result;
 }
 
-static void install_listing(struct board_node *bn, struct built *o, char *stamp)
+/* Frees bn's listing and makes o its new one. Lock held. */
+static void take_built(struct board_node *bn, struct built *o)
 {
-	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top);
+	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top, bn->block);
 	bn->secs = o->secs;
 	bn->nsecs = o->nsecs;
 	bn->pins = o->pins;
 	bn->npins = o->npins;
 	bn->top = o->top;
+	bn->block = o->block;
+	bn->gen++;
+}
+
+static void install_listing(struct board_node *bn, struct built *o, char *stamp)
+{
+	take_built(bn, o);
 	free(bn->stamp);
 	bn->stamp = stamp;
 	bn->listed = true;
 	bn->listed_at = now_s();
-	bn->gen++;
 }
 
 /* The board's pins modified stamp is unchanged since its listing: the listing still holds. */
@@ -783,6 +855,9 @@ static int ensure_listed(struct board_node *bn)
 	if (!result)
 		result = build(&l, &o);
 	listing_release(&l);
+	/* The pages' JSON and the listing's objects were the biggest blocks freed: give their
+	 * pages back, or they stay in the process's size after a walk of every board. */
+	malloc_trim(0);
 
 	pthread_mutex_lock(&T.lock);
 	bn->busy = false;
@@ -911,46 +986,80 @@ struct where {
 	struct pin_node *pn;
 };
 
-static const struct entry *find_entry(const struct folder *f, const char *name)
+/* The pin of folder f whose name is base[0..len), or NULL. */
+static struct pin_node *find_base(const struct board_node *bn, const struct folder *f,
+				  const char *base, size_t len)
 {
-	struct entry key = {.name = name};
+	for (size_t lo = 0, hi = f->n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct pin_node *pn = &bn->pins[f->pins[mid]];
+		const char *name = pin_name(pn);
+		int c = strncmp(name, base, len);
 
-	return f->n ? bsearch(&key, f->ents, f->n, sizeof(*f->ents), cmp_entry) : NULL;
+		if (c == 0 && name[len] == '\0')
+			return pn;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Finds the pin file called name in folder f: its sidecar ("<name>.json") or its image
+ * ("<name><ext>"). Sets w's pin and type; false when there is none. */
+static bool find_pin_file(struct where *w, struct folder *f, const char *name)
+{
+	size_t len = strlen(name);
+	const char *dot = strrchr(name, '.');
+	struct pin_node *pn;
+
+	if (len > 5 && strcmp(name + len - 5, ".json") == 0 &&
+	    (pn = find_base(w->bn, f, name, len - 5))) {
+		w->type = NODE_PIN_JSON;
+	} else if (dot && (pn = find_base(w->bn, f, name, (size_t)(dot - name))) && pn->ext &&
+		   strcmp(exts[pn->ext], dot) == 0) {
+		w->type = NODE_PIN_IMAGE;
+	} else {
+		return false;
+	}
+	w->f = f;
+	w->pn = pn;
+	return true;
+}
+
+static int32_t find_section(const struct board_node *bn, const char *dname)
+{
+	for (size_t i = 0; i < bn->nsecs; i++)
+		if (strcmp(bn->secs[i].dname, dname) == 0)
+			return (int32_t)i;
+	return -1;
 }
 
 static int resolve_in_board(struct where *w, char **c, int depth)
 {
-	const struct entry *e;
-	struct folder *f;
+	struct folder *f = &w->bn->top;
 	int result = ensure_listed(w->bn);
 
 	if (result)
 		return result;
-	f = &w->bn->top;
-	e = find_entry(f, c[2]);
-	if (e && e->kind == ENT_SECTION) {
-		w->sec = (int32_t)e->index;
+	w->sec = find_section(w->bn, c[2]);
+	if (w->sec >= 0) {
 		if (depth == 3) {
 			w->type = NODE_SECTION;
 			return 0;
 		}
 		if (depth > 4)
 			return -ENOENT;
-		f = &w->bn->secs[e->index].f;
-		e = find_entry(f, c[3]);
-	} else if (depth > 3) {
-		return e ? -ENOTDIR : -ENOENT;
-	}
-	if (!e)
-		return -ENOENT;
-	w->f = f;
-	if (e->kind == ENT_BOARD_JSON) {
+		f = &w->bn->secs[w->sec].f;
+		c++;
+	} else if (strcmp(c[2], ".board.json") == 0) {
 		w->type = NODE_BOARD_JSON;
-		return 0;
+		return depth == 3 ? 0 : -ENOTDIR;
 	}
-	w->pn = &w->bn->pins[e->index];
-	w->type = e->kind == ENT_IMAGE ? NODE_PIN_IMAGE : NODE_PIN_JSON;
-	return 0;
+	if (find_pin_file(w, f, c[2]))
+		return depth == 3 + (w->sec >= 0) ? 0 : -ENOTDIR;
+	return -ENOENT;
 }
 
 /* Finds path in the tree, fetching what it needs. Lock held on entry and on return. On
@@ -1018,12 +1127,11 @@ static void learn_sizes(struct where *w)
 	if (!urls || !sizes)
 		goto out;
 	for (size_t i = 0; i < f->n; i++) {
-		struct pin_node *pn = &bn->pins[f->ents[i].index];
+		struct pin_node *pn = &bn->pins[f->pins[i]];
 
-		if (f->ents[i].kind == ENT_IMAGE && pn->size < 0 &&
-		    !(urls[n] = strdup(pn->pin->image_url)))
+		if (pn->ext && pn->size < 0 && !(urls[n] = strdup(pinrec_image_url(pn->rec))))
 			break;
-		n += f->ents[i].kind == ENT_IMAGE && pn->size < 0;
+		n += pn->ext && pn->size < 0;
 	}
 	f->sizes_busy = true;
 	pthread_mutex_unlock(&T.lock);
@@ -1036,8 +1144,8 @@ static void learn_sizes(struct where *w)
 	pthread_mutex_lock(&T.lock);
 	/* The listing may have been replaced meanwhile; its pins read sizes from the cache. */
 	for (size_t i = 0; i < bn->npins; i++)
-		if (bn->pins[i].size < 0 && bn->pins[i].pin->image_url)
-			bn->pins[i].size = cache_size_get(bn->pins[i].pin->image_url);
+		if (bn->pins[i].size < 0 && bn->pins[i].ext)
+			bn->pins[i].size = cache_size_get(pinrec_image_url(bn->pins[i].rec));
 	if (bn->gen == gen) {
 		f->sizes_busy = false;
 		f->sizes_tried = true;
@@ -1064,7 +1172,7 @@ int tree_init(const struct tree_config *cfg, cJSON *account)
 
 static void board_node_free(struct board_node *bn)
 {
-	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top);
+	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top, bn->block);
 	board_free(bn->b);
 	free(bn->dname);
 	free(bn->stamp);
@@ -1095,14 +1203,24 @@ void tree_cleanup(void)
 	T.image_size = NULL;
 }
 
-static int64_t json_len(struct pin_node *pn)
+/* A pin's sidecar as meta.c renders it. Caller frees; NULL when out of memory. */
+static char *pin_json(const struct board_node *bn, const struct pin_node *pn)
+{
+	struct pin_view v;
+
+	pinrec_view(pn->rec, bn->b->id, &v);
+	return meta_pin_json(&v.pin);
+}
+
+static int64_t json_len(const struct board_node *bn, struct pin_node *pn)
 {
 	if (pn->json_len < 0) {
-		char *text = meta_pin_json(pn->pin);
+		char *text = pin_json(bn, pn);
 
 		if (!text)
 			return -ENOMEM;
-		pn->json_len = (int64_t)strlen(text);
+		/* A sidecar beyond 2 GB would take a server sending as much per pin. */
+		pn->json_len = (int32_t)(strlen(text) < INT32_MAX ? strlen(text) : INT32_MAX);
 		free(text);
 	}
 	return pn->json_len;
@@ -1159,16 +1277,24 @@ static int fill_info(const struct where *w, struct node_info *out)
 	}
 	case NODE_PIN_IMAGE:
 	case NODE_PIN_JSON:
-		out->size = w->type == NODE_PIN_IMAGE ? w->pn->size : json_len(w->pn);
+		out->size = w->type == NODE_PIN_IMAGE ? w->pn->size : json_len(w->bn, w->pn);
 		if (out->size < -1)
 			return (int)out->size;
-		out->mtime = w->pn->pin->created;
+		out->mtime = pinrec_created(w->pn->rec);
 		copy_id(out->board_id, w->bn->b->id);
-		copy_id(out->section_id, w->pn->pin->section_id);
-		copy_id(out->pin_id, w->pn->pin->id);
+		copy_id(out->section_id, pinrec_section_id(w->pn->rec));
+		copy_id(out->pin_id, pinrec_id(w->pn->rec));
 		break;
 	}
 	return 0;
+}
+
+/* Every stat, the kernel's lookups among them: see tree_stat_count. */
+static atomic_uint_least64_t stat_count;
+
+uint64_t tree_stat_count(void)
+{
+	return atomic_load(&stat_count);
 }
 
 int tree_stat(const char *path, bool want_size, struct node_info *out)
@@ -1176,6 +1302,7 @@ int tree_stat(const char *path, bool want_size, struct node_info *out)
 	struct where w;
 	int result;
 
+	atomic_fetch_add(&stat_count, 1);
 	pthread_mutex_lock(&T.lock);
 	for (;;) {
 		result = resolve(path, &w);
@@ -1204,12 +1331,17 @@ static int list_folder(const struct board_node *bn, int32_t folder, tree_fill_fn
 	}
 	for (size_t i = 0; i < bn->npins; i++) {
 		const struct pin_node *pn = &bn->pins[i];
+		char name[NAME_MAX + 8];
 
 		if (pn->folder != folder)
 			continue;
-		if (pn->names[0] && fill(ctx, pn->names, S_IFREG))
-			return 0;
-		if (fill(ctx, pn->names + pn->json_off, S_IFREG))
+		if (pn->ext) {
+			pin_file(pn, false, name, sizeof(name));
+			if (fill(ctx, name, S_IFREG))
+				return 0;
+		}
+		pin_file(pn, true, name, sizeof(name));
+		if (fill(ctx, name, S_IFREG))
 			return 0;
 	}
 	return 0;
@@ -1300,9 +1432,9 @@ int tree_read_text(const char *path, char **text, size_t *len)
 		t = meta_board_json(w.bn->b);
 		break;
 	case NODE_PIN_JSON:
-		t = meta_pin_json(w.pn->pin);
+		t = pin_json(w.bn, w.pn);
 		if (t)
-			w.pn->json_len = (int64_t)strlen(t);
+			w.pn->json_len = (int32_t)(strlen(t) < INT32_MAX ? strlen(t) : INT32_MAX);
 		break;
 	default:
 		result = -EISDIR;
@@ -1327,7 +1459,7 @@ int tree_image_url(const char *path, char **url)
 	result = resolve(path, &w);
 	if (!result && w.type != NODE_PIN_IMAGE)
 		result = w.type == NODE_PIN_JSON ? -EINVAL : -EISDIR;
-	if (!result && !(*url = strdup(w.pn->pin->image_url)))
+	if (!result && !(*url = strdup(pinrec_image_url(w.pn->rec))))
 		result = -ENOMEM;
 	pthread_mutex_unlock(&T.lock);
 	return result;
@@ -1366,7 +1498,7 @@ static char *suggested_boards(const struct pin *p)
 		sb[i].pin_titles = titles + k;
 		/* Spread over the whole board, not its first section. */
 		for (size_t j = 0; j < sb[i].npins; j++)
-			titles[k++] = bn->pins[j * bn->npins / sb[i].npins].pin->title;
+			titles[k++] = pinrec_title(bn->pins[j * bn->npins / sb[i].npins].rec);
 		len += strlen(bn->dname) + 1;
 	}
 	if (suggest_rank(p->title, p->description, sb, T.nboards, order) || !(out = malloc(len)))
@@ -1397,20 +1529,22 @@ static int resolve_pin(const char *path, struct where *w)
 
 int tree_xattr_list(const char *path, char *buf, size_t len)
 {
+	struct pin_view v;
 	struct where w;
 	int result;
 
 	pthread_mutex_lock(&T.lock);
 	result = resolve_pin(path, &w);
 	if (!result) {
-		size_t need = meta_pin_xattr_list(w.pn->pin, NULL, 0);
+		pinrec_view(w.pn->rec, w.bn->b->id, &v);
+		size_t need = meta_pin_xattr_list(&v.pin, NULL, 0);
 		size_t extra = w.type == NODE_PIN_IMAGE ? sizeof(XATTR_SUGGESTED) : 0;
 
 		result = (int)(need + extra);
 		if (len && need + extra > len) {
 			result = -ERANGE;
 		} else if (len) {
-			meta_pin_xattr_list(w.pn->pin, buf, len);
+			meta_pin_xattr_list(&v.pin, buf, len);
 			memcpy(buf + need, XATTR_SUGGESTED, extra);
 		}
 	} else if (result == -ENODATA) {
@@ -1423,6 +1557,7 @@ int tree_xattr_list(const char *path, char *buf, size_t len)
 int tree_xattr_get(const char *path, const char *name, char *buf, size_t len)
 {
 	struct where w;
+	struct pin_view pv;
 	char made[128], *owned = NULL;
 	const char *v;
 	bool suggested;
@@ -1432,11 +1567,13 @@ int tree_xattr_get(const char *path, const char *name, char *buf, size_t len)
 	result = resolve_pin(path, &w);
 	if (result)
 		goto out;
+	/* v may point into pv: pv lives until the value is copied out. */
+	pinrec_view(w.pn->rec, w.bn->b->id, &pv);
 	suggested = w.type == NODE_PIN_IMAGE && strcmp(name, XATTR_SUGGESTED) == 0;
 	if (suggested)
-		v = owned = suggested_boards(w.pn->pin);
+		v = owned = suggested_boards(&pv.pin);
 	else
-		v = meta_pin_xattr_get(w.pn->pin, name, made, sizeof(made));
+		v = meta_pin_xattr_get(&pv.pin, name, made, sizeof(made));
 	if (!v) {
 		result = suggested ? -ENOMEM : -ENODATA;
 		goto out;
@@ -1507,9 +1644,11 @@ int tree_board_path(const char *board_id, char *buf, size_t len)
 static int format_pin_path(const struct board_node *bn, const struct pin_node *pn, char *buf,
 			   size_t len)
 {
+	char name[NAME_MAX + 8];
+
+	pin_file(pn, !pn->ext, name, sizeof(name));
 	if (snprintf(buf, len, "boards/%s%s%s/%s", bn->dname, pn->folder < 0 ? "" : "/",
-		     pn->folder < 0 ? "" : bn->secs[pn->folder].dname,
-		     pn->names[0] ? pn->names : pn->names + pn->json_off) >= (int)len)
+		     pn->folder < 0 ? "" : bn->secs[pn->folder].dname, name) >= (int)len)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -1529,7 +1668,7 @@ int tree_pin_path(const char *board_id, const char *pin_id, char *buf, size_t le
 	if (result)
 		goto out;
 	for (size_t i = 0; i < bn->npins && !pn; i++)
-		if (strcmp(bn->pins[i].pin->id, pin_id) == 0)
+		if (strcmp(pinrec_id(bn->pins[i].rec), pin_id) == 0)
 			pn = &bn->pins[i];
 	if (!pn) {
 		result = -ENOENT;
@@ -1555,7 +1694,7 @@ int tree_board_pins(const char *board_id, tree_pin_fn fn, void *ctx)
 	result = bn ? ensure_listed(bn) : -ENOENT;
 	for (size_t i = 0; !result && i < bn->npins; i++)
 		if (format_pin_path(bn, &bn->pins[i], path, sizeof(path)) == 0 &&
-		    fn(ctx, bn->pins[i].pin->id, path))
+		    fn(ctx, pinrec_id(bn->pins[i].rec), path))
 			break;
 out:
 	pthread_mutex_unlock(&T.lock);
@@ -1694,13 +1833,19 @@ static int to_listing(struct board_node *bn, struct listing *l)
 		listing_release(l);
 		return -ENOMEM;
 	}
+	/* Copies: the records live in the listing's block, which the rebuild frees. */
+	for (size_t i = 0; i < bn->npins; i++) {
+		l->pins[l->npins] = pinrec_dup(bn->pins[i].rec);
+		if (!l->pins[l->npins]) {
+			listing_release(l);
+			return -ENOMEM;
+		}
+		l->npins++;
+	}
+	/* Taken last: nothing fails after, so bn keeps them when anything above failed. */
 	for (size_t i = 0; i < bn->nsecs; i++) {
 		l->secs[l->nsecs++] = bn->secs[i].sec;
 		bn->secs[i].sec = NULL;
-	}
-	for (size_t i = 0; i < bn->npins; i++) {
-		l->pins[l->npins++] = bn->pins[i].pin;
-		bn->pins[i].pin = NULL;
 	}
 	return 0;
 }
@@ -1715,20 +1860,11 @@ static int rebuild(struct board_node *bn, struct listing *l)
 	listing_release(l);
 	if (result) {
 		/* The objects are gone: the next look at this board lists it again. */
-		folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top);
-		bn->secs = NULL, bn->pins = NULL, bn->nsecs = bn->npins = 0;
+		memset(&o, 0, sizeof(o));
 		bn->listed = false;
-		bn->gen++;
-		return result;
 	}
-	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top);
-	bn->secs = o.secs;
-	bn->nsecs = o.nsecs;
-	bn->pins = o.pins;
-	bn->npins = o.npins;
-	bn->top = o.top;
-	bn->gen++;
-	return 0;
+	take_built(bn, &o);
+	return result;
 }
 
 /* A listed board whose listing may be changed now: not being fetched by another thread.
@@ -1749,9 +1885,9 @@ static struct board_node *listed_board(const char *board_id)
 static void drop_pin(struct listing *l, const char *pin_id)
 {
 	for (size_t i = 0; i < l->npins; i++) {
-		if (strcmp(l->pins[i]->id, pin_id) != 0)
+		if (strcmp(pinrec_id(l->pins[i]), pin_id) != 0)
 			continue;
-		pin_free(l->pins[i]);
+		free(l->pins[i]);
 		l->pins[i] = l->pins[--l->npins];
 		return;
 	}
@@ -1759,7 +1895,7 @@ static void drop_pin(struct listing *l, const char *pin_id)
 
 /* Removes a pin from a board's listing, or when p is given, puts p in its place (or adds it).
  * Lock held. */
-static int change_pins(struct board_node *bn, const char *pin_id, struct pin *p)
+static int change_pins(struct board_node *bn, const char *pin_id, struct pinrec *p)
 {
 	struct listing l;
 	int result = to_listing(bn, &l);
@@ -1793,6 +1929,7 @@ static int remember_ext(const char *pin_id, const char *ext)
 int tree_apply_pin(const char *old_board_id, const cJSON *json, const char *ext)
 {
 	struct pin *p = pin_from_json(json, T.image_size);
+	struct pinrec *r = NULL;
 	struct board_node *bn;
 	int result = 0;
 
@@ -1802,16 +1939,20 @@ int tree_apply_pin(const char *old_board_id, const cJSON *json, const char *ext)
 	}
 	if (ext && p->image_url && strcmp(ext, names_ext_for_url(p->image_url)) != 0)
 		result = remember_ext(p->id, ext);
+	/* Packed against its own board: the listing it goes into. */
+	if (!result && !(r = pinrec_pack(p, p->board_id)))
+		result = -ENOMEM;
 	pthread_mutex_lock(&T.lock);
 	if (!result && old_board_id && strcmp(old_board_id, p->board_id) != 0 &&
 	    (bn = listed_board(old_board_id)))
 		result = change_pins(bn, p->id, NULL);
 	bn = result ? NULL : listed_board(p->board_id);
 	if (bn) {
-		result = change_pins(bn, p->id, p);
-		p = NULL;
+		result = change_pins(bn, p->id, r);
+		r = NULL;
 	}
 	pthread_mutex_unlock(&T.lock);
+	free(r);
 	pin_free(p);
 	return result;
 }
@@ -1870,12 +2011,14 @@ void tree_apply_pin_gone(const char *board_id, const char *pin_id)
 	bn = listed_board(board_id);
 	for (size_t i = 0; bn && i < bn->npins; i++) {
 		struct pin_node *pn = &bn->pins[i];
+		char name[NAME_MAX + 8];
 
-		if (strcmp(pn->pin->id, pin_id) != 0)
+		if (strcmp(pinrec_id(pn->rec), pin_id) != 0)
 			continue;
-		snprintf(
-		    path, sizeof(path), "/boards/%s%s%s/%s", bn->dname, pn->folder < 0 ? "" : "/",
-		    pn->folder < 0 ? "" : bn->secs[pn->folder].dname, pn->names + pn->json_off);
+		pin_file(pn, true, name, sizeof(name));
+		snprintf(path, sizeof(path), "/boards/%s%s%s/%s", bn->dname,
+			 pn->folder < 0 ? "" : "/",
+			 pn->folder < 0 ? "" : bn->secs[pn->folder].dname, name);
 		add_ghost(path);
 		change_pins(bn, pin_id, NULL);
 		break;
@@ -1931,9 +2074,10 @@ void tree_apply_section_gone(const char *board_id, const char *section_id)
 		}
 		/* Pinterest deletes a section's pins with it. */
 		for (size_t i = 0; i < l.npins;) {
-			if (l.pins[i]->section_id &&
-			    strcmp(l.pins[i]->section_id, section_id) == 0) {
-				pin_free(l.pins[i]);
+			const char *in = pinrec_section_id(l.pins[i]);
+
+			if (in && strcmp(in, section_id) == 0) {
+				free(l.pins[i]);
 				l.pins[i] = l.pins[--l.npins];
 			} else {
 				i++;
@@ -1952,7 +2096,7 @@ bool tree_has_pin(const char *board_id, const char *pin_id)
 	pthread_mutex_lock(&T.lock);
 	bn = find_board_id(board_id);
 	for (size_t i = 0; bn && bn->listed && i < bn->npins && !found; i++)
-		found = strcmp(bn->pins[i].pin->id, pin_id) == 0;
+		found = strcmp(pinrec_id(bn->pins[i].rec), pin_id) == 0;
 	pthread_mutex_unlock(&T.lock);
 	return found;
 }

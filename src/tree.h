@@ -57,6 +57,11 @@ void tree_cleanup(void);
  * Returns 0 or -errno (-ENOENT, -EIO when a listing failed, ...). */
 int tree_stat(const char *path, bool want_size, struct node_info *out);
 
+/* How many tree_stat calls there have been. The kernel's lookup of a name is one, and each
+ * name the kernel looked up costs memory in libfuse's node table until the kernel forgets it:
+ * main.c asks it to forget after a walk of many. */
+uint64_t tree_stat_count(void);
+
 /* Receives one entry of a listing; kind is S_IFDIR, S_IFREG or S_IFLNK. Non-zero stops. */
 typedef int (*tree_fill_fn)(void *ctx, const char *name, mode_t kind);
 

@@ -1,6 +1,7 @@
 #include "upload.h"
 
 #include "api.h"
+#include "cache.h"
 #include "log.h"
 #include "tree.h"
 
@@ -201,6 +202,20 @@ static cJSON *find_lost_pin(const struct upload *u)
 	return f.found;
 }
 
+/* The uploaded bytes are the pin's image as pinfs shows it when the URL it shows is the
+ * "originals" one (-o image_size's default, or the only size the answer has): Pinterest serves
+ * the uploaded file there. Cached at once under that URL, with its size, so the stat cp makes
+ * after close costs no HEAD and reading the file back no GET. Another size is Pinterest's own
+ * scaling, left to be downloaded. */
+static void cache_uploaded(const cJSON *answer, const unsigned char *data, size_t len)
+{
+	struct pin *p = pin_from_json(answer, api_image_size());
+
+	if (p && p->image_url && p->size_key && strcmp(p->size_key, "originals") == 0)
+		cache_image_put(p->image_url, data, len);
+	pin_free(p);
+}
+
 int upload_pin(const struct upload *u, cJSON **pin)
 {
 	unsigned char *data = NULL;
@@ -233,6 +248,8 @@ int upload_pin(const struct upload *u, cJSON **pin)
 	}
 	if (!result && !cJSON_IsObject(*pin))
 		result = -EIO;
+	if (!result)
+		cache_uploaded(*pin, data, len);
 out:
 	if (result) {
 		cJSON_Delete(*pin);

@@ -21,7 +21,9 @@ struct upload {
 	const char *title;
 };
 
-/* Creates the pin. On success *pin is the API's pin object (caller cJSON_Deletes it).
+/* Creates the pin. On success *pin is the API's pin object (caller cJSON_Deletes it), and when
+ * the image URL pinfs shows for it is the "originals" one, the staged bytes are in the image
+ * cache under that URL (cache_image_put), so its size and bytes need no request.
  * Returns 0 or -errno: -EMEDIUMTYPE, -EINVAL (refused by Pinterest), -EAGAIN (rate limited
  * past the retries), -EIO. Never leaves two pins for one call. */
 int upload_pin(const struct upload *u, cJSON **pin);

@@ -5,29 +5,42 @@
 #include "log.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_FOLDERS   64 /* kept at once: the fixed folders and the latest searches */
-#define HEAD_PARALLEL 16
+#define MAX_FOLDERS	   64 /* kept at once: the fixed folders and the latest searches */
+#define HEAD_PARALLEL	   16
+#define TRIM_AFTER_ENTRIES 1000 /* see ensure */
 
-/* One entry; its name and data share one allocation. */
+/* The folders data ends in, shared by a folder's entries: every link of pins/ points to a
+ * file named like itself in one of a few hundred board and section folders, so its target is
+ * kept as one of these and the link's own name. Sorted, for a binary search. */
+struct vf_dirs {
+	char **v;
+	size_t n, cap;
+};
+
+/* One entry, 32 bytes and its name: pins/ holds one for each of my pins. Its data is `dir`
+ * followed by the last component of its name, when it has a dir; else it follows the name in
+ * the name's allocation. */
 struct vf_entry {
-	char *name;	  /* "name\0data\0" */
-	const char *data; /* points into name's block; NULL for a directory */
-	size_t len;	  /* of data */
-	int64_t size;	  /* of an image: bytes, -1 unknown */
-	size_t seq;	  /* order of adding: the first of two duplicates stays */
-	enum vf_kind kind;
+	char *name;	 /* "name\0" or "name\0data\0" */
+	const char *dir; /* NULL, or one of the folder's vf_dirs */
+	int64_t size;	 /* of an image: bytes, -1 unknown; else the data's length */
+	uint32_t seq;	 /* order of adding: the first of two duplicates stays */
+	uint8_t kind;	 /* enum vf_kind */
 };
 
 struct vf_builder {
 	struct vf_entry *ents;
 	size_t n, cap;
+	struct vf_dirs dirs;
 };
 
 /* A folder found by its key. It is freed only when evicted, and never while a thread that
@@ -37,6 +50,7 @@ struct vfolder {
 	char *key;
 	struct vf_entry *ents; /* sorted by name */
 	size_t n;
+	struct vf_dirs dirs; /* the entries' dirs */
 	bool built, busy;
 	bool stale; /* changed while being built: build again at the next use */
 	bool sizes_busy, sizes_tried;
@@ -71,23 +85,106 @@ static void entries_free(struct vf_entry *ents, size_t n)
 	free(ents);
 }
 
-static int entry_make(struct vf_entry *e, const char *name, enum vf_kind kind, const char *data)
+static void dirs_release(struct vf_dirs *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i]);
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+/* The copy in d of dir[0..len), added when d has none. NULL when out of memory. */
+static const char *dirs_get(struct vf_dirs *d, const char *dir, size_t len)
+{
+	size_t lo = 0, hi = d->n;
+	char *copy;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(d->v[mid], dir, len);
+
+		if (c == 0 && d->v[mid][len] == '\0')
+			return d->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		char **grown = realloc(d->v, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		d->v = grown;
+		d->cap = cap;
+	}
+	if (!(copy = strndup(dir, len)))
+		return NULL;
+	memmove(&d->v[lo + 1], &d->v[lo], (d->n - lo) * sizeof(*d->v));
+	d->v[lo] = copy;
+	d->n++;
+	return copy;
+}
+
+/* The last component of an entry's name. */
+static const char *tail_of(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+
+	return slash ? slash + 1 : name;
+}
+
+/* The length of data's dir when data is that dir and the tail of name ("../a/b.jpg" for
+ * "b.jpg": 5), else 0. */
+static size_t dir_len(const char *name, const char *data)
+{
+	const char *tail = tail_of(name);
+	size_t dlen = strlen(data), tlen = strlen(tail);
+
+	if (dlen <= tlen || data[dlen - tlen - 1] != '/' || strcmp(data + dlen - tlen, tail) != 0)
+		return 0;
+	return dlen - tlen;
+}
+
+static int entry_make(struct vf_entry *e, struct vf_dirs *dirs, const char *name, enum vf_kind kind,
+		      const char *data)
 {
 	size_t nlen = strlen(name), dlen = data ? strlen(data) : 0;
+	size_t dir = data && kind == VF_LINK ? dir_len(name, data) : 0;
 
 	memset(e, 0, sizeof(*e));
-	e->name = malloc(nlen + dlen + 2);
+	if (dir && !(e->dir = dirs_get(dirs, data, dir)))
+		return -ENOMEM;
+	e->name = malloc(nlen + 1 + (data && !dir ? dlen + 1 : 0));
 	if (!e->name)
 		return -ENOMEM;
 	memcpy(e->name, name, nlen + 1);
-	if (data) {
+	if (data && !dir)
 		memcpy(e->name + nlen + 1, data, dlen + 1);
-		e->data = e->name + nlen + 1;
-	}
-	e->len = dlen;
-	e->kind = kind;
+	e->kind = (uint8_t)kind;
 	e->size = kind == VF_IMAGE ? cache_size_get(data) : (int64_t)dlen;
 	return 0;
+}
+
+/* The entry's data into a new string (NULL for a directory, or when out of memory). */
+static char *entry_data(const struct vf_entry *e)
+{
+	char *out = NULL;
+
+	if (e->kind == VF_DIR)
+		return NULL;
+	if (!e->dir)
+		return strdup(e->name + strlen(e->name) + 1);
+	if (asprintf(&out, "%s%s", e->dir, tail_of(e->name)) < 0)
+		return NULL;
+	return out;
+}
+
+/* The URL of an image entry: never kept under a dir. */
+static const char *entry_url(const struct vf_entry *e)
+{
+	return e->name + strlen(e->name) + 1;
 }
 
 int vf_add(struct vf_builder *b, const char *name, enum vf_kind kind, const char *data)
@@ -105,9 +202,9 @@ int vf_add(struct vf_builder *b, const char *name, enum vf_kind kind, const char
 		b->ents = grown;
 		b->cap = cap;
 	}
-	if (entry_make(&b->ents[b->n], name, kind, data))
+	if (entry_make(&b->ents[b->n], &b->dirs, name, kind, data))
 		return -ENOMEM;
-	b->ents[b->n].seq = b->n;
+	b->ents[b->n].seq = (uint32_t)b->n;
 	b->n++;
 	return 0;
 }
@@ -152,6 +249,7 @@ static struct vfolder *find(const char *key)
 static void folder_free(struct vfolder *f)
 {
 	entries_free(f->ents, f->n);
+	dirs_release(&f->dirs);
 	free(f->key);
 	free(f);
 }
@@ -221,16 +319,24 @@ static int ensure(const char *key, const struct vf_source *src, uint64_t v, stru
 	result = src->build(key, &b);
 	if (!result)
 		builder_finish(&b);
+	/* A build of pins/ frees as much as it keeps (the walk of GET /pins, the tree's paths):
+	 * give those pages back. A small folder frees too little to be worth the walk of the
+	 * heap that this is. */
+	if (b.n >= TRIM_AFTER_ENTRIES)
+		malloc_trim(0);
 	pthread_mutex_lock(&V.lock);
 	f->busy = false;
 	pthread_cond_broadcast(&V.changed);
 	if (result) {
 		entries_free(b.ents, b.n);
+		dirs_release(&b.dirs);
 		return result;
 	}
 	entries_free(f->ents, f->n);
+	dirs_release(&f->dirs);
 	f->ents = b.ents;
 	f->n = b.n;
+	f->dirs = b.dirs;
 	f->built = true;
 	f->version = f->stale ? ~v : v;
 	f->built_at = f->stale ? -1e9 : now_s();
@@ -273,7 +379,7 @@ static void learn_sizes(struct vfolder *f)
 	sizes = calloc(f->n ? f->n : 1, sizeof(*sizes));
 	for (size_t i = 0; urls && sizes && i < f->n; i++)
 		if (f->ents[i].kind == VF_IMAGE && f->ents[i].size < 0 &&
-		    (urls[n] = strdup(f->ents[i].data)))
+		    (urls[n] = strdup(entry_url(&f->ents[i]))))
 			n++;
 	f->sizes_busy = true;
 	pthread_mutex_unlock(&V.lock);
@@ -287,7 +393,7 @@ static void learn_sizes(struct vfolder *f)
 	/* The folder may have been built again meanwhile: its images read sizes from the cache. */
 	for (size_t i = 0; i < f->n; i++)
 		if (f->ents[i].kind == VF_IMAGE && f->ents[i].size < 0)
-			f->ents[i].size = cache_size_get(f->ents[i].data);
+			f->ents[i].size = cache_size_get(entry_url(&f->ents[i]));
 	f->sizes_busy = false;
 	f->sizes_tried = true;
 	pthread_cond_broadcast(&V.changed);
@@ -320,6 +426,14 @@ void vfolder_cleanup(void)
 	pthread_mutex_unlock(&V.lock);
 }
 
+/* Every stat: see vfolder_stat_count. */
+static atomic_uint_least64_t stat_count;
+
+uint64_t vfolder_stat_count(void)
+{
+	return atomic_load(&stat_count);
+}
+
 int vfolder_stat(const char *key, const struct vf_source *src, const char *rest,
 		 struct vf_info *out)
 {
@@ -328,6 +442,7 @@ int vfolder_stat(const char *key, const struct vf_source *src, const char *rest,
 	uint64_t v = 0;
 	int result;
 
+	atomic_fetch_add(&stat_count, 1);
 	memset(out, 0, sizeof(*out));
 	out->kind = VF_DIR;
 	out->mtime = time(NULL);
@@ -426,9 +541,9 @@ int vfolder_data(const char *key, const struct vf_source *src, const char *rest,
 		goto out;
 	}
 	*kind = e->kind;
-	if (e->data && !(*data = strndup(e->data, e->len)))
+	if (e->kind != VF_DIR && !(*data = entry_data(e)))
 		result = -ENOMEM;
-	*len = e->data ? e->len : 0;
+	*len = *data ? strlen(*data) : 0;
 out:
 	pthread_mutex_unlock(&V.lock);
 	return result;
@@ -444,7 +559,7 @@ void vfolder_put(const char *key, const char *name, enum vf_kind kind, const cha
 	f = find(key);
 	if (f && f->busy)
 		f->stale = true; /* the build under way may have missed the change */
-	if (!f || !f->built || entry_make(&e, name, kind, data))
+	if (!f || !f->built || entry_make(&e, &f->dirs, name, kind, data))
 		goto out;
 	at = find_entry(f, name);
 	if (at) {

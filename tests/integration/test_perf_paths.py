@@ -1,0 +1,338 @@
+"""The fast paths, checked for what they must never give up: images streamed while they download
+(the first bytes before the last, one shared GET, a thumbnailer that reads 64 KiB fetching not
+much more, a cut transfer resumed or failed with EIO, never short bytes), a pin made by cp
+whose size and bytes need no image request, and JSON sidecars served from the kernel's page
+cache yet always showing the text as it is now (edits, renames, remote changes of any length).
+docs/design.md says how each works."""
+
+import base64
+import errno
+import io
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+from PIL import Image
+
+SEED = "boards=2,pins=6,sections=0"
+KIB = 1 << 10
+MIB = 1 << 20
+
+
+def noise_jpeg(seed, mb):
+    """A JPEG of about mb MB (noise compresses badly), the same for one seed."""
+    side = int((mb * MIB / 0.9) ** 0.5)
+    rnd = __import__("random").Random(seed)
+    pixels = rnd.randbytes(side * side * 3)
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (side, side), pixels).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def small_jpeg(color, size):
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def first_board(server):
+    return server.state()["boards"][0]
+
+
+def upload(server, board_id, title, data):
+    """Makes a pin behind pinfs' back, as another client would: its originals are data."""
+    return server.v5("POST", "/pins", {
+        "board_id": board_id, "title": title,
+        "media_source": {"source_type": "image_base64", "content_type": "image/jpeg",
+                         "data": base64.b64encode(data).decode()}})
+
+
+def requests_on(server, route):
+    return [r for r in server.admin("GET", "requests")["requests"] if r["route"] == route]
+
+
+def image_requests(counts):
+    return {k: v for k, v in counts.items() if k in ("GET /img", "HEAD /img")}
+
+
+def cache_files(m):
+    d = os.path.join(m.cache_dir, "images")
+    return {f: os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)}
+
+
+@pytest.fixture
+def big(fake, mount):
+    """A server with three pins of a few MB on its first board, and a mount of it:
+    (server, mount, folder, {title: bytes})."""
+    server = fake(SEED)
+    board = first_board(server)
+    pics = {f"Big {i}": noise_jpeg(i, 4) for i in range(3)}
+    for title, data in pics.items():
+        upload(server, board["id"], title, data)
+    m = mount(server)
+    folder = m.path("boards", board["name"])
+    for title, data in pics.items():   # sizes known (one HEAD sweep): the page cache is used
+        assert os.stat(folder / f"{title}.jpg").st_size == len(data)
+    server.reset_counts()
+    return server, m, folder, pics
+
+
+# ---- 1. images stream: a read waits only for its own bytes ----
+
+def test_first_bytes_come_before_the_whole_image(big):
+    server, m, folder, pics = big
+    data = pics["Big 0"]
+    server.fault(route="GET /img", action="stall", bytes=MIB, ms=3000)
+    t0 = time.monotonic()
+    with open(folder / "Big 0.jpg", "rb", buffering=0) as f:
+        opened = time.monotonic() - t0
+        head = f.read(64 * KIB)
+        first = time.monotonic() - t0
+        rest = b""
+        while chunk := f.read(MIB):
+            rest += chunk
+    total = time.monotonic() - t0
+    assert head == data[:64 * KIB] and head + rest == data
+    # open and the first 64 KiB do not wait for the stalled rest; the whole file does
+    assert opened < 1 and first < 1.5, (opened, first)
+    assert total >= 2.5, total
+    assert [r.get("range") for r in requests_on(server, "GET /img")] == [None]
+    # cached now: a second read sends nothing
+    server.reset_counts()
+    assert (folder / "Big 0.jpg").read_bytes() == data
+    assert not image_requests(server.counts())
+
+
+def test_concurrent_readers_share_one_download(big):
+    server, m, folder, pics = big
+    data = pics["Big 1"]
+    server.fault(route="GET /img", action="stall", bytes=512 * KIB, ms=1000)
+    got = [None] * 4
+
+    def read(i):
+        with open(folder / "Big 1.jpg", "rb", buffering=0) as f:
+            got[i] = f.read(len(data) + 1)
+            while chunk := f.read(MIB):   # a read may end early only at the end of the file
+                got[i] += chunk
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(len(got))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert all(g == data for g in got)
+    assert len(requests_on(server, "GET /img")) == 1
+
+
+def test_thumbnailer_fetches_little_more_than_it_reads(big):
+    server, m, folder, pics = big
+    n = len(pics)
+    # Each transfer pauses after 512 KiB: long enough for the reader to be gone.
+    server.fault(route="GET /img", action="stall", bytes=512 * KIB, ms=1500, count=n)
+    t0 = time.monotonic()
+    for title, data in pics.items():
+        with open(folder / f"{title}.jpg", "rb", buffering=0) as f:
+            assert f.read(64 * KIB) == data[:64 * KIB]
+    assert time.monotonic() - t0 < 1.5   # no read waited for a stall
+    time.sleep(2.5)                       # the stalls end; the cut transfers are over
+    assert len(requests_on(server, "GET /img")) == n
+    files = cache_files(m)
+    assert all(f.endswith(".part") for f in files), files   # no whole image kept
+    assert 0 < sum(files.values()) <= n * 768 * KIB, files
+    # A later read resumes a stopped download where its .part ends.
+    server.reset_counts()
+    assert (folder / "Big 2.jpg").read_bytes() == pics["Big 2"]
+    ranges = [r.get("range") for r in requests_on(server, "GET /img")]
+    assert len(ranges) == 1 and ranges[0] and ranges[0] != "bytes=0-", ranges
+    assert sum(1 for f in cache_files(m) if not f.endswith(".part")) == 1
+
+
+def test_cut_image_resumes_or_fails_with_eio_never_short(big):
+    server, m, folder, pics = big
+    m.expect_log(r"download of .* failed|Transferred a partial file")
+    server.fault(route="GET /img", action="truncate", bytes=300_000)
+    assert (folder / "Big 0.jpg").read_bytes() == pics["Big 0"]
+    ranges = [r.get("range") for r in requests_on(server, "GET /img")]
+    assert ranges == [None, "bytes=300000-"], ranges
+    # Cut every time: the bytes read are right as far as they go, then EIO, never an end.
+    data = pics["Big 1"]
+    server.fault(route="GET /img", action="truncate", bytes=200_000, count=50)
+    got = b""
+    with pytest.raises(OSError) as e:
+        with open(folder / "Big 1.jpg", "rb", buffering=0) as f:
+            while True:
+                chunk = f.read(128 * KIB)
+                assert chunk, f"end of file after {len(got)} of {len(data)} bytes"
+                got += chunk
+    assert e.value.errno == errno.EIO
+    assert data.startswith(got)
+    # later reads fail alike until the server behaves; nothing half-made is kept
+    assert not [f for f in cache_files(m) if "Big" in f or f.endswith(".part")]
+    server.admin("DELETE", "faults")
+    assert (folder / "Big 1.jpg").read_bytes() == data
+
+
+# ---- 2. cp: a new pin's size and bytes are known without asking ----
+
+def test_cp_of_new_images_sends_no_image_request(fake, mount, tmp_path):
+    server = fake(SEED)
+    m = mount(server)
+    board = first_board(server)
+    folder = m.path("boards", board["name"])
+    subprocess.run(["ls", "-l", str(folder)], check=True, capture_output=True)
+    sources = []
+    for i, color in enumerate([(200, 20, 20), (20, 200, 20), (20, 20, 200)]):
+        src = tmp_path / f"copied {i}.jpg"
+        src.write_bytes(small_jpeg(color, (64 + 16 * i, 48)))
+        sources.append(src)
+    server.reset_counts()
+    for src in sources:   # one after another, each cp's stat after close included
+        subprocess.run(["cp", str(src), str(folder) + "/"], check=True)
+    c = server.counts()
+    assert c.get("POST /v5/pins") == 3 and not image_requests(c), c
+    ls = subprocess.run(["ls", "-l", str(folder)], check=True, capture_output=True, text=True)
+    sizes = {line.split(None, 8)[8]: int(line.split()[4])
+             for line in ls.stdout.splitlines()[1:]}
+    for src in sources:
+        assert sizes[src.name] == src.stat().st_size
+        assert (folder / src.name).read_bytes() == src.read_bytes()
+    assert not image_requests(server.counts())
+
+
+def test_cp_with_another_image_size_shows_pinterests_bytes(fake, mount, tmp_path):
+    """-o image_size=600x shows Pinterest's scaled image, not the uploaded file: nothing is
+    put in the cache for it, and reading it back fetches the scaled bytes."""
+    server = fake(SEED)
+    m = mount(server, opts=("image_size=600x",))
+    folder = m.path("boards", first_board(server)["name"])
+    src = tmp_path / "scaled.jpg"
+    src.write_bytes(small_jpeg((10, 120, 240), (900, 700)))
+    subprocess.run(["cp", str(src), str(folder) + "/"], check=True)
+    url = json.loads((folder / "scaled.json").read_text())["image"]["url"]
+    assert "/600x/" in url
+    want = server.fetch(url)
+    assert want != src.read_bytes()
+    assert (folder / "scaled.jpg").read_bytes() == want
+
+
+# ---- 3. JSON sidecars: cached by the kernel, and always the text as it is now ----
+
+def pin_files(folder):
+    """(image, sidecar) of the first titled pin of folder."""
+    names = sorted(os.listdir(folder))
+    for n in names:
+        if n.endswith(".jpg") and n[:-4] + ".json" in names and not n[0].isdigit():
+            return folder / n, folder / (n[:-4] + ".json")
+    raise AssertionError(f"no pin in {names}")
+
+
+def reads_in(log):
+    return log.count("opcode: READ (")
+
+
+def test_warm_json_reads_come_from_the_page_cache(fake, mount):
+    server = fake(SEED)
+    m = mount(server, args=("-d",))   # -d: libfuse logs every request the kernel sends
+    folder = m.path("boards", first_board(server)["name"])
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".json"))
+    cold = {n: (folder / n).read_bytes() for n in names}
+    mark = len(m.log())
+    warm = {n: (folder / n).read_bytes() for n in names}
+    assert warm == cold
+    assert reads_in(m.log()[mark:]) == 0, "warm reads reached the daemon"
+    r = subprocess.run(["fincore", "-nb", "-o", "RES", str(folder / names[0])],
+                       capture_output=True, text=True)
+    if r.returncode == 0:
+        assert int(r.stdout.split()[0]) > 0
+
+
+def test_json_shows_local_changes_at_once(fake, mount):
+    server = fake(SEED)
+    m = mount(server)
+    folder = m.path("boards", first_board(server)["name"])
+    image, sidecar = pin_files(folder)
+    pin_id = json.loads(sidecar.read_text())["id"]
+
+    def shown():
+        sidecar.read_text()   # a second read, so the text is in the page cache
+        return json.loads(sidecar.read_text())
+
+    def on_server():
+        return next(p for p in server.state()["pins"] if p["id"] == pin_id)
+
+    shown()
+    # an edit written through the mount, of another length
+    edited = json.loads(sidecar.read_text())
+    edited["description"] = "Written through the mount"
+    sidecar.write_text(json.dumps(edited, indent=2, ensure_ascii=False) + "\n")
+    assert shown()["description"] == "Written through the mount"
+    # setxattr on the image: the sidecar's text changes, its length does not
+    length = len(sidecar.read_bytes())
+    os.setxattr(image, "user.pinterest.description", b"Written through the xattr")
+    assert shown()["description"] == "Written through the xattr"
+    assert len(sidecar.read_bytes()) == length
+    # and of another length, read within the second the kernel trusts the old size: the
+    # whole text, not cut at the size the kernel remembers
+    os.setxattr(image, "user.pinterest.description", b"Longer: written through the xattr")
+    text = sidecar.read_text()
+    assert json.loads(text)["description"] == "Longer: written through the xattr"
+    assert sidecar.read_text() == text
+    # sed -i: a new file renamed over the sidecar, same length
+    subprocess.run(["sed", "-i", "s/Longer: written/Longer: WRITTEN/", str(sidecar)], check=True)
+    assert shown()["description"] == "Longer: WRITTEN through the xattr"
+    assert on_server()["description"] == "Longer: WRITTEN through the xattr"
+    # mv renames the pin: its sidecar shows the new title under its new name
+    os.rename(image, folder / "Renamed here.jpg")
+    moved = folder / "Renamed here.json"
+    moved.read_text()
+    assert json.loads(moved.read_text())["title"] == "Renamed here"
+
+
+def test_json_shows_remote_changes_after_the_ttl(fake, mount):
+    server = fake(SEED)
+    m = mount(server, opts=("dir_cache_ttl=1",))
+    folder = m.path("boards", first_board(server)["name"])
+    _, sidecar = pin_files(folder)
+    pin_id = json.loads(sidecar.read_text())["id"]
+    for desc in ("Changed on the server", "Changed on the SERVER", "Changed again, longer"):
+        sidecar.read_text()
+        before = sidecar.read_text()
+        server.v5("PATCH", f"/pins/{pin_id}", {"description": desc})
+        time.sleep(1.5)
+        text = sidecar.read_text()
+        assert json.loads(text)["description"] == desc
+        assert json.loads(sidecar.read_text())["description"] == desc
+        if desc == "Changed on the SERVER":   # the same length as the text before
+            assert len(text) == len(before) and text != before
+
+
+def test_a_long_walk_lets_the_kernel_forget_and_nothing_breaks(fake, mount):
+    """Past 10 000 lookups pinfs asks the kernel to drop the dentries nothing uses, so libfuse
+    frees its nodes. A shell sitting in boards/ or in a board must keep a working getcwd, and
+    the tree must list the same afterwards, with no request beyond the listings."""
+    server = fake("boards=3,pins=6000,sections=0")
+    m = mount(server)
+    board = sorted(os.listdir(m.path("boards")))[0]
+    cwds = (m.path("boards"), m.path("boards", board))
+    # Shells already in those folders when the walk starts: their getcwd is what could break.
+    shells = [subprocess.Popen(["sh", "-c", "read go; /bin/pwd -P"], cwd=c, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE) for c in cwds]
+    first = subprocess.run(["ls", "-lR", str(m.path("boards"))], capture_output=True,
+                           text=True, check=True).stdout
+    assert first.count(".json") >= 6000  # 12 000 names looked up: past the threshold
+    time.sleep(1)  # the forgetting runs every 250 ms
+    for cwd, sh in zip(cwds, shells):
+        out, err = sh.communicate("go\n", timeout=30)
+        assert sh.returncode == 0, err
+        assert out.strip() == str(cwd)
+    server.reset_counts()
+    again = subprocess.run(["ls", "-lR", str(m.path("boards"))], capture_output=True,
+                           text=True, check=True).stdout
+    assert again == first
+    # Within the TTL: the names come back from pinfs's own tree, not from the server.
+    assert image_requests(server.counts()) == {}
+    assert not [k for k in server.counts() if k.startswith("GET /boards")]
