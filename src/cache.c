@@ -1,4 +1,5 @@
 #include "cache.h"
+#include "dirs.h"
 
 #include "http.h"
 #include "log.h"
@@ -82,32 +83,6 @@ static void table_put(uint64_t key, int64_t size)
 	r->size = size;
 }
 
-/* Creates path and its missing parents (a new account may have no ~/.cache yet), mode 0700. */
-static int make_dir(const char *path)
-{
-	char *p = strdup(path);
-	int result = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (char *s = p + 1;; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			result = -errno;
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return result;
-}
-
 static void load_sizes(void)
 {
 	struct size_rec rec;
@@ -125,7 +100,7 @@ int cache_init(const char *dir)
 	root = strdup(dir);
 	if (!root)
 		return -ENOMEM;
-	result = make_dir(root);
+	result = dirs_make(root);
 	if (result)
 		goto out;
 	if (asprintf(&path, "%s/images", root) < 0) {
@@ -133,7 +108,7 @@ int cache_init(const char *dir)
 		result = -ENOMEM;
 		goto out;
 	}
-	result = make_dir(path);
+	result = dirs_make(path);
 	if (result)
 		goto out;
 	free(path);

@@ -1,4 +1,5 @@
 #include "oauth.h"
+#include "dirs.h"
 
 #include "http.h"
 #include "log.h"
@@ -216,32 +217,6 @@ static char *dir_of(const char *path)
 	return slash == path ? strdup("/") : strndup(path, slash - path);
 }
 
-/* Creates dir and its missing parents, mode 0700: they hold a secret. */
-static int make_dirs(const char *dir)
-{
-	char *p = strdup(dir);
-	int result = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (char *s = p + 1;; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			result = -errno;
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return result;
-}
-
 static void add_str(cJSON *j, const char *key, const char *value)
 {
 	if (value)
@@ -333,7 +308,7 @@ int oauth_save(const char *path, const struct token_file *t, char *why, size_t l
 		snprintf(why, len, "out of memory");
 		goto out;
 	}
-	result = make_dirs(dir);
+	result = dirs_make(dir);
 	if (result) {
 		snprintf(why, len, "cannot create %s: %s", dir, strerror(-result));
 		goto out;
