@@ -33,13 +33,16 @@ BAD_LOG = re.compile(r"pinfs: (error|warning):|AddressSanitizer|LeakSanitizer|ru
 class FakeServer:
     """A running tests/fake_pinterest/server.py and its admin routes."""
 
-    def __init__(self, seed, extra=()):
+    # An ssl.SSLContext trusting the server's CA when it serves https (test_security's TLS tests).
+    context = None
+
+    def __init__(self, seed, extra=(), scheme="http"):
         self.log = tempfile.NamedTemporaryFile(prefix="fake-", suffix=".log", delete=False)
         cmd = ["/usr/bin/python3", str(SERVER), "--port", "0", "--token", TOKEN,
                "--seed", seed, *extra]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline().strip()
-        if not line.startswith("http://"):
+        if not line.startswith(scheme + "://"):
             self.stop()
             raise RuntimeError(f"fake server did not start: {line!r}; log {self.log.name}")
         self.api = line
@@ -49,7 +52,7 @@ class FakeServer:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base + "/_fake/" + route, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=30, context=self.context) as r:
             text = r.read()
         return json.loads(text) if text else None
 
@@ -59,12 +62,12 @@ class FakeServer:
         req = urllib.request.Request(self.api + path, data=data, method=method,
                                      headers={"Authorization": f"Bearer {token}",
                                               "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=30, context=self.context) as r:
             text = r.read()
         return json.loads(text) if text else None
 
     def fetch(self, url):
-        with urllib.request.urlopen(url, timeout=30) as r:
+        with urllib.request.urlopen(url, timeout=30, context=self.context) as r:
             return r.read()
 
     def counts(self):

@@ -1,6 +1,7 @@
 """The file names the brief promises, computed independently of pinfs' C code, so the suite can
 say what a mount must show for any state of the fake server."""
 
+import os
 from datetime import datetime, timezone
 
 NAME_MAX = 255
@@ -110,3 +111,14 @@ def expected_tree(state, prefer=None):
                     tree[f"{where}/{names[p['id']]}{image_ext(img['url'])}"] = ("image", p)
                 tree[f"{where}/{names[p['id']]}.json"] = ("json", p)
     return tree
+
+
+def walk(root):
+    """{relative path: "dir" | "file"} of everything under root/boards, as the mount shows it."""
+    found = {}
+    for top, dirs, files in os.walk(root / "boards"):
+        rel = os.path.relpath(top, root)
+        found[rel] = "dir"
+        for f in files:
+            found[os.path.join(rel, f)] = "file"
+    return found

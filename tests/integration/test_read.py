@@ -9,18 +9,7 @@ import time
 import pytest
 
 from conftest import PINFS, TOKEN, Mount
-from naming import best_image, created, expected_tree
-
-
-def walk(root):
-    """{relative path: "dir" | "file"} of everything under root/boards."""
-    found = {}
-    for top, dirs, files in os.walk(root / "boards"):
-        rel = os.path.relpath(top, root)
-        found[rel] = "dir"
-        for f in files:
-            found[os.path.join(rel, f)] = "file"
-    return found
+from naming import best_image, created, expected_tree, walk
 
 
 def test_tree_equals_server_state(account):

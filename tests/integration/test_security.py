@@ -14,14 +14,13 @@ import ssl
 import subprocess
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from conftest import PINFS, SERVER, TOKEN, FakeServer
-from naming import expected_tree
+from conftest import PINFS, TOKEN, FakeServer
+from naming import expected_tree, walk
 
 SEED = "boards=2,pins=16,sections=1"
 TEST_NET = "192.0.2.1"   # RFC 5737 documentation address: refused before any connection
@@ -54,16 +53,6 @@ def refused_in_one_line(r, mnt, phrase):
     assert len(lines) == 1 and phrase in lines[0], r.stderr
     assert TOKEN not in r.stderr + r.stdout
     assert not os.path.ismount(mnt)
-
-
-def walk(root):
-    found = {}
-    for top, dirs, files in os.walk(root / "boards"):
-        rel = os.path.relpath(top, root)
-        found[rel] = "dir"
-        for f in files:
-            found[os.path.join(rel, f)] = "file"
-    return found
 
 
 # ---- the token ----
@@ -209,28 +198,7 @@ class TlsServer(FakeServer):
 
     def __init__(self, seed, cert, key, ca):
         self.context = ssl.create_default_context(cafile=str(ca))
-        self.log = tempfile.NamedTemporaryFile(prefix="fake-tls-", suffix=".log", delete=False)
-        cmd = ["/usr/bin/python3", str(SERVER), "--port", "0", "--token", TOKEN, "--seed", seed,
-               "--tls-cert", str(cert), "--tls-key", str(key)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("https://"):
-            self.stop()
-            raise RuntimeError(f"fake server did not start over TLS: {line!r}")
-        self.api = line
-        self.base = line[: -len("/v5")]
-
-    def admin(self, method, route, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + "/_fake/" + route, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30, context=self.context) as r:
-            text = r.read()
-        return json.loads(text) if text else None
-
-    def fetch(self, url):
-        with urllib.request.urlopen(url, timeout=30, context=self.context) as r:
-            return r.read()
+        super().__init__(seed, ["--tls-cert", str(cert), "--tls-key", str(key)], scheme="https")
 
 
 @pytest.fixture
