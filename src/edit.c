@@ -147,7 +147,7 @@ int edit_rmdir(const char *path)
 		return result;
 	if (info.type != NODE_BOARD && info.type != NODE_SECTION)
 		return info.kind == S_IFDIR ? -EPERM : -ENOTDIR;
-	result = tree_list(path, count_entry, &n);
+	result = tree_list(path, 0, count_entry, &n, NULL);
 	if (result)
 		return result;
 	local_list(path, count_entry, &n);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Kernel caching of names and attributes. Short, because the tree already answers from memory
@@ -157,9 +158,10 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	/* An open file that is removed goes at once, not to a .fuse_hidden name: mv unlinks the
 	 * source it still holds open, and a hidden name would be a scratch file, not a pin. */
 	cfg->hard_remove = 1;
-	/* readdirplus would make the kernel ask every entry's attributes with the listing,
-	 * and so every image's size: a bare ls or find -name would then cost HEADs. */
-	conn->want &= ~FUSE_CAP_READDIRPLUS;
+	/* readdirplus on every listing, not only when the kernel guesses attributes will be
+	 * wanted: what the tree knows goes with the names and spares a LOOKUP per file. An image
+	 * of unknown size goes bare (fill_described), so a listing never costs a HEAD. */
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	/* O_TRUNC arrives with open, not as a separate truncate of a sidecar. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
@@ -323,8 +325,10 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		result = social_stat(path, &info);
 	else if (local_stat(path, st) == 0)
 		goto local;
-	else
+	else {
+		tree_count_lookup(); /* a LOOKUP, or a GETATTR: libfuse does not say which */
 		result = tree_stat(path, true, &info);
+	}
 	if (result == -ENOENT && tree_ghost(path, false)) {
 		/* The sidecar of a pin just deleted: found, so that rm can remove it quietly. */
 		memset(&info, 0, sizeof(info));
@@ -351,9 +355,18 @@ local:
 	return 0;
 }
 
+/* A listing goes to libfuse one of two ways. The generated folders (and .pinfs) hand over
+ * every name at once, offset 0, and libfuse keeps the list until the folder is closed. The
+ * tree's folders give each entry its offset and stop when the kernel's buffer is full: the
+ * next call starts after the last offset the kernel took. libfuse 3.14 sends the attributes
+ * of readdirplus only in that second way (in the first it announces them and sends none). */
 struct fill_ctx {
 	void *buf;
 	fuse_fill_dir_t filler;
+	const char *dir; /* the folder listed */
+	off_t after;	 /* the kernel has the entries up to this offset */
+	off_t n;	 /* the offset of the last entry met */
+	bool full;	 /* the kernel's buffer is full: stop */
 };
 
 static int fill_one(void *ctx, const char *name, mode_t kind)
@@ -364,29 +377,121 @@ static int fill_one(void *ctx, const char *name, mode_t kind)
 	return fc->filler(fc->buf, name, &st, 0, 0);
 }
 
+/* The next entry, with its offset; attributes when st is a whole stat (FUSE_FILL_DIR_PLUS). */
+static int fill_at(struct fill_ctx *fc, const char *name, const struct stat *st,
+		   enum fuse_fill_dir_flags flags)
+{
+	if (++fc->n <= fc->after)
+		return 0;
+	if (fc->filler(fc->buf, name, st, fc->n, flags))
+		fc->full = true;
+	return fc->full;
+}
+
+static int fill_bare(void *ctx, const char *name, mode_t kind)
+{
+	struct stat st = {.st_mode = kind};
+
+	return fill_at(ctx, name, &st, 0);
+}
+
+/* readdirplus: an entry goes with its attributes when the tree knows them without a request,
+ * so that opening it needs no LOOKUP; the kernel keeps them like a lookup's. The rest (an
+ * image of unknown size, a local file of the same name) go bare and are looked up when used. */
+static int fill_described(void *ctx, const char *name, mode_t kind, const struct node_info *info)
+{
+	struct fill_ctx *fc = ctx;
+	struct stat st;
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/%s", strcmp(fc->dir, "/") ? fc->dir : "", name);
+
+	if (!info || n >= (int)sizeof(path) || local_exists(path))
+		return fill_bare(ctx, name, kind);
+	fill_stat(info, &st);
+	/* As getattr does: the size the kernel now holds decides how the text is served. */
+	if (S_ISREG(st.st_mode) && info->type != NODE_PIN_IMAGE)
+		seen_size(path, st.st_size);
+	return fill_at(fc, name, &st, FUSE_FILL_DIR_PLUS);
+}
+
+/* A folder of pinfs's own or a generated one: every name at once. */
+static int list_whole(const char *path, struct fill_ctx *fc)
+{
+	fill_one(fc, ".", S_IFDIR);
+	fill_one(fc, "..", S_IFDIR);
+	if (social_owns(path))
+		return social_list(path, fill_one, fc);
+	if (strcmp(path, PINFS_DIR) != 0)
+		return -ENOTDIR;
+	fill_one(fc, "stats", S_IFREG);
+	return 0;
+}
+
+/* A walk of the whole mount (find MOUNT, ls -R MOUNT) reads the root and then boards/, in one
+ * thread. It reaches pins/ and the people folders only after the last board: they are built in
+ * the background from then on, beside the boards. `ls MOUNT` then `ls MOUNT/boards` are two
+ * processes, and a walk of boards/ alone never reads the root: neither asks for them. */
+#define WALK_WINDOW_S 2.0
+
+static struct {
+	pthread_mutex_t lock;
+	pid_t reader; /* the thread that read the root last, 0: none since boards/ was */
+	struct timespec at;
+} root_read = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void note_walk(const char *path, off_t offset)
+{
+	pid_t tid = fuse_get_context()->pid;
+	struct timespec now;
+	bool walk = false;
+
+	if (offset || (strcmp(path, "/") != 0 && strcmp(path, "/boards") != 0))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&root_read.lock);
+	if (strcmp(path, "/") == 0) {
+		root_read.reader = tid;
+		root_read.at = now;
+	} else {
+		double since = (double)(now.tv_sec - root_read.at.tv_sec) +
+			       (double)(now.tv_nsec - root_read.at.tv_nsec) / 1e9;
+
+		walk = root_read.reader == tid && since < WALK_WINDOW_S;
+		root_read.reader = 0;
+	}
+	pthread_mutex_unlock(&root_read.lock);
+	if (walk) {
+		log_debug("a walk of the whole mount: listing the folders beyond boards/ ahead");
+		social_prefetch();
+	}
+}
+
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
 		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	struct fill_ctx fc = {buf, filler};
+	struct fill_ctx fc = {buf, filler, path, offset, 0, false};
+	size_t skip = offset > 2 ? (size_t)offset - 2 : 0, met = 0;
 	int result;
 
-	(void)offset, (void)fi, (void)flags;
-	fill_one(&fc, ".", S_IFDIR);
-	fill_one(&fc, "..", S_IFDIR);
-	if (in_pinfs_dir(path)) {
-		if (strcmp(path, PINFS_DIR) != 0)
-			return -ENOTDIR;
-		fill_one(&fc, "stats", S_IFREG);
+	(void)fi;
+	note_walk(path, offset);
+	if (in_pinfs_dir(path) || social_owns(path))
+		return offset ? 0 : list_whole(path, &fc);
+	if (fill_bare(&fc, ".", S_IFDIR) || fill_bare(&fc, "..", S_IFDIR))
 		return 0;
-	}
-	if (social_owns(path))
-		return social_list(path, fill_one, &fc);
-	result = tree_list(path, fill_one, &fc);
-	if (!result && strcmp(path, "/") == 0)
-		fill_one(&fc, ".pinfs", S_IFDIR);
-	if (!result)
-		local_list(path, fill_one, &fc);
-	return result;
+	/* The tree passes over the entries the kernel has. With READDIRPLUS_AUTO off the kernel
+	 * always asks for attributes, unless it has no readdirplus at all. */
+	fc.n = 2 + (off_t)skip;
+	result = flags & FUSE_READDIR_PLUS ? tree_list_info(path, skip, fill_described, &fc, &met)
+					   : tree_list(path, skip, fill_bare, &fc, &met);
+	if (result || fc.full)
+		return result;
+	/* The entries after the tree's are numbered after all of its own, skipped or not. */
+	fc.n = 2 + (off_t)met;
+	if (strcmp(path, "/") == 0 && fill_bare(&fc, ".pinfs", S_IFDIR))
+		return 0;
+	local_list(path, fill_bare, &fc);
+	return 0;
 }
 
 /* The folder of path is a board's or a section's: where files can be made. */
@@ -854,6 +959,12 @@ static int fs_readlink(const char *path, char *buf, size_t len)
 
 static int fs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
+	/* pinfs has user.* attributes only. ENOTSUP, not ENODATA, for the other namespaces:
+	 * `ls -l` asks security.selinux and system.posix_acl_access of every file, and stops
+	 * asking on a device that answered ENOTSUP once, where ENODATA costs two FUSE round
+	 * trips per file. */
+	if (strncmp(name, "user.", 5) != 0)
+		return -ENOTSUP;
 	if (social_owns(path) || local_exists(path) || in_pinfs_dir(path))
 		return -ENODATA;
 	return tree_xattr_get(path, name, value, size);

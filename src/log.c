@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 static enum log_level threshold = LOG_LVL_WARN;
+static __thread bool quiet; /* see log_quiet_thread */
 static bool to_syslog;
 static int file_fd = -1;
 
@@ -83,12 +84,17 @@ static void write_file_line(enum log_level level, const char *line)
 		return; /* nowhere left to say so */
 }
 
+void log_quiet_thread(bool on)
+{
+	quiet = on;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
 
-	if (level > threshold)
+	if (level > threshold || (quiet && level < LOG_LVL_DEBUG))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

@@ -19,6 +19,10 @@ enum log_level {
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 
+/* Drops this thread's messages below debug level: for a request made ahead of need, whose
+ * failure the request made when it is needed reports. */
+void log_quiet_thread(bool on);
+
 /* Switches output to syslog (after daemonizing, when stderr is gone). */
 void log_use_syslog(bool on);
 

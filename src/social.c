@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,13 +111,66 @@ static bool locate(const char *path, struct place *pl)
 	return false;
 }
 
+/* ---- a walk of the whole mount: the generated folders listed ahead, side by side ---- */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	unsigned running; /* prefetch threads not finished */
+	bool stopping;
+} P = {.lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
+
+static int ignore_entry(void *ctx, const char *name, mode_t kind)
+{
+	(void)ctx, (void)name, (void)kind;
+	return 0;
+}
+
+static void *prefetch_one(void *arg)
+{
+	social_list(arg, ignore_entry, NULL);
+	pthread_mutex_lock(&P.lock);
+	P.running--;
+	pthread_cond_broadcast(&P.done);
+	pthread_mutex_unlock(&P.lock);
+	return NULL;
+}
+
+void social_prefetch(void)
+{
+	pthread_attr_t attr;
+	bool busy;
+
+	if (pthread_attr_init(&attr))
+		return;
+	/* Detached: the caller, a FUSE request, does not wait for them. social_cleanup does. */
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&P.lock);
+	busy = P.running > 0; /* the last walk's still run: they will do */
+	for (size_t i = 0; !busy && !P.stopping && i < N(generated); i++) {
+		pthread_t t;
+
+		P.running++;
+		if (pthread_create(&t, &attr, prefetch_one, (void *)generated[i].path))
+			P.running--;
+	}
+	pthread_mutex_unlock(&P.lock);
+	pthread_attr_destroy(&attr);
+}
+
 void social_init(double ttl_s)
 {
+	P.stopping = false;
 	vfolder_init(ttl_s);
 }
 
 void social_cleanup(void)
 {
+	pthread_mutex_lock(&P.lock);
+	P.stopping = true;
+	while (P.running)
+		pthread_cond_wait(&P.done, &P.lock);
+	pthread_mutex_unlock(&P.lock);
 	vfolder_cleanup();
 }
 

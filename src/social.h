@@ -17,6 +17,11 @@
 void social_init(double ttl_s);
 void social_cleanup(void);
 
+/* Lists pins/, followers/ and following/'s folders in the background, side by side, unless
+ * such listings are still running: a walk of the whole mount will want them. Returns at once;
+ * social_cleanup waits for them. */
+void social_prefetch(void);
+
 /* True for "/pins", "/search", "/followers", "/following" and everything below them. */
 bool social_owns(const char *path);
 

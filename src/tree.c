@@ -39,6 +39,7 @@ struct pin_node {
 	int32_t json_len; /* sidecar bytes, -1 not yet measured */
 	int32_t folder;	  /* -1: the board's top, else the index of its section */
 	uint8_t ext;	  /* index in exts[] */
+	uint8_t told;	  /* the forget epoch in which a listing last described it (emit) */
 };
 
 /* The name a pin's two files share, without extension. */
@@ -452,6 +453,7 @@ static int name_pins(struct built *o, struct pinrec **pins, size_t n, int32_t fo
 		pn->folder = folder;
 		pn->size = url ? cache_size_get(url) : -1;
 		pn->json_len = -1;
+		pn->told = 0;
 		pins[i] = NULL;
 		o->npins++;
 	}
@@ -1160,6 +1162,81 @@ out:
 
 /* ---- public ---- */
 
+/* ---- boards/ listed while the token is checked ---- */
+
+static struct {
+	pthread_t thread;
+	bool started;
+	int result;
+	struct board_vec bv;
+} Pre;
+
+static void *preload_run(void *arg)
+{
+	(void)arg;
+	/* A failure here (a bad token, the server down) is the check's to report. */
+	log_quiet_thread(true);
+	Pre.result = api_list("/boards", true, collect_board, &Pre.bv);
+	return NULL;
+}
+
+void tree_preload_start(void)
+{
+	Pre.result = -ENODATA;
+	Pre.started = pthread_create(&Pre.thread, NULL, preload_run, NULL) == 0;
+}
+
+/* Waits for the preload and gives back what it held; its boards when it listed them all. */
+static int preload_end(struct board_vec *bv)
+{
+	int result = -ENODATA;
+
+	if (Pre.started) {
+		pthread_join(Pre.thread, NULL);
+		Pre.started = false;
+		result = Pre.result;
+	}
+	*bv = Pre.bv;
+	Pre.bv = (struct board_vec){0};
+	return result;
+}
+
+static void board_vec_free(struct board_vec *bv, char **names)
+{
+	for (size_t i = 0; i < bv->n; i++) {
+		board_free(bv->v[i]);
+		if (names)
+			free(names[i]);
+	}
+	free(names);
+	free(bv->v);
+}
+
+void tree_preload_cancel(void)
+{
+	struct board_vec bv;
+
+	preload_end(&bv);
+	board_vec_free(&bv, NULL);
+}
+
+/* The preload's boards become boards/'s listing, as ensure_boards would make it. */
+static void preload_install(void)
+{
+	struct board_vec bv;
+	char **names = NULL;
+
+	if (preload_end(&bv) == 0 && (names = name_boards(&bv)) != NULL) {
+		pthread_mutex_lock(&T.lock);
+		if (install_boards(&bv, names) == 0) {
+			T.boards_listed = true;
+			T.boards_at = now_s();
+		}
+		pthread_mutex_unlock(&T.lock);
+	}
+	board_vec_free(&bv, names);
+}
+
 int tree_init(const struct tree_config *cfg, cJSON *account)
 {
 	T.ttl = cfg->ttl_s;
@@ -1167,6 +1244,7 @@ int tree_init(const struct tree_config *cfg, cJSON *account)
 	T.image_size = cfg->image_size ? strdup(cfg->image_size) : NULL;
 	T.account = account;
 	T.account_at = now_s();
+	preload_install();
 	return cfg->image_size && !T.image_size ? -ENOMEM : 0;
 }
 
@@ -1289,7 +1367,7 @@ static int fill_info(const struct where *w, struct node_info *out)
 	return 0;
 }
 
-/* Every stat, the kernel's lookups among them: see tree_stat_count. */
+/* The kernel's lookups and the entries it was given described: see tree_stat_count. */
 static atomic_uint_least64_t stat_count;
 
 uint64_t tree_stat_count(void)
@@ -1297,12 +1375,28 @@ uint64_t tree_stat_count(void)
 	return atomic_load(&stat_count);
 }
 
+void tree_count_lookup(void)
+{
+	atomic_fetch_add(&stat_count, 1);
+}
+
+/* Bumped when the kernel is asked to forget; never 0, which new pins hold. Lock held to read
+ * it with the pins it marks. */
+static uint8_t forget_epoch = 1;
+
+void tree_forgetting(void)
+{
+	pthread_mutex_lock(&T.lock);
+	if (++forget_epoch == 0)
+		forget_epoch = 1;
+	pthread_mutex_unlock(&T.lock);
+}
+
 int tree_stat(const char *path, bool want_size, struct node_info *out)
 {
 	struct where w;
 	int result;
 
-	atomic_fetch_add(&stat_count, 1);
 	pthread_mutex_lock(&T.lock);
 	for (;;) {
 		result = resolve(path, &w);
@@ -1317,37 +1411,75 @@ int tree_stat(const char *path, bool want_size, struct node_info *out)
 	return result;
 }
 
+/* Where a listing goes: names only (fill), or names with what a stat would say (fill_info). */
+struct lister {
+	tree_fill_fn fill;
+	tree_fill_info_fn fill_info;
+	void *ctx;
+	size_t skip, seen; /* entries to pass over, entries met so far */
+};
+
+/* Hands one entry to the lister. w locates it for fill_info (NULL: not described); an image
+ * whose size is not known goes undescribed, as describing it would cost a HEAD. Lock held. */
+static int emit(struct lister *l, const char *name, mode_t kind, const struct where *w)
+{
+	struct node_info info;
+
+	if (l->seen++ < l->skip)
+		return 0;
+	if (!l->fill_info)
+		return l->fill(l->ctx, name, kind);
+	if (!w || fill_info(w, &info) || (info.type == NODE_PIN_IMAGE && info.size < 0))
+		return l->fill_info(l->ctx, name, kind, NULL);
+	/* The kernel takes a described entry as looked up, which costs a node in libfuse's
+	 * table: it counts as a stat, once per pin between two forgettings (told). */
+	if (!w->pn || w->pn->told != forget_epoch)
+		atomic_fetch_add(&stat_count, 1);
+	if (w->pn && w->type == NODE_PIN_JSON)
+		w->pn->told = forget_epoch;
+	return l->fill_info(l->ctx, name, kind, &info);
+}
+
 /* Lists one folder of a board: .board.json and sections first, then each pin's image just
  * before its JSON. rm -r removes entries in this order, so it deletes a pin through its image
  * before it reaches the sidecar, which alone may not be removed. */
-static int list_folder(const struct board_node *bn, int32_t folder, tree_fill_fn fill, void *ctx)
+static int list_folder(struct board_node *bn, int32_t folder, struct lister *l)
 {
-	if (folder < 0) {
-		if (fill(ctx, ".board.json", S_IFREG))
-			return 0;
-		for (size_t i = 0; i < bn->nsecs; i++)
-			if (fill(ctx, bn->secs[i].dname, S_IFDIR))
-				return 0;
-	}
-	for (size_t i = 0; i < bn->npins; i++) {
-		const struct pin_node *pn = &bn->pins[i];
-		char name[NAME_MAX + 8];
+	struct where w = {.bn = bn, .sec = folder};
 
-		if (pn->folder != folder)
-			continue;
-		if (pn->ext) {
-			pin_file(pn, false, name, sizeof(name));
-			if (fill(ctx, name, S_IFREG))
+	if (folder < 0) {
+		w.type = NODE_BOARD_JSON;
+		if (emit(l, ".board.json", S_IFREG, &w))
+			return 0;
+		w.type = NODE_SECTION;
+		for (size_t i = 0; i < bn->nsecs; i++) {
+			w.sec = (int32_t)i;
+			if (emit(l, bn->secs[i].dname, S_IFDIR, &w))
 				return 0;
 		}
-		pin_file(pn, true, name, sizeof(name));
-		if (fill(ctx, name, S_IFREG))
+		w.sec = folder;
+	}
+	for (size_t i = 0; i < bn->npins; i++) {
+		char name[NAME_MAX + 8];
+
+		w.pn = &bn->pins[i];
+		if (w.pn->folder != folder)
+			continue;
+		if (w.pn->ext) {
+			w.type = NODE_PIN_IMAGE;
+			pin_file(w.pn, false, name, sizeof(name));
+			if (emit(l, name, S_IFREG, &w))
+				return 0;
+		}
+		w.type = NODE_PIN_JSON;
+		pin_file(w.pn, true, name, sizeof(name));
+		if (emit(l, name, S_IFREG, &w))
 			return 0;
 	}
 	return 0;
 }
 
-int tree_list(const char *path, tree_fill_fn fill, void *ctx)
+static int list_any(const char *path, struct lister *l)
 {
 	struct where w;
 	int result;
@@ -1358,33 +1490,59 @@ int tree_list(const char *path, tree_fill_fn fill, void *ctx)
 		goto out;
 	switch (w.type) {
 	case NODE_ROOT:
-		fill(ctx, "me.json", S_IFREG);
-		fill(ctx, "boards", S_IFDIR);
+		/* Undescribed: me.json would be rendered, and the others are social.c's. */
+		emit(l, "me.json", S_IFREG, NULL);
+		emit(l, "boards", S_IFDIR, NULL);
 		for (size_t i = 0; others[i]; i++)
-			fill(ctx, others[i], S_IFDIR);
+			emit(l, others[i], S_IFDIR, NULL);
 		break;
-	case NODE_BOARDS:
+	case NODE_BOARDS: {
+		struct where b = {.type = NODE_BOARD, .sec = -1};
+
 		W.boards_read_at = now_s();
 		result = ensure_boards();
-		for (size_t i = 0; !result && i < T.nboards; i++)
-			if (fill(ctx, T.boards[i]->dname, S_IFDIR))
+		for (size_t i = 0; !result && i < T.nboards; i++) {
+			b.bn = T.boards[i];
+			if (emit(l, T.boards[i]->dname, S_IFDIR, &b))
 				break;
+		}
 		break;
+	}
 	case NODE_BOARD:
 		result = ensure_listed(w.bn);
 		if (!result) {
 			note_board_read(w.bn);
-			result = list_folder(w.bn, -1, fill, ctx);
+			result = list_folder(w.bn, -1, l);
 		}
 		break;
 	case NODE_SECTION:
-		result = list_folder(w.bn, w.sec, fill, ctx);
+		result = list_folder(w.bn, w.sec, l);
 		break;
 	default:
 		result = -ENOTDIR;
 	}
 out:
 	pthread_mutex_unlock(&T.lock);
+	return result;
+}
+
+int tree_list(const char *path, size_t skip, tree_fill_fn fill, void *ctx, size_t *met)
+{
+	struct lister l = {.fill = fill, .ctx = ctx, .skip = skip};
+	int result = list_any(path, &l);
+
+	if (met)
+		*met = l.seen;
+	return result;
+}
+
+int tree_list_info(const char *path, size_t skip, tree_fill_info_fn fill, void *ctx, size_t *met)
+{
+	struct lister l = {.fill_info = fill, .ctx = ctx, .skip = skip};
+	int result = list_any(path, &l);
+
+	if (met)
+		*met = l.seen;
 	return result;
 }
 

@@ -48,7 +48,14 @@ struct tree_config {
 	const char *image_size;
 };
 
-/* account is the GET /user_account answer; the tree takes it over. Returns 0 or -errno. */
+/* Lists boards/ in a thread of its own, before tree_init: beside the check of the token,
+ * instead of after the mount. The API must be set up. Either tree_init or
+ * tree_preload_cancel ends it (both wait for it: no thread is left to cross a fork). */
+void tree_preload_start(void);
+void tree_preload_cancel(void);
+
+/* account is the GET /user_account answer; the tree takes it over, and the boards listed by
+ * tree_preload_start when it ran and succeeded. Returns 0 or -errno. */
 int tree_init(const struct tree_config *cfg, cJSON *account);
 void tree_cleanup(void);
 
@@ -57,17 +64,35 @@ void tree_cleanup(void);
  * Returns 0 or -errno (-ENOENT, -EIO when a listing failed, ...). */
 int tree_stat(const char *path, bool want_size, struct node_info *out);
 
-/* How many tree_stat calls there have been. The kernel's lookup of a name is one, and each
- * name the kernel looked up costs memory in libfuse's node table until the kernel forgets it:
- * main.c asks it to forget after a walk of many. */
+/* How many names the kernel may have looked up: the lookups fs.c reports (tree_count_lookup)
+ * and the entries listings described. Each costs memory in libfuse's node table until the
+ * kernel forgets it: main.c asks it to forget after a walk of many. */
 uint64_t tree_stat_count(void);
+void tree_count_lookup(void);
+
+/* The kernel is being asked to forget what it looked up: a listing's next description of a
+ * pin counts in tree_stat_count again. */
+void tree_forgetting(void);
 
 /* Receives one entry of a listing; kind is S_IFDIR, S_IFREG or S_IFLNK. Non-zero stops. */
 typedef int (*tree_fill_fn)(void *ctx, const char *name, mode_t kind);
 
-/* Calls fill for each entry of the folder at path (without . and ..). fill runs under the
- * tree's lock and must not call back into the tree. */
-int tree_list(const char *path, tree_fill_fn fill, void *ctx);
+/* Calls fill for each entry of the folder at path (without . and ..) after the first `skip`,
+ * always in the same order while the listing stays. *met (when met is not NULL) gets the
+ * number of entries gone through, skipped ones included: all of them unless fill stopped.
+ * fill runs under the tree's lock and must not call back into the tree. */
+int tree_list(const char *path, size_t skip, tree_fill_fn fill, void *ctx, size_t *met);
+
+/* Receives one entry of a listing with what tree_stat(path, false) would say of it, or NULL
+ * where that is not known without a request (an image of unknown size) or is another
+ * module's (the root's folders). Non-zero stops. */
+typedef int (*tree_fill_info_fn)(void *ctx, const char *name, mode_t kind,
+				 const struct node_info *info);
+
+/* tree_list for readdirplus, from the entry after the first `skip` (the listing's order is
+ * tree_list's). Each described entry counts in tree_stat_count, since the kernel takes it as
+ * looked up. fill runs under the tree's lock and must not call back into it. */
+int tree_list_info(const char *path, size_t skip, tree_fill_info_fn fill, void *ctx, size_t *met);
 
 /* The path, relative to the mount's root, of a pin's image (or of its JSON when it has no
  * image): "boards/B/S/name.jpg". Lists the board when needed. Returns 0, -ENOENT or -errno. */

@@ -310,11 +310,12 @@ def test_json_shows_remote_changes_after_the_ttl(fake, mount):
 
 
 def test_a_long_walk_lets_the_kernel_forget_and_nothing_breaks(fake, mount):
-    """Past 10 000 lookups pinfs asks the kernel to drop the dentries nothing uses, so libfuse
-    frees its nodes. A shell sitting in boards/ or in a board must keep a working getcwd, and
-    the tree must list the same afterwards, with no request beyond the listings."""
-    server = fake("boards=3,pins=6000,sections=0")
-    m = mount(server)
+    """Past 30 000 names looked up (or described by a listing) pinfs asks the kernel to drop
+    the dentries nothing uses, so libfuse frees its nodes. A shell sitting in boards/ or in a
+    board must keep a working getcwd, and the tree must list the same afterwards, with no
+    request beyond the listings."""
+    server = fake("boards=3,pins=16000,sections=0")
+    m = mount(server, opts=("verbose",))
     board = sorted(os.listdir(m.path("boards")))[0]
     cwds = (m.path("boards"), m.path("boards", board))
     # Shells already in those folders when the walk starts: their getcwd is what could break.
@@ -323,8 +324,10 @@ def test_a_long_walk_lets_the_kernel_forget_and_nothing_breaks(fake, mount):
                                stderr=subprocess.PIPE) for c in cwds]
     first = subprocess.run(["ls", "-lR", str(m.path("boards"))], capture_output=True,
                            text=True, check=True).stdout
-    assert first.count(".json") >= 6000  # 12 000 names looked up: past the threshold
+    # Each pin's sidecar described once and its image looked up: 32 000, past the threshold.
+    assert first.count(".json") >= 16000
     time.sleep(1)  # the forgetting runs every 250 ms
+    assert "asking the kernel to forget" in m.log()
     for cwd, sh in zip(cwds, shells):
         out, err = sh.communicate("go\n", timeout=30)
         assert sh.returncode == 0, err
@@ -336,3 +339,116 @@ def test_a_long_walk_lets_the_kernel_forget_and_nothing_breaks(fake, mount):
     # Within the TTL: the names come back from pinfs's own tree, not from the server.
     assert image_requests(server.counts()) == {}
     assert not [k for k in server.counts() if k.startswith("GET /boards")]
+
+
+def opcodes(log, name):
+    return log.count(f"opcode: {name} (")
+
+
+def test_ls_l_asks_no_security_label_or_acl_of_each_file(fake, mount):
+    """ls -l asks every file's security.selinux and system.posix_acl_access; pinfs has user.*
+    attributes only and says ENOTSUP, which makes ls stop asking on the mount: a warm ls -l is
+    then a listing, not two round trips per file."""
+    server = fake(SEED)
+    m = mount(server, args=("-d",))
+    folder = m.path("boards", first_board(server)["name"])
+    names = os.listdir(folder)
+    subprocess.run(["ls", "-l", str(folder)], check=True, capture_output=True)
+    mark = len(m.log())
+    subprocess.run(["ls", "-l", str(folder)], check=True, capture_output=True)
+    assert opcodes(m.log()[mark:], "GETXATTR") <= 2 < len(names)
+    some = folder / sorted(names)[-1]
+    for name in ("security.selinux", "system.posix_acl_access", "trusted.x"):
+        with pytest.raises(OSError) as e:
+            os.getxattr(some, name)
+        assert e.value.errno == errno.ENOTSUP, name
+    assert os.getxattr(some, "user.pinterest.id")
+
+
+def test_a_listing_gives_the_sidecars_attributes_so_reading_them_needs_no_lookup(fake, mount):
+    """readdirplus: a board's listing carries what pinfs knows without a request (sidecars,
+    folders, images of known size), so grep opens each file without a LOOKUP; images of
+    unknown size go bare, and listing them sends no HEAD."""
+    server = fake("boards=1,pins=120,sections=1")
+    m = mount(server, args=("-d",))
+    board = m.path("boards", first_board(server)["name"])
+    server.reset_counts()
+    mark = len(m.log())
+    out = subprocess.run(["grep", "-rl", "needle-in-no-pin", str(board), "--include=*.json"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1, out.stderr
+    log = m.log()[mark:]
+    jsons = [p for p in board.rglob("*.json")]
+    assert len(jsons) > 120
+    assert opcodes(log, "READDIRPLUS") >= 1
+    assert opcodes(log, "LOOKUP") <= 2, "grep looked up the files the listing described"
+    assert image_requests(server.counts()) == {}
+    # What the listing said is what stat and read say.
+    for p in jsons[:20]:
+        assert os.stat(p).st_size == len(p.read_bytes())
+    # An image of unknown size: its size is learnt (HEADs of the folder) at the first stat.
+    image = next(p for p in board.iterdir() if p.suffix in (".jpg", ".png", ".gif"))
+    assert os.stat(image).st_size == len(image.read_bytes()) > 0
+
+
+def test_a_listing_past_many_entries_resumes_where_the_kernel_stopped(fake, mount):
+    """The tree's folders are handed over a buffer at a time, each call starting after the
+    last entry the kernel took: every name once, in order, in a folder of thousands."""
+    server = fake("boards=1,pins=3000,sections=0")
+    m = mount(server)
+    board = m.path("boards", first_board(server)["name"])
+    names = os.listdir(board)
+    assert len(names) == len(set(names)) == 1 + 2 * 3000
+    assert names[0] == ".board.json"
+    assert sorted(names) == sorted(subprocess.run(["ls", "-a", str(board)], capture_output=True,
+                                                  text=True, check=True).stdout.split("\n")[2:-1])
+
+
+def test_a_walk_of_the_whole_mount_lists_the_other_folders_beside_the_boards(fake, mount):
+    """find MOUNT reads the root, then boards/ and one board after another: pinfs then lists
+    pins/ and the people folders in the background too, instead of after the last board. A
+    walk of boards/ alone asks none of them, and no list is asked twice."""
+    server = fake("boards=6,pins=1500,sections=2", "--latency-ms", "20")
+    m = mount(server)
+    server.reset_counts()
+    subprocess.run(["find", str(m.path("boards")), "-name", "*.json"], check=True,
+                   capture_output=True)
+    assert by_route(server, "GET /v5/pins") == 0
+    assert by_route(server, "GET /v5/user_account/followers") == 0
+
+    m2 = mount(server)
+    server.reset_counts()
+    found = subprocess.run(["find", str(m2.dir), "-name", "*.json"], check=True,
+                           capture_output=True, text=True).stdout
+    assert "/boards/" in found
+    log = server.admin("GET", "requests")["requests"]
+    pins = [r["t"] for r in log if r["route"] == "GET /v5/pins"]
+    boards = [r["t"] for r in log if r["route"] == "GET /v5/boards/{board_id}/pins"]
+    assert pins and boards
+    assert min(pins) < max(boards), "pins/ was listed only after every board"
+    mine = len(server.state()["pins"])
+    assert len(pins) == (mine + 249) // 250   # one walk of GET /pins, page by page
+    for route in ("GET /v5/user_account/followers", "GET /v5/user_account/following",
+                  "GET /v5/user_account/following/boards"):
+        assert by_route(server, route) == 1, route
+
+
+def by_route(server, route):
+    return server.counts().get(route, 0)
+
+
+def test_boards_are_listed_beside_the_token_check(fake, mount):
+    """The mount lists boards/ while it checks the token, not after: one round trip of
+    latency before `ls boards` answers, and that ls sends nothing."""
+    server = fake("boards=4,pins=20,sections=0", "--latency-ms", "300")
+    m = mount(server)
+    log = server.admin("GET", "requests")["requests"]
+    me = [r["t"] for r in log if r["route"] == "GET /v5/user_account"]
+    boards = [r["t"] for r in log if r["route"] == "GET /v5/boards"]
+    assert len(me) == 1 and len(boards) == 1
+    # Answers are stamped when ready: one after the other, they would be 300 ms apart.
+    assert boards[0] < me[0] + 0.25, "the boards list waited for the token check"
+    server.reset_counts()
+    names = os.listdir(m.path("boards"))
+    assert len(names) == len(server.state()["boards"]) == 4
+    assert server.counts() == {}
