@@ -428,42 +428,54 @@ static int list_whole(const char *path, struct fill_ctx *fc)
 }
 
 /* A walk of the whole mount (find MOUNT, ls -R MOUNT) reads the root and then boards/, in one
- * thread. It reaches pins/ and the people folders only after the last board: they are built in
- * the background from then on, beside the boards. `ls MOUNT` then `ls MOUNT/boards` are two
- * processes, and a walk of boards/ alone never reads the root: neither asks for them. */
+ * thread, and reaches pins/ only after the last board: pins/, one long walk of GET /pins, is
+ * built in the background from then on, beside the boards. The people folders (a request or
+ * three each, whose lists expire with the TTL) are listed side by side once the walker leaves
+ * boards/ for another folder of the root. `ls MOUNT` then `ls MOUNT/boards` are two processes,
+ * and a walk of boards/ alone never reads the root: neither asks for them. */
 #define WALK_WINDOW_S 2.0
 
 static struct {
 	pthread_mutex_t lock;
 	pid_t reader; /* the thread that read the root last, 0: none since boards/ was */
+	pid_t walker; /* the thread walking the whole mount, 0: none */
 	struct timespec at;
-} root_read = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} walk_seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool top_folder(const char *path)
+{
+	return path[0] == '/' && path[1] && !strchr(path + 1, '/');
+}
 
 static void note_walk(const char *path, off_t offset)
 {
 	pid_t tid = fuse_get_context()->pid;
 	struct timespec now;
-	bool walk = false;
+	bool pins = false, people = false;
 
-	if (offset || (strcmp(path, "/") != 0 && strcmp(path, "/boards") != 0))
+	if (offset || !(strcmp(path, "/") == 0 || top_folder(path)))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	pthread_mutex_lock(&root_read.lock);
+	pthread_mutex_lock(&walk_seen.lock);
 	if (strcmp(path, "/") == 0) {
-		root_read.reader = tid;
-		root_read.at = now;
-	} else {
-		double since = (double)(now.tv_sec - root_read.at.tv_sec) +
-			       (double)(now.tv_nsec - root_read.at.tv_nsec) / 1e9;
+		walk_seen.reader = tid;
+		walk_seen.at = now;
+	} else if (strcmp(path, "/boards") == 0) {
+		double since = (double)(now.tv_sec - walk_seen.at.tv_sec) +
+			       (double)(now.tv_nsec - walk_seen.at.tv_nsec) / 1e9;
 
-		walk = root_read.reader == tid && since < WALK_WINDOW_S;
-		root_read.reader = 0;
+		pins = walk_seen.reader == tid && since < WALK_WINDOW_S;
+		walk_seen.walker = pins ? tid : 0;
+		walk_seen.reader = 0;
+	} else if (walk_seen.walker == tid) {
+		people = true;
+		walk_seen.walker = 0;
 	}
-	pthread_mutex_unlock(&root_read.lock);
-	if (walk) {
-		log_debug("a walk of the whole mount: listing the folders beyond boards/ ahead");
-		social_prefetch();
-	}
+	pthread_mutex_unlock(&walk_seen.lock);
+	if (pins)
+		log_debug("a walk of the whole mount: listing pins/ ahead");
+	if (pins || people)
+		social_prefetch(people);
 }
 
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,8 @@ static bool locate(const char *path, struct place *pl)
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t done;
-	unsigned running; /* prefetch threads not finished */
+	unsigned running;	 /* prefetch threads not finished */
+	bool busy[N(generated)]; /* generated[i] is being listed ahead */
 	bool stopping;
 } P = {.lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 
@@ -128,31 +130,38 @@ static int ignore_entry(void *ctx, const char *name, mode_t kind)
 
 static void *prefetch_one(void *arg)
 {
-	social_list(arg, ignore_entry, NULL);
+	size_t i = (size_t)(uintptr_t)arg;
+
+	social_list(generated[i].path, ignore_entry, NULL);
 	pthread_mutex_lock(&P.lock);
+	P.busy[i] = false;
 	P.running--;
 	pthread_cond_broadcast(&P.done);
 	pthread_mutex_unlock(&P.lock);
 	return NULL;
 }
 
-void social_prefetch(void)
+void social_prefetch(bool people)
 {
 	pthread_attr_t attr;
-	bool busy;
 
 	if (pthread_attr_init(&attr))
 		return;
 	/* Detached: the caller, a FUSE request, does not wait for them. social_cleanup does. */
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_mutex_lock(&P.lock);
-	busy = P.running > 0; /* the last walk's still run: they will do */
-	for (size_t i = 0; !busy && !P.stopping && i < N(generated); i++) {
+	for (size_t i = 0; !P.stopping && i < N(generated); i++) {
 		pthread_t t;
 
+		/* generated[0] is pins/; the others are people and interests. */
+		if (P.busy[i] || (i == 0) == people)
+			continue;
+		P.busy[i] = true;
 		P.running++;
-		if (pthread_create(&t, &attr, prefetch_one, (void *)generated[i].path))
+		if (pthread_create(&t, &attr, prefetch_one, (void *)(uintptr_t)i)) {
+			P.busy[i] = false;
 			P.running--;
+		}
 	}
 	pthread_mutex_unlock(&P.lock);
 	pthread_attr_destroy(&attr);

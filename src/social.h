@@ -17,10 +17,11 @@
 void social_init(double ttl_s);
 void social_cleanup(void);
 
-/* Lists pins/, followers/ and following/'s folders in the background, side by side, unless
- * such listings are still running: a walk of the whole mount will want them. Returns at once;
- * social_cleanup waits for them. */
-void social_prefetch(void);
+/* Lists folders in the background, side by side, for a walk of the whole mount that will
+ * want them: pins/ (people false), or followers/ and following/'s folders (people true). A
+ * folder already being listed ahead is left to that listing. Returns at once; social_cleanup
+ * waits for them. */
+void social_prefetch(bool people);
 
 /* True for "/pins", "/search", "/followers", "/following" and everything below them. */
 bool social_owns(const char *path);

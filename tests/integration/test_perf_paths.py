@@ -406,8 +406,9 @@ def test_a_listing_past_many_entries_resumes_where_the_kernel_stopped(fake, moun
 
 def test_a_walk_of_the_whole_mount_lists_the_other_folders_beside_the_boards(fake, mount):
     """find MOUNT reads the root, then boards/ and one board after another: pinfs then lists
-    pins/ and the people folders in the background too, instead of after the last board. A
-    walk of boards/ alone asks none of them, and no list is asked twice."""
+    pins/ in the background, beside the boards instead of after the last one, and the people
+    folders side by side once the walk leaves boards/. A walk of boards/ alone asks none of
+    them, and no list is asked twice."""
     server = fake("boards=6,pins=1500,sections=2", "--latency-ms", "20")
     m = mount(server)
     server.reset_counts()
