@@ -316,6 +316,8 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	struct node_info info;
 	int result;
 
+	if (!path) /* fstat of a file removed while open: libfuse has no path for it */
+		return h && h->kind == H_LOCAL ? (fstat(h->fd, st) < 0 ? -errno : 0) : -ENOENT;
 	if (in_pinfs_dir(path))
 		return pinfs_getattr(path, st);
 	/* A local scratch file may bear such a name (a .hidden of the user's own): it is found. */
@@ -486,6 +488,8 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	int result;
 
 	(void)fi;
+	if (!path)
+		return -ENOENT; /* libfuse's path of a folder removed while open */
 	note_walk(path, offset);
 	if (in_pinfs_dir(path) || social_owns(path))
 		return offset ? 0 : list_whole(path, &fc);
@@ -809,6 +813,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		}
 		return result;
 	}
+	if (!path)
+		return -ENOENT;
 	if (local_exists(path))
 		return local_truncate(path, size);
 	return social_owns(path) ? -EACCES : -EPERM;
@@ -827,6 +833,8 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 	if (h->opener && caller_process() != h->opener)
 		return 0; /* another process's copy of the descriptor: the opener's close counts */
 	h->dirty = false;
+	if (!path) /* removed while open: no pin to edit or to make */
+		return h->kind == H_TEXT ? -ENOENT : 0;
 	if (h->kind == H_TEXT)
 		return edit_text(path, h->text ? h->text : "", h->len);
 	if (h->kind != H_LOCAL || !local_is_upload_name(strrchr(path, '/') + 1))
@@ -943,7 +951,7 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	(void)fi;
-	if (local_exists(path))
+	if (path && local_exists(path))
 		return local_chmod(path, mode);
 	return 0;
 }

@@ -24,7 +24,8 @@
 static struct http_config config;
 static CURLSH *share;
 static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-static pthread_key_t easy_key;
+static pthread_key_t easy_key;	/* this thread's easy handle: its connections */
+static pthread_key_t multi_key; /* this thread's multi handle for HEADs: its connections */
 static __thread int last_error; /* of this thread's last http_send: see http_last_error */
 
 /* Pacing state: the earliest time the next request may start. */
@@ -97,6 +98,11 @@ static void easy_destroy(void *easy)
 	curl_easy_cleanup(easy);
 }
 
+static void multi_destroy(void *multi)
+{
+	curl_multi_cleanup(multi);
+}
+
 int http_init(const struct http_config *cfg)
 {
 	config = *cfg;
@@ -114,10 +120,14 @@ int http_init(const struct http_config *cfg)
 		return -ENOMEM;
 	curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
 	curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	/* DNS and TLS sessions only. A shared connection cache is not safe across threads in
+	 * libcurl (curl issue 4915: a transfer touches connections another thread is using;
+	 * valgrind showed one freed under a running transfer): each thread keeps its own
+	 * connections, and the TLS sessions make a new one's handshake short. */
 	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	if (pthread_key_create(&easy_key, easy_destroy))
+	if (pthread_key_create(&easy_key, easy_destroy) ||
+	    pthread_key_create(&multi_key, multi_destroy))
 		return -ENOMEM;
 	return 0;
 }
@@ -125,10 +135,15 @@ int http_init(const struct http_config *cfg)
 void http_cleanup(void)
 {
 	CURL *easy = pthread_getspecific(easy_key);
+	CURLM *multi = pthread_getspecific(multi_key);
 
 	if (easy) {
 		curl_easy_cleanup(easy);
 		pthread_setspecific(easy_key, NULL);
+	}
+	if (multi) {
+		curl_multi_cleanup(multi);
+		pthread_setspecific(multi_key, NULL);
 	}
 	if (share) {
 		curl_share_cleanup(share);
@@ -184,7 +199,7 @@ char *http_escape(const char *s)
 	return out;
 }
 
-/* Options every handle gets: no signals (threads), the shared pool, timeouts, and only the
+/* Options every handle gets: no signals (threads), the shared caches, timeouts, and only the
  * protocols pinfs speaks. curl never follows a redirect by itself: http_send and the HEADs
  * check each hop with http_url_allowed first, since curl's protocol list alone would let an
  * https image redirect to plain http anywhere. */
@@ -688,15 +703,27 @@ static CURL *head_done(CURL *e, CURLcode rc, int64_t *sizes, unsigned char *hops
 
 /* One round over the indexes in todo[0..n): returns how many still failed, compacted at the
  * front of todo. */
+/* This thread's multi handle, kept so that its connections serve the thread's next HEADs;
+ * NULL when it cannot be made. */
+static CURLM *thread_multi(void)
+{
+	CURLM *m = pthread_getspecific(multi_key);
+
+	if (!m && (m = curl_multi_init()) != NULL && pthread_setspecific(multi_key, m)) {
+		curl_multi_cleanup(m);
+		m = NULL;
+	}
+	return m;
+}
+
 static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_t *sizes,
 			 unsigned char *hops, int parallel)
 {
-	CURLM *m = curl_multi_init();
+	CURLM *m = thread_multi();
 	size_t next = 0, running = 0, failed = 0;
 	size_t *fails = malloc((n ? n : 1) * sizeof(*fails));
 
 	if (!m || !fails) {
-		curl_multi_cleanup(m);
 		free(fails);
 		return n;
 	}
@@ -755,7 +782,6 @@ static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_
 		if (running)
 			curl_multi_poll(m, NULL, 0, 1000, NULL);
 	}
-	curl_multi_cleanup(m);
 	memcpy(todo, fails, failed * sizeof(*todo));
 	free(fails);
 	return failed;
