@@ -701,8 +701,6 @@ static CURL *head_done(CURL *e, CURLcode rc, int64_t *sizes, unsigned char *hops
 	return head_handle(location, i);
 }
 
-/* One round over the indexes in todo[0..n): returns how many still failed, compacted at the
- * front of todo. */
 /* This thread's multi handle, kept so that its connections serve the thread's next HEADs;
  * NULL when it cannot be made. */
 static CURLM *thread_multi(void)
@@ -716,6 +714,8 @@ static CURLM *thread_multi(void)
 	return m;
 }
 
+/* One round over the indexes in todo[0..n): returns how many still failed, compacted at the
+ * front of todo. */
 static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_t *sizes,
 			 unsigned char *hops, int parallel)
 {
