@@ -474,6 +474,18 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 		result = -ETIMEDOUT;
 		goto out;
 	}
+	if (x->rc == CURLE_OPERATION_TIMEDOUT) {
+		curl_off_t connected = 0;
+
+		/* curl says "Timeout was reached" for both: say which. A stalled server whose
+		 * accept queue is full times out at connect. */
+		curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connected);
+		snprintf(resp->error, sizeof(resp->error), "%s in %ld s",
+			 connected ? "no answer" : "could not connect",
+			 connected ? config.stall_timeout_s : config.connect_timeout_s);
+		result = -ETIMEDOUT;
+		goto out;
+	}
 	if (x->rc != CURLE_OK) {
 		snprintf(resp->error, sizeof(resp->error), "%s",
 			 s.too_big ? "answer larger than the cap" : curl_easy_strerror(x->rc));
@@ -716,8 +728,13 @@ static CURLM *thread_multi(void)
 
 /* One round over the indexes in todo[0..n): returns how many still failed, compacted at the
  * front of todo. */
+struct head_news {
+	http_size_fn learnt;
+	void *ctx;
+};
+
 static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_t *sizes,
-			 unsigned char *hops, int parallel)
+			 unsigned char *hops, int parallel, const struct head_news *news)
 {
 	CURLM *m = thread_multi();
 	size_t next = 0, running = 0, failed = 0;
@@ -769,6 +786,8 @@ static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_
 			hop = head_done(e, rc, sizes, hops, &bad);
 			if (bad)
 				fails[failed++] = (size_t)priv;
+			else if (!hop && sizes[(size_t)priv] >= 0 && news->learnt)
+				news->learnt((size_t)priv, sizes[(size_t)priv], news->ctx);
 			curl_multi_remove_handle(m, e);
 			curl_easy_cleanup(e);
 			running--;
@@ -787,8 +806,10 @@ static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_
 	return failed;
 }
 
-size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int parallel)
+size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int parallel,
+		       http_size_fn on_size, void *ctx)
 {
+	struct head_news news = {on_size, ctx};
 	size_t *todo = malloc((n ? n : 1) * sizeof(*todo));
 	unsigned char *hops = calloc(n ? n : 1, 1);
 	size_t left = n, learnt = 0;
@@ -806,7 +827,8 @@ size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int pa
 	for (int attempt = 0; left > 0; attempt++) {
 		double wait;
 
-		left = head_round(urls, todo, left, sizes, hops, parallel > 0 ? parallel : 1);
+		left =
+		    head_round(urls, todo, left, sizes, hops, parallel > 0 ? parallel : 1, &news);
 		if (left == 0 || attempt >= config.max_retries)
 			break;
 		/* The same retry budget as http_send: a dead server costs one stall, not six. */

@@ -66,9 +66,14 @@ int http_send(const struct http_req *req, struct http_resp *resp);
  * that reports every failure as EIO still tell the user why. */
 int http_last_error(void);
 
+/* Called (in the caller's thread) as each size is learnt, before http_head_sizes returns. */
+typedef void (*http_size_fn)(size_t i, int64_t size, void *ctx);
+
 /* HEADs urls[0..n), up to `parallel` at a time, and stores each Content-Length in sizes[i]
- * (-1 where it could not be learnt). Returns how many sizes were learnt. */
-size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int parallel);
+ * (-1 where it could not be learnt); on_size (may be NULL) hears of each as it comes.
+ * Returns how many sizes were learnt. */
+size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int parallel,
+		       http_size_fn on_size, void *ctx);
 
 /* True when url may be fetched at all: https anywhere, http only on loopback. */
 bool http_url_allowed(const char *url);

@@ -1109,55 +1109,145 @@ static int resolve(const char *path, struct where *w)
 
 /* ---- sizes ---- */
 
-/* Learns, by parallel HEADs, the size of every image in w's folder not known yet. Lock held
- * on entry and on return; dropped meanwhile, so w is stale afterwards. */
-static void learn_sizes(struct where *w)
+/* A folder's sweep: the HEADs of every image in it whose size is not known, in a thread of
+ * its own, so that the stat that started it (and each one after) waits only for its own
+ * image's size, not for the whole folder's: a thumbnailer's open goes on while the rest of
+ * the folder is learnt. ls -l, which wants every size, still waits for every one. */
+struct sweep {
+	struct board_node *bn; /* board nodes live until unmount */
+	unsigned gen;	       /* the listing swept; pins[] below index its pins */
+	struct folder *f;      /* valid while bn->gen == gen */
+	char **urls;
+	size_t *pins; /* pins[i]: the index in bn->pins of urls[i]'s pin */
+	int64_t *sizes;
+	size_t n;
+};
+
+static struct {
+	unsigned running; /* sweep threads not finished */
+} S;
+
+static void sweep_free(struct sweep *sw)
 {
-	struct board_node *bn = w->bn;
-	struct folder *f = w->f;
-	unsigned gen = bn->gen;
-	char **urls = malloc((f->n ? f->n : 1) * sizeof(*urls));
-	int64_t *sizes = malloc((f->n ? f->n : 1) * sizeof(*sizes));
-	size_t n = 0;
+	for (size_t i = 0; i < sw->n; i++)
+		free(sw->urls[i]);
+	free(sw->urls);
+	free(sw->pins);
+	free(sw->sizes);
+	free(sw);
+}
 
-	if (f->sizes_busy) {
-		/* Another thread is asking already: wait for its answer. */
-		while (bn->gen == gen && f->sizes_busy)
-			pthread_cond_wait(&T.changed, &T.lock);
-		goto out;
-	}
-	if (!urls || !sizes)
-		goto out;
-	for (size_t i = 0; i < f->n; i++) {
-		struct pin_node *pn = &bn->pins[f->pins[i]];
+/* One size learnt: kept on disk, and shown at once to those waiting for it. */
+static void sweep_learnt(size_t i, int64_t size, void *ctx)
+{
+	struct sweep *sw = ctx;
 
-		if (pn->ext && pn->size < 0 && !(urls[n] = strdup(pinrec_image_url(pn->rec))))
-			break;
-		n += pn->ext && pn->size < 0;
-	}
-	f->sizes_busy = true;
+	cache_size_put(sw->urls[i], size);
+	pthread_mutex_lock(&T.lock);
+	if (sw->bn->gen == sw->gen && sw->bn->pins[sw->pins[i]].size < 0)
+		sw->bn->pins[sw->pins[i]].size = size;
+	pthread_cond_broadcast(&T.changed);
 	pthread_mutex_unlock(&T.lock);
+}
 
-	http_head_sizes((const char *const *)urls, n, sizes, T.head_parallel);
-	for (size_t i = 0; i < n; i++)
-		if (sizes[i] >= 0)
-			cache_size_put(urls[i], sizes[i]);
+static void *sweep_run(void *arg)
+{
+	struct sweep *sw = arg;
+	struct board_node *bn = sw->bn;
 
+	http_head_sizes((const char *const *)sw->urls, sw->n, sw->sizes, T.head_parallel,
+			sweep_learnt, sw);
 	pthread_mutex_lock(&T.lock);
 	/* The listing may have been replaced meanwhile; its pins read sizes from the cache. */
 	for (size_t i = 0; i < bn->npins; i++)
 		if (bn->pins[i].size < 0 && bn->pins[i].ext)
 			bn->pins[i].size = cache_size_get(pinrec_image_url(bn->pins[i].rec));
-	if (bn->gen == gen) {
-		f->sizes_busy = false;
-		f->sizes_tried = true;
+	if (bn->gen == sw->gen) {
+		sw->f->sizes_busy = false;
+		sw->f->sizes_tried = true;
 	}
+	S.running--;
 	pthread_cond_broadcast(&T.changed);
-out:
-	for (size_t i = 0; i < n; i++)
-		free(urls[i]);
-	free(urls);
-	free(sizes);
+	pthread_mutex_unlock(&T.lock);
+	sweep_free(sw);
+	return NULL;
+}
+
+/* The sweep of w's folder, w's own image first. NULL when out of memory. Lock held. */
+static struct sweep *sweep_new(const struct where *w)
+{
+	struct board_node *bn = w->bn;
+	struct folder *f = w->f;
+	struct sweep *sw = calloc(1, sizeof(*sw));
+	size_t cap = f->n ? f->n : 1, first = (size_t)(w->pn - bn->pins);
+
+	if (!sw || !(sw->urls = calloc(cap, sizeof(*sw->urls))) ||
+	    !(sw->pins = malloc(cap * sizeof(*sw->pins))) ||
+	    !(sw->sizes = malloc(cap * sizeof(*sw->sizes))))
+		goto fail;
+	*sw = (struct sweep){bn, bn->gen, f, sw->urls, sw->pins, sw->sizes, 0};
+	for (size_t k = 0; k <= f->n; k++) {
+		/* k == 0 is the asker's image; then the folder's others, in listing order. */
+		size_t i = k == 0 ? first : f->pins[k - 1];
+		const struct pin_node *pn = &bn->pins[i];
+
+		if ((k > 0 && i == first) || !pn->ext || pn->size >= 0)
+			continue;
+		if (!(sw->urls[sw->n] = strdup(pinrec_image_url(pn->rec))))
+			goto fail;
+		sw->pins[sw->n++] = i;
+	}
+	return sw;
+fail:
+	if (sw && sw->urls)
+		sweep_free(sw);
+	else
+		free(sw);
+	return NULL;
+}
+
+/* Learns, by parallel HEADs, the size of every image in w's folder not known yet, and returns
+ * once w's own image's size is known or the folder's sweep is over. Lock held on entry and on
+ * return; dropped meanwhile, so w is stale afterwards. */
+static void learn_sizes(struct where *w)
+{
+	struct board_node *bn = w->bn;
+	unsigned gen = bn->gen;
+	struct folder *f = w->f;
+	struct pin_node *pn = w->pn;
+	struct sweep *sw;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (!f->sizes_busy) {
+		if (!(sw = sweep_new(w)) || pthread_attr_init(&attr)) {
+			if (sw)
+				sweep_free(sw);
+			f->sizes_tried = true; /* out of memory: the size stays unknown */
+			return;
+		}
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		f->sizes_busy = true;
+		S.running++;
+		if (pthread_create(&t, &attr, sweep_run, sw)) {
+			S.running--;
+			f->sizes_busy = false;
+			f->sizes_tried = true;
+			sweep_free(sw);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	while (bn->gen == gen && f->sizes_busy && pn->size < 0)
+		pthread_cond_wait(&T.changed, &T.lock);
+}
+
+/* Waits for the sweeps still running. */
+static void sweeps_stop(void)
+{
+	pthread_mutex_lock(&T.lock);
+	while (S.running)
+		pthread_cond_wait(&T.changed, &T.lock);
+	pthread_mutex_unlock(&T.lock);
 }
 
 /* ---- public ---- */
@@ -1260,6 +1350,7 @@ static void board_node_free(struct board_node *bn)
 void tree_cleanup(void)
 {
 	prefetch_stop();
+	sweeps_stop();
 	for (size_t i = 0; i < T.nboards; i++)
 		board_node_free(T.boards[i]);
 	for (size_t i = 0; i < T.ndead; i++)

@@ -384,7 +384,7 @@ static void learn_sizes(struct vfolder *f)
 	f->sizes_busy = true;
 	pthread_mutex_unlock(&V.lock);
 
-	http_head_sizes((const char *const *)urls, n, sizes, HEAD_PARALLEL);
+	http_head_sizes((const char *const *)urls, n, sizes, HEAD_PARALLEL, NULL, NULL);
 	for (size_t i = 0; i < n; i++)
 		if (sizes[i] >= 0)
 			cache_size_put(urls[i], sizes[i]);

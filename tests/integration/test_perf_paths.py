@@ -453,3 +453,35 @@ def test_boards_are_listed_beside_the_token_check(fake, mount):
     names = os.listdir(m.path("boards"))
     assert len(names) == len(server.state()["boards"]) == 4
     assert server.counts() == {}
+
+
+def test_opening_an_image_waits_for_its_own_size_not_the_whole_folders(fake, mount):
+    """The first size asked in a folder starts the HEADs of all its unknown sizes (the sweep),
+    the asker's own image first, in the background: an open (a thumbnailer's) goes on as soon
+    as its own size is known, while the rest of the folder is learnt. Every size is learnt
+    once, and ls -l afterwards asks nothing."""
+    server = fake("boards=1,pins=200,sections=0", "--latency-ms", "50")
+    m = mount(server)
+    board = m.path("boards", first_board(server)["name"])
+    images = sorted(n for n in os.listdir(board) if not n.endswith(".json"))
+    assert len(images) > 100
+    server.reset_counts()
+    target = board / images[-1]
+    with open(target, "rb") as f:
+        head = f.read(1024)
+    assert head
+    deadline = time.time() + 30
+    while len(requests_on(server, "HEAD /img")) < len(images) and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.2)
+    log = server.admin("GET", "requests")["requests"]
+    heads = [r["t"] for r in log if r["route"] == "HEAD /img"]
+    gets = [r["t"] for r in log if r["route"] == "GET /img"]
+    assert len(heads) == len(images)   # every size learnt, once
+    assert gets, "the image was not fetched"
+    # 16 HEADs at a time, 50 ms each: the last answer comes several rounds after the open's GET.
+    assert min(gets) < max(heads), "the open waited for every size of the folder"
+    server.reset_counts()
+    subprocess.run(["ls", "-l", str(board)], capture_output=True, check=True)
+    assert image_requests(server.counts()) == {}
+    assert target.stat().st_size == len(target.read_bytes()) > 0
