@@ -40,6 +40,7 @@ struct pin_node {
 	int32_t folder;	  /* -1: the board's top, else the index of its section */
 	uint8_t ext;	  /* index in exts[] */
 	uint8_t told;	  /* the forget epoch in which a listing last described it (emit) */
+	bool waited;	  /* a stat waits for its size from a sweep: say when it comes */
 };
 
 /* The name a pin's two files share, without extension. */
@@ -454,6 +455,7 @@ static int name_pins(struct built *o, struct pinrec **pins, size_t n, int32_t fo
 		pn->size = url ? cache_size_get(url) : -1;
 		pn->json_len = -1;
 		pn->told = 0;
+		pn->waited = false;
 		pins[i] = NULL;
 		o->npins++;
 	}
@@ -1144,9 +1146,17 @@ static void sweep_learnt(size_t i, int64_t size, void *ctx)
 
 	cache_size_put(sw->urls[i], size);
 	pthread_mutex_lock(&T.lock);
-	if (sw->bn->gen == sw->gen && sw->bn->pins[sw->pins[i]].size < 0)
-		sw->bn->pins[sw->pins[i]].size = size;
-	pthread_cond_broadcast(&T.changed);
+	if (sw->bn->gen == sw->gen && sw->bn->pins[sw->pins[i]].size < 0) {
+		struct pin_node *pn = &sw->bn->pins[sw->pins[i]];
+
+		pn->size = size;
+		/* Only a stat waiting for this very size is woken: ls -l of a big folder would
+		 * otherwise wake at every one of its sizes. */
+		if (pn->waited) {
+			pn->waited = false;
+			pthread_cond_broadcast(&T.changed);
+		}
+	}
 	pthread_mutex_unlock(&T.lock);
 }
 
@@ -1237,8 +1247,10 @@ static void learn_sizes(struct where *w)
 		}
 		pthread_attr_destroy(&attr);
 	}
-	while (bn->gen == gen && f->sizes_busy && pn->size < 0)
+	while (bn->gen == gen && f->sizes_busy && pn->size < 0) {
+		pn->waited = true;
 		pthread_cond_wait(&T.changed, &T.lock);
+	}
 }
 
 /* Waits for the sweeps still running. */

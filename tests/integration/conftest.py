@@ -143,8 +143,20 @@ class Mount:
                 if TOKEN in line or
                 (BAD_LOG.search(line) and not any(p.search(line) for p in self.expected_log))]
 
+    def mounted(self):
+        """In the mount table, alive or not: a dead daemon's mount fails os.path.ismount
+        (ENOTCONN) yet stays until it is unmounted."""
+        with open("/proc/self/mounts") as f:
+            return any(line.split()[1] == str(self.dir) for line in f)
+
+    def crashed(self):
+        """The signal that killed pinfs when it was a crash, else None."""
+        rc = self.proc.returncode
+        crashes = (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL, signal.SIGFPE)
+        return signal.Signals(-rc).name if rc is not None and -rc in crashes else None
+
     def unmount(self):
-        if os.path.ismount(self.dir):
+        if self.mounted():
             # The kernel sends RELEASE for the last close() in the background and drops what is
             # still queued at unmount: the daemon would never free those handles, and ASan's
             # leak check would blame pinfs (or libfuse, for a directory). Let them arrive.
@@ -207,6 +219,8 @@ def mount():
     for m in mounts:
         m.unmount()
         bad += m.unexpected_log_lines()
+        if m.crashed():
+            bad.append(f"pinfs died of {m.crashed()}")
     assert not bad, "pinfs logged:\n" + "\n".join(bad)
 
 
