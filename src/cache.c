@@ -793,21 +793,6 @@ void cache_image_close(struct cache_image *img)
 	pthread_mutex_unlock(&dl_lock);
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int cache_image_put(const char *url, const void *data, size_t len)
 {
 	uint64_t key = cache_key(url);
@@ -824,7 +809,7 @@ int cache_image_put(const char *url, const void *data, size_t len)
 		result = -errno;
 		goto out;
 	}
-	result = write_all(fd, data, len);
+	result = dirs_write_all(fd, data, len);
 	if (!result && close(fd) < 0)
 		result = -errno;
 	fd = -1;

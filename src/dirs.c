@@ -1,10 +1,11 @@
-/* mkdir -p with mode 0700. */
+/* pinfs's own files: mkdir -p with mode 0700, and writes that finish. */
 #include "dirs.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int dirs_make(const char *path)
 {
@@ -29,4 +30,19 @@ int dirs_make(const char *path)
 	}
 	free(p);
 	return result;
+}
+
+int dirs_write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }

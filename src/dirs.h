@@ -1,9 +1,14 @@
-/* Folders pinfs keeps its own files in (the cache, the token file's folder). */
+/* pinfs's own files on disk (the cache, the token file): their folders, and whole writes. */
 #ifndef PINFS_DIRS_H
 #define PINFS_DIRS_H
+
+#include <stddef.h>
 
 /* Creates path and its missing parents, each mode 0700 (they may hold a secret, and a new
  * account may have no ~/.cache or ~/.config yet). path is only read. Returns 0 or -errno. */
 int dirs_make(const char *path);
+
+/* Writes all of data[0..len) to fd, again after a short write or EINTR. Returns 0 or -errno. */
+int dirs_write_all(int fd, const char *data, size_t len);
 
 #endif

@@ -53,7 +53,7 @@ static struct {
 
 static uint64_t lookups(void)
 {
-	return tree_stat_count() + vfolder_stat_count();
+	return tree_lookup_count() + vfolder_stat_count();
 }
 
 /* Asks the kernel to drop the dentries below the root's folders that nothing uses. */

@@ -250,21 +250,6 @@ static char *render(const struct token_file *t)
 	return text;
 }
 
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		s += w;
-		n -= w;
-	}
-	return 0;
-}
-
 /* Writes text into a new file beside path, syncs it and renames it over path. */
 static int replace_file(const char *path, const char *text)
 {
@@ -283,9 +268,9 @@ static int replace_file(const char *path, const char *text)
 	if (fchmod(fd, 0600) < 0)
 		result = -errno;
 	if (!result)
-		result = write_all(fd, text, strlen(text));
+		result = dirs_write_all(fd, text, strlen(text));
 	if (!result)
-		result = write_all(fd, "\n", 1);
+		result = dirs_write_all(fd, "\n", 1);
 	if (!result && fsync(fd) < 0)
 		result = -errno;
 	if (close(fd) < 0 && !result)

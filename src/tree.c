@@ -1470,10 +1470,10 @@ static int fill_info(const struct where *w, struct node_info *out)
 	return 0;
 }
 
-/* The kernel's lookups and the entries it was given described: see tree_stat_count. */
+/* The kernel's lookups and the entries it was given described: see tree_lookup_count. */
 static atomic_uint_least64_t stat_count;
 
-uint64_t tree_stat_count(void)
+uint64_t tree_lookup_count(void)
 {
 	return atomic_load(&stat_count);
 }

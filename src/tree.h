@@ -67,11 +67,11 @@ int tree_stat(const char *path, bool want_size, struct node_info *out);
 /* How many names the kernel may have looked up: the lookups fs.c reports (tree_count_lookup)
  * and the entries listings described. Each costs memory in libfuse's node table until the
  * kernel forgets it: main.c asks it to forget after a walk of many. */
-uint64_t tree_stat_count(void);
+uint64_t tree_lookup_count(void);
 void tree_count_lookup(void);
 
 /* The kernel is being asked to forget what it looked up: a listing's next description of a
- * pin counts in tree_stat_count again. */
+ * pin counts in tree_lookup_count again. */
 void tree_forgetting(void);
 
 /* Receives one entry of a listing; kind is S_IFDIR, S_IFREG or S_IFLNK. Non-zero stops. */
@@ -90,7 +90,7 @@ typedef int (*tree_fill_info_fn)(void *ctx, const char *name, mode_t kind,
 				 const struct node_info *info);
 
 /* tree_list for readdirplus, from the entry after the first `skip` (the listing's order is
- * tree_list's). Each described entry counts in tree_stat_count, since the kernel takes it as
+ * tree_list's). Each described entry counts in tree_lookup_count, since the kernel takes it as
  * looked up. fill runs under the tree's lock and must not call back into it. */
 int tree_list_info(const char *path, size_t skip, tree_fill_info_fn fill, void *ctx, size_t *met);
 
