@@ -698,6 +698,11 @@ static CURL *head_done(CURL *e, CURLcode rc, int64_t *sizes, unsigned char *hops
 		sizes[i] = clen;
 		return NULL;
 	}
+	if (rc == CURLE_OK && !is_redirect(status) && !status_retryable(status, HTTP_RETRY_SAFE)) {
+		/* A definite answer (a 404 for an image whose pin was just deleted): asking
+		 * again would get the same one. The size stays unknown. */
+		return NULL;
+	}
 	if (rc != CURLE_OK || !is_redirect(status) ||
 	    curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location) != CURLE_OK || !location) {
 		*failed = true;
@@ -842,7 +847,5 @@ size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int pa
 		learnt += sizes[i] >= 0;
 	free(todo);
 	free(hops);
-	if (learnt < n)
-		log_warn("could not learn the size of %zu image(s)", n - learnt);
 	return learnt;
 }

@@ -70,8 +70,10 @@ int http_last_error(void);
 typedef void (*http_size_fn)(size_t i, int64_t size, void *ctx);
 
 /* HEADs urls[0..n), up to `parallel` at a time, and stores each Content-Length in sizes[i]
- * (-1 where it could not be learnt); on_size (may be NULL) hears of each as it comes.
- * Returns how many sizes were learnt. */
+ * (-1 where it could not be learnt); on_size (may be NULL) hears of each as it comes. A
+ * failed transfer or a 429/5xx is asked again, within the retry budget; any other answer is
+ * final. Returns how many sizes were learnt; logs nothing, as only the caller knows whether
+ * an image still matters (its pin may have been deleted meanwhile). */
 size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int parallel,
 		       http_size_fn on_size, void *ctx);
 

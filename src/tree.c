@@ -70,8 +70,10 @@ struct board_node {
 	bool gone;
 	bool listed, busy;
 	double listed_at;
-	char *stamp;  /* board_pins_modified_at when listed */
-	unsigned gen; /* bumped at each new listing: folder pointers from before are stale */
+	char *stamp;	     /* board_pins_modified_at when listed */
+	unsigned gen;	     /* bumped at each new listing: folder pointers from before are stale */
+	unsigned sweeps;     /* size sweeps of this board still running */
+	unsigned old_sweeps; /* those of them that sweep a listing before this one */
 	struct section_node *secs;
 	size_t nsecs;
 	struct pin_node *pins;
@@ -797,6 +799,7 @@ static void take_built(struct board_node *bn, struct built *o)
 	bn->top = o->top;
 	bn->block = o->block;
 	bn->gen++;
+	bn->old_sweeps = bn->sweeps;
 }
 
 static void install_listing(struct board_node *bn, struct built *o, char *stamp)
@@ -1160,13 +1163,41 @@ static void sweep_learnt(size_t i, int64_t size, void *ctx)
 	pthread_mutex_unlock(&T.lock);
 }
 
+/* Whether the pin whose image is url is still in bn's listing. Lock held. */
+static bool image_listed(const struct board_node *bn, const char *url)
+{
+	for (size_t i = 0; !bn->gone && i < bn->npins; i++)
+		if (bn->pins[i].ext && strcmp(pinrec_image_url(bn->pins[i].rec), url) == 0)
+			return true;
+	return false;
+}
+
+/* The sizes a sweep could not learn, of images whose pins are still there: those deleted
+ * while it ran (rm -r of a folder being swept) answer 404, as they should. Lock held. */
+static size_t sweep_missed(const struct sweep *sw)
+{
+	size_t missed = 0;
+
+	for (size_t i = 0; i < sw->n; i++)
+		if (sw->sizes[i] < 0 && image_listed(sw->bn, sw->urls[i]))
+			missed++;
+	return missed;
+}
+
 static void *sweep_run(void *arg)
 {
 	struct sweep *sw = arg;
 	struct board_node *bn = sw->bn;
+	size_t missed = 0;
 
-	http_head_sizes((const char *const *)sw->urls, sw->n, sw->sizes, T.head_parallel,
-			sweep_learnt, sw);
+	if (http_head_sizes((const char *const *)sw->urls, sw->n, sw->sizes, T.head_parallel,
+			    sweep_learnt, sw) < sw->n) {
+		pthread_mutex_lock(&T.lock);
+		missed = sweep_missed(sw);
+		pthread_mutex_unlock(&T.lock);
+	}
+	if (missed)
+		log_warn("could not learn the size of %zu image(s)", missed);
 	pthread_mutex_lock(&T.lock);
 	/* The listing may have been replaced meanwhile; its pins read sizes from the cache. */
 	for (size_t i = 0; i < bn->npins; i++)
@@ -1176,6 +1207,9 @@ static void *sweep_run(void *arg)
 		sw->f->sizes_busy = false;
 		sw->f->sizes_tried = true;
 	}
+	bn->sweeps--;
+	if (bn->gen != sw->gen)
+		bn->old_sweeps--;
 	S.running--;
 	pthread_cond_broadcast(&T.changed);
 	pthread_mutex_unlock(&T.lock);
@@ -1229,6 +1263,13 @@ static void learn_sizes(struct where *w)
 	pthread_attr_t attr;
 	pthread_t t;
 
+	if (!f->sizes_busy && bn->old_sweeps) {
+		/* A sweep of the board's listing before this one (rm -r deleting pins renames
+		 * nothing but lists the board anew) may be asking for this very image: its
+		 * sizes reach this listing when it ends. Asking again would send the HEAD twice. */
+		pthread_cond_wait(&T.changed, &T.lock);
+		return;
+	}
 	if (!f->sizes_busy) {
 		if (!(sw = sweep_new(w)) || pthread_attr_init(&attr)) {
 			if (sw)
@@ -1239,7 +1280,9 @@ static void learn_sizes(struct where *w)
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		f->sizes_busy = true;
 		S.running++;
+		bn->sweeps++;
 		if (pthread_create(&t, &attr, sweep_run, sw)) {
+			bn->sweeps--;
 			S.running--;
 			f->sizes_busy = false;
 			f->sizes_tried = true;

@@ -369,7 +369,7 @@ static void learn_sizes(struct vfolder *f)
 {
 	char **urls;
 	int64_t *sizes;
-	size_t n = 0;
+	size_t n = 0, learnt;
 
 	if (f->sizes_busy) {
 		pthread_cond_wait(&V.changed, &V.lock);
@@ -384,7 +384,9 @@ static void learn_sizes(struct vfolder *f)
 	f->sizes_busy = true;
 	pthread_mutex_unlock(&V.lock);
 
-	http_head_sizes((const char *const *)urls, n, sizes, HEAD_PARALLEL, NULL, NULL);
+	learnt = http_head_sizes((const char *const *)urls, n, sizes, HEAD_PARALLEL, NULL, NULL);
+	if (learnt < n)
+		log_warn("could not learn the size of %zu image(s)", n - learnt);
 	for (size_t i = 0; i < n; i++)
 		if (sizes[i] >= 0)
 			cache_size_put(urls[i], sizes[i]);

@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import tarfile
+import threading
+import time
 
 import pytest
 from PIL import Image
@@ -148,6 +150,56 @@ def test_rm_r_of_a_board_with_sections(acct):
     assert all(x["id"] != b["id"] for x in state["boards"])
     assert not [p for p in state["pins"] if p["board_id"] == b["id"]]
     assert name not in os.listdir(m.path("boards"))
+
+
+
+def test_rm_r_of_a_board_while_its_sizes_are_learnt(acct):
+    """rm -r asks for the sizes of the images it removes, and each pin it deletes lists the
+    board anew while a size sweep may still be out: no image is asked for twice, and no
+    image whose pin is gone is reported as a size not learnt."""
+    server, m, _ = acct
+    state = server.state()
+    b = max(state["boards"], key=lambda b: b["pin_count"])
+    d = m.path("boards", b["name"].replace("/", "\uff0f"))
+    image = next(n for n in sorted(os.listdir(d)) if n.endswith((".jpg", ".png")))
+    server.reset_counts()
+    server.fault(route="HEAD /img", action="delay", ms=1200, count=1000)
+    t = threading.Thread(target=os.stat, args=(d / image,))
+    t.start()
+    time.sleep(0.3)  # the sweep's HEADs are out, waiting on the server
+    r = subprocess.run(["rm", "-r", str(d)], capture_output=True, text=True)
+    t.join()
+    assert r.returncode == 0 and r.stderr == ""
+    assert b["id"] not in [x["id"] for x in server.state()["boards"]]
+    m.unmount()  # waits for the sweep
+    heads = server.counts().get("HEAD /img", 0)
+    assert 0 < heads <= b["pin_count"]
+    assert "could not learn the size" not in m.log()
+
+
+
+def test_an_image_deleted_elsewhere_during_a_sweep_is_asked_once(acct):
+    """Another client deletes a pin while pinfs is learning its folder's sizes: its HEAD gets a
+    404, a final answer, so it is not asked again; the size is reported as not learnt."""
+    server, m, _ = acct
+    state = server.state()
+    b = max(state["boards"], key=lambda b: b["pin_count"])
+    d = m.path("boards", b["name"].replace("/", "\uff0f"))
+    images = [n for n in sorted(os.listdir(d)) if n.endswith((".jpg", ".png"))]
+    assert len(images) >= 2
+    victim = json.loads((d / (images[1].rsplit(".", 1)[0] + ".json")).read_text())["id"]
+    m.expect_log(r"could not learn the size of 1 image")
+    server.reset_counts()
+    server.fault(route="HEAD /img", action="delay", ms=800, count=len(images))
+    t = threading.Thread(target=os.stat, args=(d / images[0],))
+    t.start()
+    time.sleep(0.2)  # the HEADs are out, waiting on the server
+    server.v5("DELETE", f"/pins/{victim}")
+    t.join()
+    m.unmount()  # waits for the sweep
+    heads = [r for r in server.admin("GET", "requests")["requests"] if r["route"] == "HEAD /img"]
+    assert len(heads) == len(images)
+    assert sorted(r["status"] for r in heads) == [200] * (len(images) - 1) + [404]
 
 
 # ---- pins ----
