@@ -20,10 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Kernel caching of names and attributes. Short, because the tree already answers from memory
- * and its own TTL decides freshness; long kernel timeouts would hide remote changes. */
-#define KERNEL_TIMEOUT_S 1.0
-#define MAX_TEXT	 (1L << 20) /* a sidecar being edited; far above any real one */
+#define MAX_TEXT (1L << 20) /* a sidecar being edited; far above any real one */
 
 enum handle_kind {
 	H_IMAGE, /* an image: read-only, from the cache or its download */
@@ -149,15 +146,16 @@ static void text_cache_mode(const char *path, const struct handle *h, struct fus
 	pthread_mutex_unlock(&seen_lock);
 }
 
-static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+/* The process of the request this thread is serving: lowlevel.c sets it. */
+static __thread pid_t caller_pid;
+
+void fs_set_caller(pid_t pid)
 {
-	cfg->entry_timeout = KERNEL_TIMEOUT_S;
-	cfg->attr_timeout = KERNEL_TIMEOUT_S;
-	cfg->negative_timeout = KERNEL_TIMEOUT_S;
-	cfg->use_ino = 0;
-	/* An open file that is removed goes at once, not to a .fuse_hidden name: mv unlinks the
-	 * source it still holds open, and a hidden name would be a scratch file, not a pin. */
-	cfg->hard_remove = 1;
+	caller_pid = pid;
+}
+
+void fs_init(struct fuse_conn_info *conn)
+{
 	/* readdirplus on every listing, not only when the kernel guesses attributes will be
 	 * wanted: what the tree knows goes with the names and spares a LOOKUP per file. An image
 	 * of unknown size goes bare (fill_described), so a listing never costs a HEAD. */
@@ -167,7 +165,6 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	owner_uid = getuid();
 	owner_gid = getgid();
-	return NULL;
 }
 
 /* The process (not the thread) a request comes from. A file is uploaded, and a sidecar edit
@@ -176,7 +173,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
  * upload a file its opener is still writing. */
 static pid_t caller_process(void)
 {
-	pid_t tid = fuse_get_context()->pid, tgid = tid;
+	pid_t tid = caller_pid, tgid = tid;
 	char path[64], line[128];
 	FILE *f;
 
@@ -310,13 +307,16 @@ static bool is_probe_name(const char *path)
 	return false;
 }
 
-static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+/* The attributes of path. A lookup (want_size false) does not learn an image's size: *unknown
+ * then says the size given is not one, and the kernel must ask again before a stat. */
+static int stat_path(const char *path, struct stat *st, struct fuse_file_info *fi, bool want_size,
+		     bool *unknown)
 {
 	struct handle *h = handle_of(fi);
 	struct node_info info;
 	int result;
 
-	if (!path) /* fstat of a file removed while open: libfuse has no path for it */
+	if (!path) /* fstat of a file removed while open: it has no path */
 		return h && h->kind == H_LOCAL ? (fstat(h->fd, st) < 0 ? -errno : 0) : -ENOENT;
 	if (in_pinfs_dir(path))
 		return pinfs_getattr(path, st);
@@ -328,8 +328,9 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	else if (local_stat(path, st) == 0)
 		goto local;
 	else {
-		tree_count_lookup(); /* a LOOKUP, or a GETATTR: libfuse does not say which */
-		result = tree_stat(path, true, &info);
+		if (!want_size)
+			tree_count_lookup();
+		result = tree_stat(path, want_size, &info);
 	}
 	if (result == -ENOENT && tree_ghost(path, false)) {
 		/* The sidecar of a pin just deleted: found, so that rm can remove it quietly. */
@@ -341,6 +342,7 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (result)
 		return result;
 	fill_stat(&info, st);
+	*unknown = info.type == NODE_PIN_IMAGE && info.size < 0;
 	/* The text this handle reads (a snapshot taken at open, or the edit as written so far):
 	 * the kernel asks with the handle before cached reads, which then end where it ends. */
 	if (h && h->kind == H_TEXT)
@@ -355,6 +357,19 @@ local:
 	st->st_gid = owner_gid;
 	seen_size(path, st->st_size);
 	return 0;
+}
+
+static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	bool unknown;
+
+	return stat_path(path, st, fi, true, &unknown);
+}
+
+int fs_lookup(const char *path, struct stat *st, bool *size_unknown)
+{
+	*size_unknown = false;
+	return stat_path(path, st, NULL, false, size_unknown);
 }
 
 /* A listing goes to libfuse one of two ways. The generated folders (and .pinfs) hand over
@@ -398,8 +413,10 @@ static int fill_bare(void *ctx, const char *name, mode_t kind)
 }
 
 /* readdirplus: an entry goes with its attributes when the tree knows them without a request,
- * so that opening it needs no LOOKUP; the kernel keeps them like a lookup's. The rest (an
- * image of unknown size, a local file of the same name) go bare and are looked up when used. */
+ * so that opening it needs no LOOKUP; the kernel keeps them like a lookup's. An image of
+ * unknown size goes with FS_FILL_SIZE_UNKNOWN: the kernel may open it at once, but asks for
+ * its attributes (and pinfs for its size) at the first stat. The rest (a local file of the
+ * same name, the root's folders) go bare and are looked up when used. */
 static int fill_described(void *ctx, const char *name, mode_t kind, const struct node_info *info)
 {
 	struct fill_ctx *fc = ctx;
@@ -413,6 +430,8 @@ static int fill_described(void *ctx, const char *name, mode_t kind, const struct
 	/* As getattr does: the size the kernel now holds decides how the text is served. */
 	if (S_ISREG(st.st_mode) && info->type != NODE_PIN_IMAGE)
 		seen_size(path, st.st_size);
+	if (info->type == NODE_PIN_IMAGE && info->size < 0)
+		return fill_at(fc, name, &st, FUSE_FILL_DIR_PLUS | FS_FILL_SIZE_UNKNOWN);
 	return fill_at(fc, name, &st, FUSE_FILL_DIR_PLUS);
 }
 
@@ -451,7 +470,7 @@ static bool top_folder(const char *path)
 
 static void note_walk(const char *path, off_t offset)
 {
-	pid_t tid = fuse_get_context()->pid;
+	pid_t tid = caller_pid;
 	struct timespec now;
 	bool pins = false, people = false;
 
@@ -1025,7 +1044,6 @@ static int fs_statfs(const char *path, struct statvfs *st)
 }
 
 const struct fuse_operations pinfs_ops = {
-    .init = fs_init,
     .getattr = fs_getattr,
     .readlink = fs_readlink,
     .readdir = fs_readdir,

@@ -1,10 +1,30 @@
-/* The FUSE operations table: a thin layer from paths and file handles to the tree and the
- * cache. Every operation answers 0 or -errno. */
+/* pinfs's file operations, by path: a thin layer from paths and file handles to the tree and
+ * the cache. Every operation answers 0 or -errno. lowlevel.c serves them to the kernel, turning
+ * its inode numbers into paths; the table keeps libfuse's high-level signatures, which say
+ * what each operation takes. */
 #ifndef PINFS_FS_H
 #define PINFS_FS_H
 
 #include <fuse.h>
+#include <stdbool.h>
+#include <sys/types.h>
 
+/* A readdir filler flag beside FUSE_FILL_DIR_PLUS: the entry is an image whose size is not
+ * known yet. Its attributes are given with no time of validity, so that the kernel opens it
+ * without asking, but asks again (and pinfs learns the size) at the first stat. */
+#define FS_FILL_SIZE_UNKNOWN ((enum fuse_fill_dir_flags)(1 << 16))
+
+/* The operations; .init is fs_init's, below. */
 extern const struct fuse_operations pinfs_ops;
+
+/* Called once the kernel has said what it can do: sets what pinfs wants of it. */
+void fs_init(struct fuse_conn_info *conn);
+
+/* The process of the request the calling thread serves, for the operations that ask. */
+void fs_set_caller(pid_t pid);
+
+/* A lookup: path's attributes without learning an image's size. *size_unknown says the size
+ * given (0) is not one: the attributes must not be kept. */
+int fs_lookup(const char *path, struct stat *st, bool *size_unknown);
 
 #endif

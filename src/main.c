@@ -1,7 +1,7 @@
 /* pinfs: options, the checks made before mounting, and the mount's lifetime. */
 #include "api.h"
 #include "cache.h"
-#include "fs.h"
+#include "lowlevel.h"
 #include "http.h"
 #include "local.h"
 #include "log.h"
@@ -112,12 +112,12 @@ static void *forgetter(void *arg)
 }
 
 /* Without it the mount only keeps more memory: a failure is logged, not fatal. */
-static void forgetter_start(struct fuse *fuse, const char *mountpoint)
+static void forgetter_start(struct fuse_session *se, const char *mountpoint)
 {
 	sigset_t all, old;
 
 	F.mountpoint = mountpoint;
-	F.se = fuse_get_session(fuse);
+	F.se = se;
 	F.stop = false;
 	/* Signals belong to the thread that runs the FUSE loop. */
 	sigfillset(&all);
@@ -160,19 +160,18 @@ static int setup_logging(const struct fuse_cmdline_opts *fopts, const struct opt
 static int check_fuse_options(const struct fuse_args *args)
 {
 	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
-	struct fuse *fuse = NULL;
+	struct fuse_session *se = NULL;
 	int result = -ENOMEM;
 
 	for (int i = 0; i < args->argc; i++)
 		if (fuse_opt_add_arg(&copy, args->argv[i]))
 			goto out;
-	fuse = fuse_new(&copy, &pinfs_ops, sizeof(pinfs_ops), NULL);
-	result = fuse ? 0 : -EINVAL;
-	if (!fuse)
+	se = lowlevel_new(&copy);
+	result = se ? 0 : -EINVAL;
+	if (!se)
 		fprintf(stderr, "pinfs: see 'pinfs --help' for the options\n");
 out:
-	if (fuse)
-		fuse_destroy(fuse);
+	lowlevel_destroy(se);
 	fuse_opt_free_args(&copy);
 	return result;
 }
@@ -258,33 +257,34 @@ static int add_fsname(struct fuse_args *args, const cJSON *account)
 
 static int run_mount(struct fuse_args *args, const struct fuse_cmdline_opts *fopts)
 {
-	struct fuse *fuse = fuse_new(args, &pinfs_ops, sizeof(pinfs_ops), NULL);
+	struct fuse_session *se = lowlevel_new(args);
 	int result = 1;
 
-	if (!fuse)
-		return 1;
-	if (fuse_mount(fuse, fopts->mountpoint) != 0)
+	if (!se)
+		goto out_destroy;
+	if (fuse_session_mount(se, fopts->mountpoint) != 0)
 		goto out_destroy;
 	if (fuse_daemonize(fopts->foreground) != 0)
 		goto out_unmount;
 	if (!fopts->foreground)
 		log_use_syslog(true);
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+	if (fuse_set_signal_handlers(se) != 0)
 		goto out_unmount;
 	/* SIGHUP refreshes instead of ending the mount; failing that, it ends it as before. */
 	if (sighup_start() != 0)
 		log_info("SIGHUP ends the mount: its handler could not be set up");
 	log_info("mounted on %s", fopts->mountpoint);
-	forgetter_start(fuse, fopts->mountpoint);
-	result = fopts->singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, fopts->clone_fd);
+	forgetter_start(se, fopts->mountpoint);
+	result =
+	    fopts->singlethread ? fuse_session_loop(se) : fuse_session_loop_mt(se, fopts->clone_fd);
 	result = result ? 1 : 0;
 	forgetter_stop();
 	sighup_stop();
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	fuse_remove_signal_handlers(se);
 out_unmount:
-	fuse_unmount(fuse);
+	fuse_session_unmount(se);
 out_destroy:
-	fuse_destroy(fuse);
+	lowlevel_destroy(se);
 	return result;
 }
 

@@ -1575,10 +1575,10 @@ static int emit(struct lister *l, const char *name, mode_t kind, const struct wh
 		return 0;
 	if (!l->fill_info)
 		return l->fill(l->ctx, name, kind);
-	if (!w || fill_info(w, &info) || (info.type == NODE_PIN_IMAGE && info.size < 0))
+	if (!w || fill_info(w, &info))
 		return l->fill_info(l->ctx, name, kind, NULL);
-	/* The kernel takes a described entry as looked up, which costs a node in libfuse's
-	 * table: it counts as a stat, once per pin between two forgettings (told). */
+	/* The kernel takes a described entry as looked up, which costs an inode in the table
+	 * until it forgets: it counts as a lookup, once per pin between two forgettings (told). */
 	if (!w->pn || w->pn->told != forget_epoch)
 		atomic_fetch_add(&stat_count, 1);
 	if (w->pn && w->type == NODE_PIN_JSON)

@@ -65,7 +65,7 @@ void tree_cleanup(void);
 int tree_stat(const char *path, bool want_size, struct node_info *out);
 
 /* How many names the kernel may have looked up: the lookups fs.c reports (tree_count_lookup)
- * and the entries listings described. Each costs memory in libfuse's node table until the
+ * and the entries listings described. Each costs memory in the inode table (inodes.c) until the
  * kernel forgets it: main.c asks it to forget after a walk of many. */
 uint64_t tree_lookup_count(void);
 void tree_count_lookup(void);
@@ -83,9 +83,9 @@ typedef int (*tree_fill_fn)(void *ctx, const char *name, mode_t kind);
  * fill runs under the tree's lock and must not call back into the tree. */
 int tree_list(const char *path, size_t skip, tree_fill_fn fill, void *ctx, size_t *met);
 
-/* Receives one entry of a listing with what tree_stat(path, false) would say of it, or NULL
- * where that is not known without a request (an image of unknown size) or is another
- * module's (the root's folders). Non-zero stops. */
+/* Receives one entry of a listing with what tree_stat(path, false) would say of it (an image's
+ * size -1 when not known yet), or NULL where that is another module's (the root's folders).
+ * Non-zero stops. */
 typedef int (*tree_fill_info_fn)(void *ctx, const char *name, mode_t kind,
 				 const struct node_info *info);
 

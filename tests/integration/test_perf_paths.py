@@ -455,11 +455,11 @@ def test_boards_are_listed_beside_the_token_check(fake, mount):
     assert server.counts() == {}
 
 
-def test_opening_an_image_waits_for_its_own_size_not_the_whole_folders(fake, mount):
+def test_a_stat_waits_for_its_own_size_not_the_whole_folders(fake, mount):
     """The first size asked in a folder starts the HEADs of all its unknown sizes (the sweep),
-    the asker's own image first, in the background: an open (a thumbnailer's) goes on as soon
-    as its own size is known, while the rest of the folder is learnt. Every size is learnt
-    once, and ls -l afterwards asks nothing."""
+    the asker's own image first, in the background: a stat (an fstat after open, as Python's
+    open does) goes on as soon as its own size is known, while the rest of the folder is
+    learnt. Every size is learnt once, and ls -l afterwards asks nothing."""
     server = fake("boards=1,pins=200,sections=0", "--latency-ms", "50")
     m = mount(server)
     board = m.path("boards", first_board(server)["name"])
@@ -480,8 +480,63 @@ def test_opening_an_image_waits_for_its_own_size_not_the_whole_folders(fake, mou
     assert len(heads) == len(images)   # every size learnt, once
     assert gets, "the image was not fetched"
     # 16 HEADs at a time, 50 ms each: the last answer comes several rounds after the open's GET.
-    assert min(gets) < max(heads), "the open waited for every size of the folder"
+    assert min(gets) < max(heads), "the stat waited for every size of the folder"
     server.reset_counts()
     subprocess.run(["ls", "-l", str(board)], capture_output=True, check=True)
     assert image_requests(server.counts()) == {}
     assert target.stat().st_size == len(target.read_bytes()) > 0
+
+
+def read_head(path, n):
+    """A thumbnailer's read: open, read the first n bytes, close; no stat."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = b""
+        while len(got) < n:
+            b = os.read(fd, n - len(got))
+            if not b:
+                break
+            got += b
+        return got
+    finally:
+        os.close(fd)
+
+
+def test_opening_an_image_of_unknown_size_asks_no_size(fake, mount):
+    """A listed image whose size is not known yet is opened and read without a HEAD: neither
+    the listing (readdirplus) nor a lookup learns its size, and the kernel keeps no size for
+    it, so that a stat afterwards still learns the right one."""
+    server = fake("boards=1,pins=40,sections=0")
+    m = mount(server)
+    board = m.path("boards", first_board(server)["name"])
+    images = sorted(n for n in os.listdir(board) if not n.endswith(".json"))
+    server.reset_counts()
+    heads = [read_head(board / n, 64 * KIB) for n in images[:10]]
+    assert all(heads)
+    # Looked up by name, never listed: the same.
+    m2 = mount(server)
+    board2 = m2.path("boards", first_board(server)["name"])
+    assert read_head(board2 / images[-1], 100)
+    counts = server.counts()
+    assert "HEAD /img" not in counts
+    assert counts.get("GET /img") == 11
+    # The size comes with the first stat, and is the image's.
+    full = (board / images[0]).read_bytes()
+    assert os.stat(board / images[0]).st_size == len(full)
+    assert os.stat(board2 / images[-1]).st_size == len((board2 / images[-1]).read_bytes())
+
+
+def test_rm_r_of_a_board_of_unknown_sizes_sends_no_head(fake, mount):
+    """rm -r looks each file up before it removes it (it stats none): a lookup asks no size,
+    so removing a board whose sizes were never asked costs its DELETEs alone."""
+    server = fake("boards=1,pins=12,sections=0")
+    m = mount(server)
+    b = first_board(server)
+    os.listdir(m.path("boards", b["name"]))
+    server.reset_counts()
+    subprocess.run(["rm", "-r", str(m.path("boards", b["name"]))], check=True)
+    counts = server.counts()
+    assert image_requests(counts) == {}
+    assert counts.get("DELETE /v5/pins/{pin_id}") == b["pin_count"]
+    assert counts.get("DELETE /v5/boards/{board_id}") == 1
+    assert b["name"] not in os.listdir(m.path("boards"))

@@ -1,0 +1,654 @@
+#include "lowlevel.h"
+
+#include "fs.h"
+#include "inodes.h"
+#include "log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Kernel caching of names and attributes. Short, because the tree already answers from memory
+ * and its own TTL decides freshness; long kernel timeouts would hide remote changes. */
+#define KERNEL_TIMEOUT_S 1.0
+
+/* The inode number a plain listing gives each entry: "ask me", as libfuse does. */
+#define UNKNOWN_INO 0xffffffff
+
+static const struct fuse_operations *ops = &pinfs_ops;
+
+/* Every operation starts here: fs.c asks whose request it serves. */
+static void serve(fuse_req_t req)
+{
+	fs_set_caller(fuse_req_ctx(req)->pid);
+}
+
+static void reply_status(fuse_req_t req, int result)
+{
+	fuse_reply_err(req, result < 0 ? -result : 0);
+}
+
+/* Makes e the entry of name in parent, found with attributes st: the kernel now holds one more
+ * lookup of it. 0, or -ENOMEM. */
+static int make_entry(fuse_ino_t parent, const char *name, const struct stat *st, bool size_unknown,
+		      struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = inodes_remember(parent, name);
+	if (!e->ino)
+		return -ENOMEM;
+	e->attr = *st;
+	e->attr.st_ino = e->ino;
+	e->entry_timeout = KERNEL_TIMEOUT_S;
+	e->attr_timeout = size_unknown ? 0 : KERNEL_TIMEOUT_S;
+	return 0;
+}
+
+/* The entry of a name just made (mkdir, create), or -errno. */
+static int entry_of(fuse_ino_t parent, const char *name, const char *path,
+		    struct fuse_entry_param *e)
+{
+	struct stat st;
+	bool unknown;
+	int result = fs_lookup(path, &st, &unknown);
+
+	return result ? result : make_entry(parent, name, &st, unknown, e);
+}
+
+static void ll_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	fs_init(conn);
+}
+
+static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char *path = inodes_child_path(parent, name);
+	struct fuse_entry_param e;
+	struct stat st;
+	bool unknown;
+	int result;
+
+	serve(req);
+	result = path ? fs_lookup(path, &st, &unknown) : -ENOENT;
+	if (result == -ENOENT) {
+		/* No such name, for as long as a name is kept. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = KERNEL_TIMEOUT_S;
+		fuse_reply_entry(req, &e);
+		goto out;
+	}
+	if (!result)
+		result = make_entry(parent, name, &st, unknown, &e);
+	if (result)
+		reply_status(req, result);
+	else if (fuse_reply_entry(req, &e))
+		inodes_forget(e.ino, 1); /* the request was interrupted: the kernel has none */
+out:
+	free(path);
+}
+
+static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	inodes_forget(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		inodes_forget(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char *path = inodes_path(ino);
+	struct stat st;
+	int result;
+
+	serve(req);
+	/* A file removed while open has no path: fs.c answers from its handle. */
+	result = ops->getattr(path, &st, fi);
+	if (result) {
+		reply_status(req, result);
+	} else {
+		st.st_ino = ino;
+		fuse_reply_attr(req, &st, KERNEL_TIMEOUT_S);
+	}
+	free(path);
+}
+
+/* The times of a setattr, as utimensat takes them. */
+static void setattr_times(const struct stat *attr, int to_set, struct timespec tv[2])
+{
+	tv[0].tv_sec = tv[1].tv_sec = 0;
+	tv[0].tv_nsec = tv[1].tv_nsec = UTIME_OMIT;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		tv[0].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		tv[0] = attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		tv[1].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		tv[1] = attr->st_mtim;
+}
+
+/* chmod, chown, truncate and utimens in one request, in that order, as libfuse's path-based
+ * API applies them; the attributes after all of them are the answer. */
+static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	char *path = inodes_path(ino);
+	struct timespec tv[2];
+	struct stat st;
+	int result = 0;
+
+	serve(req);
+	if (to_set & FUSE_SET_ATTR_MODE)
+		result = ops->chmod(path, attr->st_mode, fi);
+	if (!result && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		result = ops->chown(path, to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1,
+				    to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1, fi);
+	if (!result && (to_set & FUSE_SET_ATTR_SIZE))
+		result = ops->truncate(path, attr->st_size, fi);
+	if (!result && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
+		setattr_times(attr, to_set, tv);
+		result = ops->utimens(path, tv, fi);
+	}
+	if (!result)
+		result = ops->getattr(path, &st, fi);
+	if (result) {
+		reply_status(req, result);
+	} else {
+		st.st_ino = ino;
+		fuse_reply_attr(req, &st, KERNEL_TIMEOUT_S);
+	}
+	free(path);
+}
+
+static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char *path = inodes_path(ino), target[PATH_MAX + 1];
+	int result;
+
+	serve(req);
+	result = path ? ops->readlink(path, target, sizeof(target)) : -ENOENT;
+	if (result)
+		reply_status(req, result);
+	else
+		fuse_reply_readlink(req, target);
+	free(path);
+}
+
+static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	char *path = inodes_child_path(parent, name);
+	struct fuse_entry_param e;
+	int result;
+
+	serve(req);
+	result = path ? ops->mkdir(path, mode) : -ENOENT;
+	if (!result)
+		result = entry_of(parent, name, path, &e);
+	if (result)
+		reply_status(req, result);
+	else if (fuse_reply_entry(req, &e))
+		inodes_forget(e.ino, 1);
+	free(path);
+}
+
+/* unlink and rmdir: the name goes, and its inode, while the kernel holds it, has no path. */
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
+{
+	char *path = inodes_child_path(parent, name);
+	int result;
+
+	serve(req);
+	result = !path ? -ENOENT : dir ? ops->rmdir(path) : ops->unlink(path);
+	if (!result)
+		inodes_unlinked(parent, name);
+	reply_status(req, result);
+	free(path);
+}
+
+static void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, false);
+}
+
+static void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, true);
+}
+
+static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	char *from = inodes_child_path(parent, name);
+	char *to = inodes_child_path(newparent, newname);
+	int result;
+
+	serve(req);
+	result = from && to ? ops->rename(from, to, flags) : -ENOENT;
+	if (!result)
+		inodes_renamed(parent, name, newparent, newname, flags & RENAME_EXCHANGE);
+	reply_status(req, result);
+	free(from);
+	free(to);
+}
+
+static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	char *path = inodes_child_path(parent, name);
+	struct fuse_entry_param e;
+	int result;
+
+	serve(req);
+	result = path ? ops->create(path, mode, fi) : -ENOENT;
+	if (result) {
+		reply_status(req, result);
+		goto out;
+	}
+	result = entry_of(parent, name, path, &e);
+	if (result) {
+		ops->release(path, fi);
+		reply_status(req, result);
+	} else if (fuse_reply_create(req, &e, fi)) {
+		/* Interrupted: the kernel has neither the file nor the name. */
+		ops->release(path, fi);
+		inodes_forget(e.ino, 1);
+	}
+out:
+	free(path);
+}
+
+static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char *path = inodes_path(ino);
+	int result;
+
+	serve(req);
+	result = path ? ops->open(path, fi) : -ENOENT;
+	if (result)
+		reply_status(req, result);
+	else if (fuse_reply_open(req, fi))
+		ops->release(path, fi); /* interrupted: the kernel never had the file */
+	free(path);
+}
+
+/* read, write, fsync and release work on the handle alone: no path is made for them. */
+static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	char *buf = malloc(size ? size : 1);
+	int n;
+
+	(void)ino;
+	serve(req);
+	n = buf ? ops->read(NULL, buf, size, off, fi) : -ENOMEM;
+	if (n < 0)
+		reply_status(req, n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	int n;
+
+	(void)ino;
+	serve(req);
+	n = ops->write(NULL, buf, size, off, fi);
+	if (n < 0)
+		reply_status(req, n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char *path = inodes_path(ino);
+
+	serve(req);
+	reply_status(req, ops->flush(path, fi));
+	free(path);
+}
+
+static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char *path = fi->flush ? inodes_path(ino) : NULL;
+
+	serve(req);
+	if (fi->flush) /* the last close of a file with locks: its flush comes here */
+		ops->flush(path, fi);
+	ops->release(NULL, fi);
+	fuse_reply_err(req, 0);
+	free(path);
+}
+
+static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	serve(req);
+	reply_status(req, ops->fsync(NULL, datasync, fi));
+}
+
+/* ---- folders ----
+ *
+ * fs.c hands a listing over one of two ways (see fs_readdir). The tree's folders give each
+ * entry its offset and stop when the reply is full; the next call starts after the kernel's
+ * last offset. The generated folders give every name at offset 0: the names are kept with
+ * the open folder and served from there, a reply at a time, until it is read from the start
+ * again. */
+struct dir_handle {
+	char **names;
+	mode_t *kinds;
+	size_t n, cap;
+};
+
+/* One reply being filled. */
+struct fill {
+	fuse_req_t req;
+	fuse_ino_t ino;
+	struct dir_handle *dh;
+	char *buf;
+	size_t size, len;
+	bool plus;
+	int error;
+};
+
+static void dir_forget_names(struct dir_handle *dh)
+{
+	for (size_t i = 0; i < dh->n; i++)
+		free(dh->names[i]);
+	dh->n = 0;
+}
+
+static int dir_keep(struct dir_handle *dh, const char *name, mode_t kind)
+{
+	if (dh->n == dh->cap) {
+		size_t cap = dh->cap ? dh->cap * 2 : 64;
+		char **names = realloc(dh->names, cap * sizeof(*names));
+		mode_t *kinds;
+
+		if (!names)
+			return -ENOMEM;
+		dh->names = names;
+		kinds = realloc(dh->kinds, cap * sizeof(*kinds));
+		if (!kinds)
+			return -ENOMEM;
+		dh->kinds = kinds;
+		dh->cap = cap;
+	}
+	if (!(dh->names[dh->n] = strdup(name)))
+		return -ENOMEM;
+	dh->kinds[dh->n++] = kind;
+	return 0;
+}
+
+static bool dot_name(const char *name)
+{
+	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+/* Adds one entry to the reply; true when it did not fit (the kernel asks for the rest).
+ * In readdirplus, a described entry is a lookup the kernel keeps, counted in the inode table
+ * only once it is sure to go. */
+static bool add_entry(struct fill *f, const char *name, const struct stat *st, off_t off,
+		      enum fuse_fill_dir_flags flags)
+{
+	char *at = f->buf + f->len;
+	size_t room = f->size - f->len, need;
+	struct fuse_entry_param e = {.attr = *st};
+	bool described = f->plus && (flags & FUSE_FILL_DIR_PLUS) && !dot_name(name);
+
+	e.attr.st_ino = UNKNOWN_INO;
+	if (!f->plus) {
+		need = fuse_add_direntry(f->req, at, room, name, &e.attr, off);
+		if (need > room)
+			return true;
+		f->len += need;
+		return false;
+	}
+	need = fuse_add_direntry_plus(f->req, NULL, 0, name, &e, off);
+	if (need > room)
+		return true;
+	if (described) {
+		if (make_entry(f->ino, name, st, flags & FS_FILL_SIZE_UNKNOWN, &e)) {
+			f->error = -ENOMEM;
+			return true;
+		}
+	}
+	f->len += fuse_add_direntry_plus(f->req, at, room, name, &e, off);
+	return false;
+}
+
+/* fs.c's filler. */
+static int fill_entry(void *ctx, const char *name, const struct stat *st, off_t off,
+		      enum fuse_fill_dir_flags flags)
+{
+	struct fill *f = ctx;
+	struct stat bare = {.st_mode = st ? st->st_mode : 0};
+
+	if (off == 0) {
+		f->error = dir_keep(f->dh, name, bare.st_mode);
+		return f->error != 0;
+	}
+	return add_entry(f, name, st ? st : &bare, off, flags);
+}
+
+static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dir_handle *dh = calloc(1, sizeof(*dh));
+
+	(void)ino;
+	if (!dh) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)dh;
+	if (fuse_reply_open(req, fi)) {
+		free(dh);
+	}
+}
+
+/* Serves the kept names from offset off on. */
+static void serve_kept(struct fill *f, off_t off)
+{
+	for (size_t i = (size_t)off; i < f->dh->n; i++) {
+		struct stat st = {.st_mode = f->dh->kinds[i]};
+
+		if (add_entry(f, f->dh->names[i], &st, (off_t)i + 1, 0))
+			break;
+	}
+}
+
+static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi,
+		 bool plus)
+{
+	struct dir_handle *dh = (struct dir_handle *)(uintptr_t)fi->fh;
+	struct fill f = {req, ino, dh, malloc(size ? size : 1), size, 0, plus, 0};
+	char *path = inodes_path(ino);
+	int result = -ENOMEM;
+
+	serve(req);
+	if (!f.buf)
+		goto out;
+	/* A listing read from the start is made anew; one in the middle of its kept names
+	 * goes on from them. */
+	if (off == 0)
+		dir_forget_names(dh);
+	if (off == 0 || dh->n == 0)
+		result = ops->readdir(path, &f, fill_entry, off, fi,
+				      plus ? FUSE_READDIR_PLUS : (enum fuse_readdir_flags)0);
+	else
+		result = 0;
+	if (!result && f.error && !f.len)
+		result = f.error;
+	if (!result && dh->n)
+		serve_kept(&f, off);
+out:
+	if (result)
+		reply_status(req, result);
+	else
+		fuse_reply_buf(req, f.buf, f.len);
+	free(f.buf);
+	free(path);
+}
+
+static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	list(req, ino, size, off, fi, false);
+}
+
+static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	list(req, ino, size, off, fi, true);
+}
+
+static void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dir_handle *dh = (struct dir_handle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	dir_forget_names(dh);
+	free(dh->names);
+	free(dh->kinds);
+	free(dh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- the rest ---- */
+
+static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st;
+	int result;
+
+	(void)ino;
+	serve(req);
+	result = ops->statfs("/", &st);
+	if (result)
+		reply_status(req, result);
+	else
+		fuse_reply_statfs(req, &st);
+}
+
+static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	char *path = inodes_path(ino);
+
+	serve(req);
+	reply_status(req, path ? ops->setxattr(path, name, value, size, flags) : -ENOENT);
+	free(path);
+}
+
+/* getxattr and listxattr: with size 0 the kernel asks how big the value is. */
+static void reply_sized(fuse_req_t req, const char *buf, size_t size, int n)
+{
+	if (n < 0)
+		reply_status(req, n);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char *path = inodes_path(ino), *buf = size ? malloc(size) : NULL;
+	int n;
+
+	serve(req);
+	if (!path)
+		n = -ENOENT;
+	else if (size && !buf)
+		n = -ENOMEM;
+	else
+		n = ops->getxattr(path, name, buf, size);
+	reply_sized(req, buf, size, n);
+	free(buf);
+	free(path);
+}
+
+static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char *path = inodes_path(ino), *buf = size ? malloc(size) : NULL;
+	int n;
+
+	serve(req);
+	if (!path)
+		n = -ENOENT;
+	else if (size && !buf)
+		n = -ENOMEM;
+	else
+		n = ops->listxattr(path, buf, size);
+	reply_sized(req, buf, size, n);
+	free(buf);
+	free(path);
+}
+
+static void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	char *path = inodes_path(ino);
+
+	serve(req);
+	reply_status(req, path ? ops->removexattr(path, name) : -ENOENT);
+	free(path);
+}
+
+static const struct fuse_lowlevel_ops ll_ops = {
+    .init = ll_init,
+    .lookup = ll_lookup,
+    .forget = ll_forget,
+    .forget_multi = ll_forget_multi,
+    .getattr = ll_getattr,
+    .setattr = ll_setattr,
+    .readlink = ll_readlink,
+    .mkdir = ll_mkdir,
+    .unlink = ll_unlink,
+    .rmdir = ll_rmdir,
+    .rename = ll_rename,
+    .create = ll_create,
+    .open = ll_open,
+    .read = ll_read,
+    .write = ll_write,
+    .flush = ll_flush,
+    .release = ll_release,
+    .fsync = ll_fsync,
+    .opendir = ll_opendir,
+    .readdir = ll_readdir,
+    .readdirplus = ll_readdirplus,
+    .releasedir = ll_releasedir,
+    .statfs = ll_statfs,
+    .setxattr = ll_setxattr,
+    .getxattr = ll_getxattr,
+    .listxattr = ll_listxattr,
+    .removexattr = ll_removexattr,
+};
+
+struct fuse_session *lowlevel_new(struct fuse_args *args)
+{
+	if (inodes_init()) {
+		log_error("out of memory");
+		return NULL;
+	}
+	return fuse_session_new(args, &ll_ops, sizeof(ll_ops), NULL);
+}
+
+void lowlevel_destroy(struct fuse_session *se)
+{
+	if (se)
+		fuse_session_destroy(se);
+	inodes_cleanup();
+}
