@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,17 @@ size_t pinrec_bytes(const struct pinrec *r)
 	for (int i = 0; i < PR_NSTR; i++)
 		total += s[i] ? strlen(s[i]) + 1 : 0;
 	return total;
+}
+
+uint64_t pinrec_hash(const struct pinrec *r, uint64_t h)
+{
+	/* From the first field to the end of the strings: the struct's tail padding, which s
+	 * overlaps, is never written. */
+	size_t n = pinrec_bytes(r) - sizeof(*r) + offsetof(struct pinrec, s);
+
+	for (const unsigned char *p = (const unsigned char *)r; n--; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
 }
 
 struct pinrec *pinrec_dup(const struct pinrec *r)

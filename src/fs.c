@@ -32,9 +32,11 @@ struct handle {
 	enum handle_kind kind;
 	int fd;
 	struct cache_image *img; /* H_IMAGE */
-	char *text;
+	char *text; /* H_TEXT; NULL until the first read of a sidecar (see open_text) */
+	char *path; /* a sidecar's, whose text is rendered at the first read */
 	size_t len, cap;
 	bool writable, dirty;
+	bool push; /* a sidecar's text to put in the kernel's page cache at open (fs_text_push) */
 	pid_t opener; /* the process that opened it for writing: see caller_process */
 };
 
@@ -52,6 +54,8 @@ static gid_t owner_gid;
  *  - the text whose bytes the kernel's pages may hold for the path's inode (a hash of the
  *    text the last cached open served): when the text is another, even of the same length,
  *    the open goes without keep_cache, which makes the kernel drop those pages.
+ * The text is known by a stamp (tree_text_stamp: a hash of the pin's record), so that an open
+ * the page cache serves renders nothing; the text is rendered at the first read, if any.
  * The kernel's inode and its pages move with a rename, so the record moves too. A path not in
  * the table (never stat'ed, or pushed out: the table is bounded) is opened with direct_io.
  * libfuse's auto_cache is not used: it compares only mtime and size, and keeps pages when a
@@ -62,7 +66,7 @@ static gid_t owner_gid;
 struct seen {
 	uint64_t path;	 /* cache_key of the path; 0: a free slot */
 	int64_t size;	 /* what getattr last told the kernel; -1: not known */
-	uint64_t cached; /* hash of the text the pages may hold; 0: other bytes, or not known */
+	uint64_t cached; /* stamp of the text the pages may hold; 0: other bytes, or not known */
 };
 
 static struct seen seen[SEEN_SETS][SEEN_WAYS];
@@ -128,16 +132,16 @@ static void seen_move(const char *from, const char *to)
 	pthread_mutex_unlock(&seen_lock);
 }
 
-/* Chooses how a read-only open of generated text at path is served: from the page cache
- * (keeping the pages when they hold this very text), or with direct_io. */
-static void text_cache_mode(const char *path, const struct handle *h, struct fuse_file_info *fi)
+/* Chooses how a read-only open of generated text at path, of length len and stamp text, is
+ * served: from the page cache (keeping the pages when they hold this very text), or with
+ * direct_io. */
+static void text_cache_mode(const char *path, size_t len, uint64_t text, struct fuse_file_info *fi)
 {
-	uint64_t text = cache_key(h->text ? h->text : "");
 	struct seen *s;
 
 	pthread_mutex_lock(&seen_lock);
 	s = seen_find(cache_key(path), false);
-	fi->direct_io = !s || s->size != (int64_t)h->len;
+	fi->direct_io = !s || s->size != (int64_t)len;
 	fi->keep_cache = !fi->direct_io && s->cached == text;
 	/* Without keep_cache the kernel drops the pages at this open; cached reads then fill
 	 * them with this text. */
@@ -188,7 +192,7 @@ static pid_t caller_process(void)
 	return tgid;
 }
 
-static struct handle *handle_of(struct fuse_file_info *fi)
+static struct handle *handle_of(const struct fuse_file_info *fi)
 {
 	return fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
 }
@@ -210,6 +214,7 @@ static void handle_free(struct handle *h)
 		close(h->fd);
 	cache_image_close(h->img);
 	free(h->text);
+	free(h->path);
 	free(h);
 }
 
@@ -682,14 +687,42 @@ static int open_image(const char *path, struct fuse_file_info *fi, struct handle
 	return 0;
 }
 
+/* A sidecar's text, rendered at its handle's first read: the text as it is then. Reads of
+ * one handle may come in parallel (readahead): one renders. */
+static int render_once(struct handle *h)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	int result = 0;
+
+	pthread_mutex_lock(&lock);
+	if (!h->text)
+		result = tree_read_text(h->path, &h->text, &h->len);
+	pthread_mutex_unlock(&lock);
+	return result;
+}
+
 static int open_text(const char *path, const struct node_info *info, struct fuse_file_info *fi,
 		     struct handle *h)
 {
 	bool write = (fi->flags & O_ACCMODE) != O_RDONLY;
+	bool sidecar = info->type == NODE_PIN_JSON || info->type == NODE_BOARD_JSON;
+	uint64_t stamp;
 	int result;
 
-	if (write && info->type != NODE_PIN_JSON && info->type != NODE_BOARD_JSON)
+	if (write && !sidecar)
 		return -EACCES;
+	/* A sidecar read: its length and stamp say how to serve it; grep's open of a sidecar
+	 * whose pages are cached renders nothing, and the first read renders the text. */
+	if (!write && sidecar && tree_text_stamp(path, &h->len, &stamp) == 0) {
+		if (!(h->path = strdup(path)))
+			return -ENOMEM;
+		text_cache_mode(path, h->len, stamp, fi);
+		/* Pages to fill: the text goes into them with the open (fs_text_push), which
+		 * spares the READ round trip that would follow. */
+		if (!fi->direct_io && !fi->keep_cache && render_once(h) == 0)
+			h->push = true;
+		return 0;
+	}
 	result = tree_read_text(path, &h->text, &h->len);
 	if (result)
 		return result;
@@ -699,10 +732,6 @@ static int open_text(const char *path, const struct node_info *info, struct fuse
 	if (write && (fi->flags & O_TRUNC)) {
 		h->len = 0;
 		h->dirty = true;
-	}
-	if (!write && (info->type == NODE_PIN_JSON || info->type == NODE_BOARD_JSON)) {
-		text_cache_mode(path, h, fi);
-		return 0;
 	}
 	/* me.json is fetched again at open, and an edit is a buffer of its own: no page
 	 * cache, so a read never stops at a size the kernel remembered from before. */
@@ -742,6 +771,17 @@ static int open_any(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+bool fs_text_push(const struct fuse_file_info *fi, const char **text, size_t *len)
+{
+	struct handle *h = handle_of(fi);
+
+	if (!h || !h->push || !h->text)
+		return false;
+	*text = h->text;
+	*len = h->len;
+	return true;
+}
+
 static int fs_open(const char *path, struct fuse_file_info *fi)
 {
 	int result = open_any(path, fi);
@@ -757,8 +797,11 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
 {
 	struct handle *h = handle_of(fi);
 	ssize_t n;
+	int result;
 
 	(void)path;
+	if (h->path && (result = render_once(h)) != 0)
+		return result;
 	if (h->img)
 		return (int)cache_image_read(h->img, buf, size, off);
 	if (h->fd >= 0) {

@@ -23,6 +23,11 @@ void fs_init(struct fuse_conn_info *conn);
 /* The process of the request the calling thread serves, for the operations that ask. */
 void fs_set_caller(pid_t pid);
 
+/* After a successful open: the text whose bytes the kernel's page cache should hold for the
+ * file (a sidecar about to be read, whose pages are not cached), or false. Once stored there,
+ * the open may keep the cache (fi->keep_cache). */
+bool fs_text_push(const struct fuse_file_info *fi, const char **text, size_t *len);
+
 /* A lookup: path's attributes without learning an image's size. *size_unknown says the size
  * given (0) is not one: the attributes must not be kept. */
 int fs_lookup(const char *path, struct stat *st, bool *size_unknown);

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 56 bytes and the name: a walk of 100 000 pins leaves 200 000 of them until the kernel
- * forgets. An inode is kept while the kernel holds a lookup of it or a named child of it
- * exists, so that a child's path can always be built. */
+/* 56 bytes and the name: a walk looks up a name per file, kept until the kernel forgets it
+ * (main.c asks it to every 30 000). An inode is kept while the kernel holds a lookup of it or
+ * a named child of it exists, so that a child's path can always be built. */
 struct inode {
 	uint64_t ino;
 	uint64_t nlookup;

@@ -129,7 +129,7 @@ class Mount:
             if time.monotonic() > deadline:
                 self.unmount()
                 raise MountError(f"pinfs did not mount in 30 s; see {self.logpath}")
-            time.sleep(0.005)
+            time.sleep(0.001)  # the mount is seen within 1 ms: item 1 times it
 
     def path(self, *parts):
         return self.dir.joinpath(*parts)
