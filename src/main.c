@@ -378,6 +378,12 @@ int main(int argc, char *argv[])
 	 * and given back when freed; a free top of the heap is given back beyond 1 MB. */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+	/* glibc's allocator is set up by its first call, here in the main thread. Under a
+	 * sanitizer that replaces malloc, the first call would otherwise be a malloc_trim in a
+	 * worker (after a listing), which makes glibc take that thread as the main arena's
+	 * without counting it: its exit then counts the main thread out, and a later thread's
+	 * exit aborts in glibc ("a->attached_threads > 0"). */
+	malloc_trim(0);
 	/* `pinfs login` has options of its own; FUSE's parser never sees them. */
 	if (argc > 1 && strcmp(argv[1], "login") == 0)
 		return login_main(argc - 1, argv + 1);

@@ -27,7 +27,7 @@ PINFS = Path(os.environ.get("PINFS_BIN", ROOT / "build" / "pinfs"))
 TOKEN = "test-token-0123456789abcdef"
 # Lines in the daemon's log that fail a test unless the test says it expects them.
 BAD_LOG = re.compile(r"pinfs: (error|warning):|AddressSanitizer|LeakSanitizer|runtime error:|"
-                     r"==\d+==ERROR")
+                     r"==\d+==ERROR|Fatal glibc error|Assertion .* failed")
 
 
 class FakeServer:
@@ -220,7 +220,9 @@ def mount():
         m.unmount()
         bad += m.unexpected_log_lines()
         if m.crashed():
-            bad.append(f"pinfs died of {m.crashed()}")
+            # What the daemon said last says why (glibc's and libfuse's aborts print a line).
+            tail = "\n".join(m.log().splitlines()[-20:])
+            bad.append(f"pinfs died of {m.crashed()}; its log ends:\n{tail}")
     assert not bad, "pinfs logged:\n" + "\n".join(bad)
 
 
