@@ -280,7 +280,8 @@ static char *path_of(const struct inode *n, const char *name)
 	return path;
 }
 
-char *inodes_path(uint64_t ino)
+/* The path of ino, plus "/name" when name is given; NULL as inodes_path says. */
+static char *path_under(uint64_t ino, const char *name)
 {
 	struct inode *n;
 	char *path = NULL;
@@ -288,22 +289,19 @@ char *inodes_path(uint64_t ino)
 	pthread_mutex_lock(&I.lock);
 	n = find_ino(ino);
 	if (n)
-		path = path_of(n, NULL);
+		path = path_of(n, name);
 	pthread_mutex_unlock(&I.lock);
 	return path;
 }
 
+char *inodes_path(uint64_t ino)
+{
+	return path_under(ino, NULL);
+}
+
 char *inodes_child_path(uint64_t parent, const char *name)
 {
-	struct inode *n;
-	char *path = NULL;
-
-	pthread_mutex_lock(&I.lock);
-	n = find_ino(parent);
-	if (n)
-		path = path_of(n, name);
-	pthread_mutex_unlock(&I.lock);
-	return path;
+	return path_under(parent, name);
 }
 
 void inodes_unlinked(uint64_t parent, const char *name)

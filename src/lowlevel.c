@@ -104,21 +104,29 @@ static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	fuse_reply_none(req);
 }
 
-static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* Answers with ino's attributes as they are now, or with the error of what came before. A
+ * file removed while open has no path: fs.c answers from its handle. */
+static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path, struct fuse_file_info *fi,
+		       int result)
 {
-	char *path = inodes_path(ino);
 	struct stat st;
-	int result;
 
-	serve(req);
-	/* A file removed while open has no path: fs.c answers from its handle. */
-	result = ops->getattr(path, &st, fi);
+	if (!result)
+		result = ops->getattr(path, &st, fi);
 	if (result) {
 		reply_status(req, result);
 	} else {
 		st.st_ino = ino;
 		fuse_reply_attr(req, &st, KERNEL_TIMEOUT_S);
 	}
+}
+
+static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char *path = inodes_path(ino);
+
+	serve(req);
+	reply_attr(req, ino, path, fi, 0);
 	free(path);
 }
 
@@ -144,7 +152,6 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 {
 	char *path = inodes_path(ino);
 	struct timespec tv[2];
-	struct stat st;
 	int result = 0;
 
 	serve(req);
@@ -159,14 +166,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		setattr_times(attr, to_set, tv);
 		result = ops->utimens(path, tv, fi);
 	}
-	if (!result)
-		result = ops->getattr(path, &st, fi);
-	if (result) {
-		reply_status(req, result);
-	} else {
-		st.st_ino = ino;
-		fuse_reply_attr(req, &st, KERNEL_TIMEOUT_S);
-	}
+	reply_attr(req, ino, path, fi, result);
 	free(path);
 }
 
@@ -574,49 +574,38 @@ static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	free(path);
 }
 
-/* getxattr and listxattr: with size 0 the kernel asks how big the value is. */
-static void reply_sized(fuse_req_t req, const char *buf, size_t size, int n)
+/* getxattr (name given) and listxattr (name NULL): with size 0 the kernel asks how big the
+ * value is. */
+static void read_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	char *path = inodes_path(ino), *buf = size ? malloc(size) : NULL;
+	int n;
+
+	serve(req);
+	if (!path)
+		n = -ENOENT;
+	else if (size && !buf)
+		n = -ENOMEM;
+	else
+		n = name ? ops->getxattr(path, name, buf, size) : ops->listxattr(path, buf, size);
 	if (n < 0)
 		reply_status(req, n);
 	else if (size == 0)
 		fuse_reply_xattr(req, (size_t)n);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+	free(path);
 }
 
 static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	char *path = inodes_path(ino), *buf = size ? malloc(size) : NULL;
-	int n;
-
-	serve(req);
-	if (!path)
-		n = -ENOENT;
-	else if (size && !buf)
-		n = -ENOMEM;
-	else
-		n = ops->getxattr(path, name, buf, size);
-	reply_sized(req, buf, size, n);
-	free(buf);
-	free(path);
+	read_xattr(req, ino, name, size);
 }
 
 static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	char *path = inodes_path(ino), *buf = size ? malloc(size) : NULL;
-	int n;
-
-	serve(req);
-	if (!path)
-		n = -ENOENT;
-	else if (size && !buf)
-		n = -ENOMEM;
-	else
-		n = ops->listxattr(path, buf, size);
-	reply_sized(req, buf, size, n);
-	free(buf);
-	free(path);
+	read_xattr(req, ino, NULL, size);
 }
 
 static void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
