@@ -72,6 +72,7 @@ struct board_node {
 	double listed_at;
 	char *stamp;	     /* board_pins_modified_at when listed */
 	unsigned gen;	     /* bumped at each new listing: folder pointers from before are stale */
+	unsigned edits;	     /* local changes made to the listing: see ensure_listed */
 	unsigned sweeps;     /* size sweeps of this board still running */
 	unsigned old_sweeps; /* those of them that sweep a listing before this one */
 	struct section_node *secs;
@@ -117,7 +118,8 @@ static struct {
 	size_t ngiven;
 	struct ghost *ghosts;
 	size_t nghosts;
-	uint64_t changes; /* local changes installed: see tree_pins_version */
+	uint64_t changes;	/* local changes installed: see tree_pins_version */
+	uint64_t board_changes; /* boards made, renamed or removed here: see ensure_boards */
 } T = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .changed = PTHREAD_COND_INITIALIZER,
@@ -752,6 +754,8 @@ static int ensure_boards(void)
 {
 	struct board_vec bv = {0};
 	char **names = NULL;
+	uint64_t changes;
+	bool stale;
 	int result;
 
 	while (T.boards_busy)
@@ -759,16 +763,24 @@ static int ensure_boards(void)
 	if (T.boards_listed && fresh(T.boards_at))
 		return 0;
 	T.boards_busy = true;
+	changes = T.board_changes;
 	pthread_mutex_unlock(&T.lock);
 	result = api_list("/boards", true, collect_board, &bv);
 	if (!result && !(names = name_boards(&bv)))
 		result = -ENOMEM;
 	pthread_mutex_lock(&T.lock);
-	if (!result)
+	stale = T.board_changes != changes;
+	if (!result && stale && T.boards_listed) {
+		/* A board was made, renamed or removed here while the list was on its way: the
+		 * list may predate it (mv of a board, then rm in it, would find the old name).
+		 * The boards as they are now stand; the next look asks again. */
+		log_debug("boards changed while listed: the list is asked again at the next look");
+	} else if (!result) {
 		result = install_boards(&bv, names);
-	if (!result) {
-		T.boards_listed = true;
-		T.boards_at = now_s();
+		if (!result && !stale) {
+			T.boards_listed = true;
+			T.boards_at = now_s();
+		}
 	} else if (T.boards_listed && (result == -EIO || result == -EAGAIN)) {
 		/* The server is down or overloaded: the boards and listings as last seen beat an
 		 * error (ls of a cached folder answers offline); asked for again after a TTL. */
@@ -824,6 +836,7 @@ static int ensure_listed(struct board_node *bn)
 	struct listing l = {0};
 	struct built o;
 	char id[TREE_ID_MAX + 1], *stamp;
+	unsigned edits;
 	int result;
 
 	for (;;) {
@@ -856,6 +869,7 @@ static int ensure_listed(struct board_node *bn)
 		return -ENOMEM;
 	}
 	stamp = bn->b->pins_modified_at ? strdup(bn->b->pins_modified_at) : NULL;
+	edits = bn->edits;
 	pthread_mutex_unlock(&T.lock);
 
 	result = fetch_listing(id, &l);
@@ -873,6 +887,14 @@ static int ensure_listed(struct board_node *bn)
 		log_warn("cannot list board %s: %s", id, strerror(-result));
 		free(stamp);
 		return result;
+	}
+	if (bn->listed && bn->edits != edits) {
+		/* A pin was made, moved or deleted here while the listing was on its way: the
+		 * listing may predate it (cp, then rm of the copy, would not find it). The
+		 * listing as it is now stands, and is asked for again at the next look. */
+		folders_release(o.secs, o.nsecs, o.pins, o.npins, &o.top, o.block);
+		free(stamp);
+		return bn->gone ? -ENOENT : 0;
 	}
 	install_listing(bn, &o, stamp);
 	return bn->gone ? -ENOENT : 0;
@@ -2103,6 +2125,7 @@ static int rename_boards(void)
 	char **names;
 
 	T.changes++;
+	T.board_changes++;
 	bv.v = malloc((T.nboards ? T.nboards : 1) * sizeof(*bv.v));
 	if (!bv.v)
 		return -ENOMEM;
@@ -2166,6 +2189,7 @@ void tree_apply_board_gone(const char *board_id)
 		bury(T.boards[i]);
 		memmove(&T.boards[i], &T.boards[i + 1], (T.nboards - i - 1) * sizeof(*T.boards));
 		T.nboards--;
+		T.board_changes++;
 		break;
 	}
 	pthread_mutex_unlock(&T.lock);
@@ -2213,6 +2237,7 @@ static int rebuild(struct board_node *bn, struct listing *l)
 	int result = build(l, &o);
 
 	T.changes++;
+	bn->edits++;
 	listing_release(l);
 	if (result) {
 		/* The objects are gone: the next look at this board lists it again. */
