@@ -40,6 +40,12 @@ def board(server, name):
     return next((b for b in server.state()["boards"] if b["name"] == name), None)
 
 
+def io_jpeg(tmp_path):
+    src = tmp_path / "shot.jpg"
+    src.write_bytes(jpeg())
+    return src
+
+
 def pins_titled(server, title):
     return [p for p in server.state()["pins"] if p.get("title") == title]
 
@@ -121,6 +127,37 @@ def test_mv_renames_boards_and_sections(acct):
     m.expect_log(r"cannot move there")
     expect_errno(errno.EINVAL, os.rename, m.path("boards", "New name"),
                  m.path("boards", other, "New name"))
+
+
+
+def test_a_boards_list_from_before_a_rename_does_not_undo_it(fake, mount, tmp_path):
+    """The boards list expires while a board's rename is on its way: the list, answered before
+    the rename and arriving after it, must not bring the old name back (mv of a board, then
+    rm in it)."""
+    server = fake(SEED)
+    m = mount(server, opts=("dir_cache_ttl=1",))
+    os.mkdir(m.path("boards", "Before"))
+    shutil.copyfile(io_jpeg(tmp_path), m.path("boards", "Before", "shot.jpg"))
+    other = next(n for n in os.listdir(m.path("boards")) if n != "Before")   # fresh for 1 s
+    # The rename is performed 1.5 s late; the list, asked once it expired, is answered at once
+    # (with the old name) but delivered 1 s late, after the rename.
+    server.fault(route="PATCH /v5/boards/{board_id}", action="delay", ms=1500, count=1)
+    server.fault(route="GET /v5/boards", action="stall", bytes=0, ms=1000, count=1)
+    mv = threading.Thread(target=os.rename,
+                          args=(m.path("boards", "Before"), m.path("boards", "After")))
+    mv.start()
+    time.sleep(1.1)
+    # A look at another board while the rename holds boards/: its name is known to the
+    # kernel, so it is asked again without waiting for the rename, and the list with it.
+    lister = threading.Thread(target=os.stat, args=(m.path("boards", other),))
+    lister.start()
+    mv.join()
+    lister.join()
+    time.sleep(0.2)
+    names = os.listdir(m.path("boards"))
+    assert "After" in names and "Before" not in names
+    os.unlink(m.path("boards", "After", "shot.jpg"))
+    assert not pins_titled(server, "shot")
 
 
 def test_board_json_edit_sends_one_patch(acct):
