@@ -97,6 +97,82 @@ static void test_pin_render(void)
 	pin_free(p);
 }
 
+static void ref_str(cJSON *o, const char *key, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(o, key, value);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+/* The sidecar as cJSON would build it and meta_pretty print it: meta_pin_json prints it
+ * directly and must give the same bytes. */
+static char *reference_pin_json(const struct pin *p)
+{
+	cJSON *o = cJSON_CreateObject(), *img;
+	char url[128], *out;
+
+	ref_str(o, "title", p->title);
+	ref_str(o, "description", p->description);
+	ref_str(o, "link", p->link);
+	ref_str(o, "alt_text", p->alt_text);
+	ref_str(o, "id", p->id);
+	ref_str(o, "board_id", p->board_id);
+	ref_str(o, "board_section_id", p->section_id);
+	ref_str(o, "created_at", p->created_at);
+	ref_str(o, "dominant_color", p->dominant_color);
+	ref_str(o, "creative_type", p->creative_type);
+	ref_str(o, "media_type", p->media_type);
+	meta_pin_url(p, url, sizeof(url));
+	ref_str(o, "url", url);
+	if (p->image_url) {
+		img = cJSON_AddObjectToObject(o, "image");
+		ref_str(img, "url", p->image_url);
+		ref_str(img, "size", p->size_key);
+		cJSON_AddNumberToObject(img, "width", p->width);
+		cJSON_AddNumberToObject(img, "height", p->height);
+	}
+	out = meta_pretty(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+static void check_same_as_reference(const struct pin *p)
+{
+	char *a = meta_pin_json(p), *b = reference_pin_json(p);
+
+	CHECK(a != NULL && b != NULL);
+	if (a && b)
+		CHECK_STR(a, b);
+	free(a);
+	free(b);
+}
+
+static void test_pin_render_bytes(void)
+{
+	struct pin *p = parse_pin(pin_text, NULL);
+	char hostile[160];
+	size_t n = 0;
+
+	check_same_as_reference(p);
+	/* Every control character, quotes, backslashes, DEL, UTF-8 and a slash. */
+	for (int c = 1; c < 32; c++)
+		hostile[n++] = (char)c;
+	hostile[n] = '\0';
+	strcat(hostile, "\"q\" \\b\\ \x7f \xc3\xa9t\xc3\xa9 / \xf0\x9f\x8d\x8b end");
+	p->title = hostile;
+	p->description = hostile + 5;
+	p->link = "";
+	p->width = -1;
+	p->height = 2147483647;
+	check_same_as_reference(p);
+	p->image_url = NULL; /* a pin without images: no "image" member */
+	p->size_key = NULL;
+	p->title = p->description = p->alt_text = p->dominant_color = NULL;
+	check_same_as_reference(p);
+	pin_free(p); /* frees the pin's block, not the strings put in its place */
+}
+
 static void test_xattrs(void)
 {
 	struct pin *p = parse_pin(pin_text, NULL);
@@ -238,6 +314,7 @@ int main(void)
 	test_pin_bad();
 	test_times();
 	test_pin_render();
+	test_pin_render_bytes();
 	test_xattrs();
 	test_board();
 	test_pinrec();
