@@ -1677,11 +1677,12 @@ static int list_any(const char *path, struct lister *l)
 		break;
 	}
 	case NODE_BOARD:
+		/* Noted before the listing: a walk's next boards are on their way while the
+		 * walker waits for this one. */
+		note_board_read(w.bn);
 		result = ensure_listed(w.bn);
-		if (!result) {
-			note_board_read(w.bn);
+		if (!result)
 			result = list_folder(w.bn, -1, l);
-		}
 		break;
 	case NODE_SECTION:
 		result = list_folder(w.bn, w.sec, l);

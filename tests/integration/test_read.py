@@ -329,6 +329,11 @@ def test_a_walk_lists_boards_side_by_side(fake, mount):
     overlapping = sum(1 for i, a in enumerate(windows) for b in windows[i + 1:]
                       if a[0] != b[0] and a[1] < b[2] and b[1] < a[2])
     assert overlapping > 0, "board listings never ran side by side"
+    # The walk is seen when the second board is opened, not once its listing is in: the
+    # others are on their way while the walker still waits for it.
+    windows.sort(key=lambda w: w[1])
+    second = windows[1]
+    assert any(w[1] < second[2] for w in windows[2:]), "the others waited for the second board"
 
 
 def test_browsing_one_board_lists_only_that_board(fake, mount):
