@@ -72,9 +72,14 @@ class Response:
     content_type: str = "application/json"
 
     def payload(self):
-        """The body as bytes (JSON-encoded unless already bytes)."""
+        """The body as bytes (JSON-encoded unless already bytes), encoded once: the answer
+        and its OpenAPI check both want it, and a page of 250 pins takes milliseconds."""
         if self.body is None:
             return b""
         if isinstance(self.body, (bytes, bytearray)):
             return bytes(self.body)
-        return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode()
+        cached = self.__dict__.get("_payload")
+        if cached is None or cached[0] is not self.body:
+            cached = (self.body, json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode())
+            self.__dict__["_payload"] = cached
+        return cached[1]
