@@ -32,8 +32,7 @@ struct handle {
 	enum handle_kind kind;
 	int fd;
 	struct cache_image *img; /* H_IMAGE */
-	char *text; /* H_TEXT; NULL until the first read of a sidecar (see open_text) */
-	char *path; /* a sidecar's, whose text is rendered at the first read */
+	char *text;		 /* H_TEXT */
 	size_t len, cap;
 	bool writable, dirty;
 	bool push; /* a sidecar's text to put in the kernel's page cache at open (fs_text_push) */
@@ -54,8 +53,8 @@ static gid_t owner_gid;
  *  - the text whose bytes the kernel's pages may hold for the path's inode (a hash of the
  *    text the last cached open served): when the text is another, even of the same length,
  *    the open goes without keep_cache, which makes the kernel drop those pages.
- * The text is known by a stamp (tree_text_stamp: a hash of the pin's record), so that an open
- * the page cache serves renders nothing; the text is rendered at the first read, if any.
+ * The text is known by a stamp (tree_text_stamp: a hash of the pin's record, cheaper than one
+ * of the text).
  * The kernel's inode and its pages move with a rename, so the record moves too. A path not in
  * the table (never stat'ed, or pushed out: the table is bounded) is opened with direct_io.
  * libfuse's auto_cache is not used: it compares only mtime and size, and keeps pages when a
@@ -214,7 +213,6 @@ static void handle_free(struct handle *h)
 		close(h->fd);
 	cache_image_close(h->img);
 	free(h->text);
-	free(h->path);
 	free(h);
 }
 
@@ -687,20 +685,6 @@ static int open_image(const char *path, struct fuse_file_info *fi, struct handle
 	return 0;
 }
 
-/* A sidecar's text, rendered at its handle's first read: the text as it is then. Reads of
- * one handle may come in parallel (readahead): one renders. */
-static int render_once(struct handle *h)
-{
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	int result = 0;
-
-	pthread_mutex_lock(&lock);
-	if (!h->text)
-		result = tree_read_text(h->path, &h->text, &h->len);
-	pthread_mutex_unlock(&lock);
-	return result;
-}
-
 static int open_text(const char *path, const struct node_info *info, struct fuse_file_info *fi,
 		     struct handle *h)
 {
@@ -711,16 +695,18 @@ static int open_text(const char *path, const struct node_info *info, struct fuse
 
 	if (write && !sidecar)
 		return -EACCES;
-	/* A sidecar read: its length and stamp say how to serve it; grep's open of a sidecar
-	 * whose pages are cached renders nothing, and the first read renders the text. */
+	/* A sidecar read: its length and stamp say how to serve it. The text is taken now,
+	 * as an open file's content is the one it had when opened: a read the page cache
+	 * does not answer (the kernel may drop the pages) must not look the path up again,
+	 * which a rename may have taken away. */
 	if (!write && sidecar && tree_text_stamp(path, &h->len, &stamp) == 0) {
-		if (!(h->path = strdup(path)))
-			return -ENOMEM;
+		result = tree_read_text(path, &h->text, &h->len);
+		if (result)
+			return result;
 		text_cache_mode(path, h->len, stamp, fi);
 		/* Pages to fill: the text goes into them with the open (fs_text_push), which
 		 * spares the READ round trip that would follow. */
-		if (!fi->direct_io && !fi->keep_cache && render_once(h) == 0)
-			h->push = true;
+		h->push = !fi->direct_io && !fi->keep_cache;
 		return 0;
 	}
 	result = tree_read_text(path, &h->text, &h->len);
@@ -797,11 +783,8 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
 {
 	struct handle *h = handle_of(fi);
 	ssize_t n;
-	int result;
 
 	(void)path;
-	if (h->path && (result = render_once(h)) != 0)
-		return result;
 	if (h->img)
 		return (int)cache_image_read(h->img, buf, size, off);
 	if (h->fd >= 0) {

@@ -296,6 +296,36 @@ def test_json_shows_local_changes_at_once(fake, mount):
     assert json.loads(moved.read_text())["title"] == "Renamed here"
 
 
+def test_an_open_sidecar_reads_its_text_after_its_pin_is_renamed(fake, mount):
+    """An open file reads what it held when opened, even when the read reaches the daemon
+    after a rename took its path away."""
+    server = fake(SEED)
+    m = mount(server, args=("-d",))
+    folder = m.path("boards", first_board(server)["name"])
+    image, sidecar = pin_files(folder)
+    pin_id = json.loads(sidecar.read_text())["id"]
+    # Of another length than the size the kernel has: the open is direct_io, every read
+    # reaches the daemon.
+    os.setxattr(image, "user.pinterest.description", b"Longer than it was, set through the mount")
+    with open(sidecar, "rb") as f:
+        os.rename(image, folder / "Renamed while open.jpg")
+        got = json.loads(f.read())
+    assert got["id"] == pin_id
+    assert got["description"] == "Longer than it was, set through the mount"
+    # Served by the page cache at open, whose pages the kernel then drops: the read that
+    # follows reaches the daemon.
+    moved = folder / "Renamed while open.json"
+    moved.read_text()
+    moved.read_text()
+    with open(moved, "rb") as f:
+        os.rename(folder / "Renamed while open.jpg", folder / "Renamed again.jpg")
+        subprocess.run(["sh", "-c", "echo 3 > /proc/sys/vm/drop_caches"], check=False)
+        mark = len(m.log())
+        got = json.loads(f.read())
+    assert got["id"] == pin_id and got["title"] == "Renamed while open"
+    assert reads_in(m.log()[mark:]) > 0, "the kernel kept the pages: the read never reached pinfs"
+
+
 def test_json_shows_remote_changes_after_the_ttl(fake, mount):
     server = fake(SEED)
     m = mount(server, opts=("dir_cache_ttl=1",))
