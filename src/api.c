@@ -533,6 +533,8 @@ int api_call(const char *method, const char *path, const cJSON *body, cJSON **ou
 			result = http_send(&req, &resp);
 		}
 	}
+	if (result == -ECANCELED)
+		goto out; /* unmounting: nobody waits for the answer */
 	if (result) {
 		log_warn("%s %.200s: %s", method, path, resp.error);
 		/* A stall, a refused connection, an answer over the cap: the system call fails

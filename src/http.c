@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +29,13 @@ static pthread_key_t easy_key;	/* this thread's easy handle: its connections */
 static pthread_key_t multi_key; /* this thread's multi handle for HEADs: its connections */
 static __thread int last_error; /* of this thread's last http_send: see http_last_error */
 
+/* Set by http_cancel at unmount. API calls and HEADs under way end within a second (curl's
+ * progress callback, which it calls at least that often), waits end at once, and new ones are
+ * refused: a background walk (pins/ of 100 000 pins is 400 pages) must not hold the exit. */
+static atomic_bool cancelled;
+static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cancel_cond; /* on CLOCK_MONOTONIC: see http_init */
+
 /* Pacing state: the earliest time the next request may start. */
 static pthread_mutex_t pace_lock = PTHREAD_MUTEX_INITIALIZER;
 static double pace_next;
@@ -40,16 +48,35 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Sleeps s seconds, or less when http_cancel is called meanwhile. */
 static void sleep_s(double s)
 {
-	struct timespec ts;
+	struct timespec until;
+	double end;
 
 	if (s <= 0)
 		return;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+	end = now_s() + s;
+	until.tv_sec = (time_t)end;
+	until.tv_nsec = (long)((end - (double)until.tv_sec) * 1e9);
+	pthread_mutex_lock(&cancel_lock);
+	while (!atomic_load(&cancelled) &&
+	       pthread_cond_timedwait(&cancel_cond, &cancel_lock, &until) != ETIMEDOUT)
 		;
+	pthread_mutex_unlock(&cancel_lock);
+}
+
+void http_cancel(void)
+{
+	pthread_mutex_lock(&cancel_lock);
+	atomic_store(&cancelled, true);
+	pthread_cond_broadcast(&cancel_cond);
+	pthread_mutex_unlock(&cancel_lock);
+}
+
+bool http_cancelled(void)
+{
+	return atomic_load(&cancelled);
 }
 
 /* Waits for this request's turn under the max_rps cap. Slots are handed out in order, so
@@ -111,6 +138,13 @@ int http_init(const struct http_config *cfg)
 	/* A connection that takes longer to open than a transfer may stall is as good as dead. */
 	if (config.connect_timeout_s <= 0 || config.connect_timeout_s > config.stall_timeout_s)
 		config.connect_timeout_s = config.stall_timeout_s;
+	pthread_condattr_t ca;
+
+	if (pthread_condattr_init(&ca) || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
+	    pthread_cond_init(&cancel_cond, &ca))
+		return -ENOMEM;
+	pthread_condattr_destroy(&ca);
+	atomic_store(&cancelled, false);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -EIO;
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -248,6 +282,7 @@ struct sink {
 	curl_off_t seen_dl, seen_ul;	  /* bytes moved so far, and when they last grew */
 	double moved_at;
 	bool stalled;
+	bool cancelled; /* ended by http_cancel */
 };
 
 /* Stall detection as documented: no byte moved either way for stall_timeout_s. curl's own
@@ -260,6 +295,11 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 	double now = now_s();
 
 	(void)dltotal, (void)ultotal;
+	/* A download into a file is its owner's to stop (cache.c keeps what it has). */
+	if (s->fd < 0 && atomic_load(&cancelled)) {
+		s->cancelled = true;
+		return 1;
+	}
 	if (dlnow != s->seen_dl || ulnow != s->seen_ul) {
 		s->seen_dl = dlnow;
 		s->seen_ul = ulnow;
@@ -465,9 +505,19 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, &s);
 
 	pace();
+	if (req->sink_fd < 0 && atomic_load(&cancelled)) {
+		snprintf(resp->error, sizeof(resp->error), "cancelled: unmounting");
+		result = -ECANCELED;
+		goto out;
+	}
 	stats_request(req->method, url);
 	s.moved_at = now_s();
 	x->rc = curl_easy_perform(e);
+	if (x->rc == CURLE_ABORTED_BY_CALLBACK && s.cancelled) {
+		snprintf(resp->error, sizeof(resp->error), "cancelled: unmounting");
+		result = -ECANCELED;
+		goto out;
+	}
 	if (x->rc == CURLE_ABORTED_BY_CALLBACK && s.stalled) {
 		snprintf(resp->error, sizeof(resp->error), "no data moved for %ld s",
 			 config.stall_timeout_s);
@@ -532,7 +582,8 @@ static bool status_retryable(long status, enum http_retry policy)
 
 static bool error_retryable(int err, enum http_retry policy)
 {
-	if (err == -EFBIG || err == -EPROTO || err == -ENOMEM || err == -EKEYREJECTED)
+	if (err == -EFBIG || err == -EPROTO || err == -ENOMEM || err == -EKEYREJECTED ||
+	    err == -ECANCELED)
 		return false;
 	/* A POST whose connection never opened surely did nothing; any later failure may
 	 * have happened after the server acted, so it is not sent again. */
@@ -666,6 +717,13 @@ out:
 
 /* ---- parallel HEADs ---- */
 
+static int head_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			 curl_off_t ulnow)
+{
+	(void)user, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return atomic_load(&cancelled);
+}
+
 static CURL *head_handle(const char *url, size_t index)
 {
 	CURL *e = curl_easy_init();
@@ -676,6 +734,8 @@ static CURL *head_handle(const char *url, size_t index)
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)index);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, head_progress);
 	return e;
 }
 
@@ -750,7 +810,7 @@ static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_
 		return n;
 	}
 	for (;;) {
-		while (running < (size_t)parallel && next < n) {
+		while (running < (size_t)parallel && next < n && !atomic_load(&cancelled)) {
 			CURL *e;
 
 			if (!http_url_allowed(urls[todo[next]])) {
@@ -834,7 +894,7 @@ size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int pa
 
 		left =
 		    head_round(urls, todo, left, sizes, hops, parallel > 0 ? parallel : 1, &news);
-		if (left == 0 || attempt >= config.max_retries)
+		if (left == 0 || attempt >= config.max_retries || atomic_load(&cancelled))
 			break;
 		/* The same retry budget as http_send: a dead server costs one stall, not six. */
 		wait = backoff_s(attempt, -1);

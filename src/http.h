@@ -58,9 +58,17 @@ void http_resp_release(struct http_resp *resp);
 
 /* Sends req, retrying as req->retry allows, and fills resp. Returns 0 when an HTTP answer came
  * (whatever its status), -ETIMEDOUT, -ECONNREFUSED, -EPROTO (a refused URL or redirect),
- * -EKEYREJECTED (the server's TLS certificate is not trusted), -EFBIG (answer over the cap) or
- * -EIO otherwise; resp->error then says why. */
+ * -EKEYREJECTED (the server's TLS certificate is not trusted), -EFBIG (answer over the cap),
+ * -ECANCELED (http_cancel) or -EIO otherwise; resp->error then says why. */
 int http_send(const struct http_req *req, struct http_resp *resp);
+
+/* At unmount: API calls and HEADs under way end soon with -ECANCELED (within a second),
+ * and later ones fail so at once; waits (pacing, retry pauses) end. Downloads into a file
+ * (sink_fd >= 0) go on: their owner stops them. For good: the process is ending. */
+void http_cancel(void);
+
+/* Whether http_cancel was called: failures since are no news worth a warning. */
+bool http_cancelled(void);
 
 /* What the calling thread's last http_send returned: its transport error, or 0. Lets a caller
  * that reports every failure as EIO still tell the user why. */

@@ -346,6 +346,9 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 	}
 	social_init(o->dir_cache_ttl);
 	result = run_mount(args, fopts);
+	/* Unmounted: what is still being listed or sized in the background (a walk's
+	 * boards, pins/, a folder's sizes) is of no use now and must not hold the exit. */
+	http_cancel();
 	social_cleanup();
 	tree_cleanup();
 out:

@@ -884,7 +884,8 @@ static int ensure_listed(struct board_node *bn)
 	bn->busy = false;
 	pthread_cond_broadcast(&T.changed);
 	if (result) {
-		log_warn("cannot list board %s: %s", id, strerror(-result));
+		if (!http_cancelled())
+			log_warn("cannot list board %s: %s", id, strerror(-result));
 		free(stamp);
 		return result;
 	}
@@ -1218,7 +1219,7 @@ static void *sweep_run(void *arg)
 		missed = sweep_missed(sw);
 		pthread_mutex_unlock(&T.lock);
 	}
-	if (missed)
+	if (missed && !http_cancelled())
 		log_warn("could not learn the size of %zu image(s)", missed);
 	pthread_mutex_lock(&T.lock);
 	/* The listing may have been replaced meanwhile; its pins read sizes from the cache. */

@@ -385,7 +385,7 @@ static void learn_sizes(struct vfolder *f)
 	pthread_mutex_unlock(&V.lock);
 
 	learnt = http_head_sizes((const char *const *)urls, n, sizes, HEAD_PARALLEL, NULL, NULL);
-	if (learnt < n)
+	if (learnt < n && !http_cancelled())
 		log_warn("could not learn the size of %zu image(s)", n - learnt);
 	for (size_t i = 0; i < n; i++)
 		if (sizes[i] >= 0)

@@ -469,6 +469,29 @@ def test_a_walk_of_the_whole_mount_lists_the_other_folders_beside_the_boards(fak
         assert by_route(server, route) == 1, route
 
 
+def test_unmounting_ends_the_background_walks(fake, mount):
+    """A walk of the whole mount stopped early (Ctrl-C) leaves pins/ and the next boards
+    being listed in the background; unmounting ends them, instead of waiting for their last
+    page (pins/ of 100 000 pins is 400 pages)."""
+    server = fake("boards=6,pins=3000,sections=0", "--latency-ms", "300")
+    m = mount(server)
+    server.reset_counts()
+    # What find does first: the root, boards/, then two boards, in one thread.
+    os.listdir(m.dir)
+    boards = sorted(os.listdir(m.path("boards")))
+    os.listdir(m.path("boards", boards[0]))
+    os.listdir(m.path("boards", boards[1]))
+    assert by_route(server, "GET /v5/pins") >= 1, "pins/ was not listed ahead"
+    m.unmount()
+    assert m.proc.returncode == 0
+    pages = (len(server.state()["pins"]) + 249) // 250
+    asked = by_route(server, "GET /v5/pins")
+    # A page under way may still be answered; nothing is asked after the unmount.
+    time.sleep(0.5)
+    assert by_route(server, "GET /v5/pins") == asked
+    assert asked < pages, f"the whole of pins/ was listed ({asked} pages) before the exit"
+
+
 def by_route(server, route):
     return server.counts().get(route, 0)
 
