@@ -178,19 +178,58 @@ out:
 
 /* Asks for the account once before mounting, so a bad token or an unreachable API ends here
  * with one clear line instead of leaving a mount that fails every call. */
-static int check_account(const char *api_url, cJSON **account)
+/* The token's check: GET /user_account in a thread of its own, so that the set-up that needs
+ * no network (the cache, libmagic's database) is done while the answer is on its way. */
+struct account_check {
+	pthread_t thread;
+	bool started;
+	enum log_level level; /* the level to restore once the answer is in */
+	cJSON *account;
+	int result;
+};
+
+static void *account_fetch(void *arg)
 {
-	enum log_level level = log_get_level();
+	struct account_check *ac = arg;
+
+	ac->result = api_get_account(&ac->account);
+	/* api_call says EIO for every transport failure; the reason is worth telling, and
+	 * http_last_error is this thread's. */
+	if (ac->result == -EIO && http_last_error())
+		ac->result = http_last_error();
+	return NULL;
+}
+
+static void account_check_start(struct account_check *ac)
+{
+	ac->level = log_get_level();
+	/* The one line check_account prints says it all; the HTTP layer's own lines would
+	 * repeat it. */
+	if (ac->level < LOG_LVL_DEBUG)
+		log_set_level(LOG_LVL_ERROR);
+	ac->started = pthread_create(&ac->thread, NULL, account_fetch, ac) == 0;
+	if (!ac->started)
+		account_fetch(ac);
+}
+
+/* Waits for the answer. Returns the account (caller frees) or NULL. */
+static cJSON *account_check_end(struct account_check *ac, int *result)
+{
+	if (ac->started)
+		pthread_join(ac->thread, NULL);
+	ac->started = false;
+	log_set_level(ac->level);
+	*result = ac->result;
+	return ac->account;
+}
+
+/* Says in one line why the account cannot be mounted. Returns 0 with *account set, or -errno
+ * with *account freed. */
+static int check_account(const char *api_url, struct account_check *ac, cJSON **account)
+{
 	int result;
 
-	/* The one line printed below says it all; the HTTP layer's own lines would repeat it. */
-	if (level < LOG_LVL_DEBUG)
-		log_set_level(LOG_LVL_ERROR);
-	result = api_get_account(account);
-	log_set_level(level);
-	/* api_call says EIO for every transport failure; the reason is worth telling here. */
-	if (result == -EIO && http_last_error())
-		result = http_last_error();
+	*account = account_check_end(ac, &result);
 	if (!result && !cJSON_IsObject(*account))
 		result = -EIO;
 	switch (result) {
@@ -304,6 +343,7 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 	};
 	cJSON *account = NULL;
 	struct token_file tf;
+	struct account_check check = {0};
 	char why[512];
 	int result = 1;
 
@@ -325,11 +365,19 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 	struct api_config ac = {.base_url = o->api_url, .image_size = o->image_size};
 
 	if (stats_init(o->api_url) || http_init(&hc) || oauth_init(&tf, o->api_url) ||
-	    api_init(&ac) || cache_init(o->cache_dir) || local_init(o->cache_dir) || upload_init())
+	    api_init(&ac))
 		goto out;
-	/* ls boards is the first thing most mounts see: its list comes beside the check. */
+	/* ls boards is the first thing most mounts see: its list comes beside the check, and
+	 * what needs no network is set up while both are on their way. */
 	tree_preload_start();
-	if (check_account(o->api_url, &account)) {
+	account_check_start(&check);
+	if (cache_init(o->cache_dir) || local_init(o->cache_dir) || upload_init()) {
+		cJSON_Delete(account_check_end(&check, &result));
+		result = 1;
+		tree_preload_cancel();
+		goto out;
+	}
+	if (check_account(o->api_url, &check, &account)) {
 		tree_preload_cancel();
 		goto out;
 	}

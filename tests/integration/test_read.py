@@ -247,6 +247,18 @@ def test_bad_token_fails_the_mount(fake, tmp_path):
     assert not os.path.ismount(mnt)
 
 
+def test_an_unusable_cache_dir_fails_the_mount_in_one_line(fake, tmp_path):
+    """The cache is set up while the token's check is on its way: a cache that cannot be
+    made still ends the mount with one line."""
+    server = fake("boards=1,pins=1,sections=0", "--latency-ms", "300")
+    (tmp_path / "c").write_text("a file where the cache folder should be\n")
+    r, mnt = run_pinfs(server.api, TOKEN, tmp_path)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cache directory" in lines[0], lines
+    assert not os.path.ismount(mnt)
+
+
 def closed_port():
     """A loopback port that nothing listens on: bound (so no one else takes it), never listening."""
     s = socket.socket()
