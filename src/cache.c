@@ -238,9 +238,9 @@ static void cond_init(pthread_cond_t *c)
  * itself (HTTP_RETRY_NOT_DONE, so that http_send never retries a transfer we cut on
  * purpose): a cut or stalled transfer resumes with Range where the .part ends.
  *
- * http_send tells nothing until a transfer ends, so readers learn its progress from the
- * .part's size, looking again after POLL_S (up to POLL_MAX_S while nothing comes), and wake
- * at once when the download ends.
+ * Readers learn a transfer's progress from the .part's size: http_send calls bytes_came
+ * after each write into it, which wakes them, and they look again after POLL_S anyway (up to
+ * POLL_MAX_S while nothing comes); they wake at once when the download ends.
  *
  * Stopping: when the last handle closes, the worker's sink descriptor is made read-only
  * (dup3 of the .part's read-only descriptor over it). curl's next write into it fails,
@@ -487,6 +487,17 @@ static bool was_cut(struct download *d, unsigned breaks)
 	return cut;
 }
 
+/* http_send wrote bytes into d's .part: its readers wake now rather than at their next look
+ * (which, after a wait for the first bytes, came up to POLL_MAX_S late). */
+static void bytes_came(void *ctx)
+{
+	struct download *d = ctx;
+
+	pthread_mutex_lock(&dl_lock);
+	pthread_cond_broadcast(&d->moved);
+	pthread_mutex_unlock(&dl_lock);
+}
+
 /* Brings the whole image into the .part. Returns 0, STOPPED, -ENOENT (the server has no such
  * image) or -EIO; every failure is logged once, here. */
 static int fetch(struct download *d)
@@ -497,6 +508,8 @@ static int fetch(struct download *d)
 		struct http_req req = {.method = "GET",
 				       .url = d->url,
 				       .sink_fd = d->wfd,
+				       .on_sink = bytes_came,
+				       .sink_ctx = d,
 				       .follow = true,
 				       .retry = HTTP_RETRY_NOT_DONE};
 		struct http_resp resp = {0};

@@ -283,6 +283,8 @@ struct sink {
 	double moved_at;
 	bool stalled;
 	bool cancelled; /* ended by http_cancel */
+	void (*on_sink)(void *ctx);
+	void *sink_ctx;
 };
 
 /* Stall detection as documented: no byte moved either way for stall_timeout_s. curl's own
@@ -329,6 +331,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 				return 0;
 			done += w;
 		}
+		if (s->on_sink)
+			s->on_sink(s->sink_ctx);
 		return n;
 	}
 	if (s->len + n > MAX_MEM_BODY) {
@@ -447,8 +451,13 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 {
 	CURL *e = thread_easy();
 	struct curl_slist *headers = NULL;
-	struct sink s = {
-	    .easy = e, .fd = req->sink_fd, .retry_after = -1, .range_start = -1, .range_total = -1};
+	struct sink s = {.easy = e,
+			 .fd = req->sink_fd,
+			 .retry_after = -1,
+			 .range_start = -1,
+			 .range_total = -1,
+			 .on_sink = req->on_sink,
+			 .sink_ctx = req->sink_ctx};
 	char *auth = NULL, *location = NULL;
 	curl_off_t clen = -1;
 	int result = 0;

@@ -37,6 +37,10 @@ struct http_req {
 	const char *body;	  /* request body, or NULL */
 	size_t body_len;
 	int sink_fd; /* >= 0: the answer body is written there instead of memory */
+	/* Called in the sending thread each time bytes were written to sink_fd (may be NULL):
+	 * lets readers of the file wait for bytes instead of polling its size. */
+	void (*on_sink)(void *ctx);
+	void *sink_ctx;
 	bool follow; /* follow redirects (image CDNs); API calls do not */
 	bool fresh;  /* own connection: curl re-sends a request silently when a
 		      * reused connection dies first, which a POST must never be */
