@@ -951,8 +951,9 @@ static void *prefetch_run(void *arg)
 	return NULL;
 }
 
-/* Lists in the background every board not fresh yet. Lock held. */
-static void prefetch_boards(void)
+/* Lists in the background every board not fresh yet but own, which its reader lists. Lock
+ * held. */
+static void prefetch_boards(const struct board_node *own)
 {
 	free(W.ids);
 	W.ids = malloc((T.nboards ? T.nboards : 1) * sizeof(*W.ids));
@@ -960,7 +961,8 @@ static void prefetch_boards(void)
 	if (!W.ids)
 		return;
 	for (size_t i = 0; i < T.nboards; i++)
-		if (!(T.boards[i]->listed && fresh(T.boards[i]->listed_at)) && !T.boards[i]->busy)
+		if (!(T.boards[i]->listed && fresh(T.boards[i]->listed_at)) && !T.boards[i]->busy &&
+		    T.boards[i] != own)
 			snprintf(W.ids[W.nids++], TREE_ID_MAX + 1, "%s", T.boards[i]->b->id);
 	if (!W.nids)
 		return;
@@ -991,7 +993,7 @@ static void note_board_read(const struct board_node *bn)
 	W.board_read_at = now;
 	snprintf(W.board_id, sizeof(W.board_id), "%s", bn->b->id);
 	if (walk && !W.running && !W.stop && now - W.started_at >= T.ttl)
-		prefetch_boards();
+		prefetch_boards(bn);
 }
 
 static void prefetch_stop(void)

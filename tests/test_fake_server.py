@@ -522,6 +522,18 @@ def test_fault_status_and_raw(fake):
     assert fake.call("POST", "/_fake/faults", {"route": "GET /v5/boards", "action": "explode"})[0] == 400
 
 
+def test_fault_for_one_path(fake):
+    boards = fake.json("GET", "/v5/boards")["items"]
+    a, b = boards[0]["id"], boards[1]["id"]
+    fake.json("POST", "/_fake/faults", {"route": "GET /v5/boards/{board_id}/sections", "action": "status",
+                                       "status": 500, "path": f"/v5/boards/{b}/sections"})
+    assert fake.call("GET", f"/v5/boards/{a}/sections")[0] == 200   # another board: not taken
+    assert fake.call("GET", f"/v5/boards/{b}/sections")[0] == 500
+    assert fake.call("GET", f"/v5/boards/{b}/sections")[0] == 200   # used up
+    assert fake.call("POST", "/_fake/faults", {"route": "GET /v5/boards", "action": "close",
+                                               "path": "v5/boards"})[0] == 400
+
+
 def test_fault_close_and_close_after(fake):
     fake.json("POST", "/_fake/faults", {"route": "POST /v5/boards", "action": "close"})
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):

@@ -20,6 +20,12 @@ def validate(spec):
     if not isinstance(count, int) or count < 1:
         raise ValueError("'count' must be a positive integer")
     fault = {"route": route, "action": action, "count": count}
+    if "path" in spec:
+        # One request of the route: a fault meant for one board's listing is not taken by
+        # another board listed beside it.
+        if not isinstance(spec["path"], str) or not spec["path"].startswith("/"):
+            raise ValueError("'path' must be a request path such as \"/v5/boards/1/pins\"")
+        fault["path"] = spec["path"]
     if action in ("status", "raw"):
         if not isinstance(spec.get("status"), int) or not 100 <= spec["status"] <= 599:
             raise ValueError("'status' must be an HTTP status code")
@@ -63,11 +69,12 @@ class Faults:
             self.pending.append(fault)
         return dict(fault)
 
-    def take(self, route):
-        """The first pending fault for `route` (one use of its count), or None."""
+    def take(self, route, path=None):
+        """The first pending fault for `route` (and `path`, for a fault given one): one use
+        of its count, or None."""
         with self.lock:
             for fault in self.pending:
-                if fault["route"] == route:
+                if fault["route"] == route and fault.get("path", path) == path:
                     fault["count"] -= 1
                     if fault["count"] == 0:
                         self.pending.remove(fault)

@@ -194,7 +194,7 @@ class Handler(BaseHTTPRequestHandler):
         kind, req.route, template, handler, req.params = classify(app, req.method, req.path)
         if app.latency_ms:
             time.sleep(app.latency_ms / 1000)
-        fault = app.faults.take(req.route)
+        fault = app.faults.take(req.route, req.path)
         action = fault["action"] if fault else None
         if action == "delay":
             time.sleep(fault["ms"] / 1000)
