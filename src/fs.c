@@ -114,6 +114,17 @@ static void seen_other(const char *path, bool writing)
 	pthread_mutex_unlock(&seen_lock);
 }
 
+void fs_forgotten(const char *path)
+{
+	struct seen *s;
+
+	pthread_mutex_lock(&seen_lock);
+	s = seen_find(cache_key(path), false);
+	if (s)
+		s->cached = 0;
+	pthread_mutex_unlock(&seen_lock);
+}
+
 /* A rename moved the kernel's inode, its size and its pages, from one path to the other. */
 static void seen_move(const char *from, const char *to)
 {

@@ -28,6 +28,9 @@ void fs_set_caller(pid_t pid);
  * the open may keep the cache (fi->keep_cache). */
 bool fs_text_push(const struct fuse_file_info *fi, const char **text, size_t *len);
 
+/* The kernel forgot the inode at path, and with it the file's pages in its page cache. */
+void fs_forgotten(const char *path);
+
 /* A lookup: path's attributes without learning an image's size. *size_unknown says the size
  * given (0) is not one: the attributes must not be kept. */
 int fs_lookup(const char *path, struct stat *st, bool *size_unknown);

@@ -20,8 +20,9 @@ void inodes_cleanup(void);
  * 0 when out of memory or when parent is unknown. */
 uint64_t inodes_remember(uint64_t parent, const char *name);
 
-/* The kernel forgot n lookups of ino: at none, the inode goes. */
-void inodes_forget(uint64_t ino, uint64_t n);
+/* The kernel forgot n lookups of ino: at none, the inode goes. When gone is not NULL and the
+ * inode went, *gone is its path (malloc'd, the caller frees), else NULL. */
+void inodes_forget(uint64_t ino, uint64_t n, char **gone);
 
 /* The path of ino ("/" for the root), malloc'd for the caller to free; NULL when ino is not
  * known, is removed (an open file whose name went), or memory ran out. */

@@ -86,21 +86,34 @@ static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (result)
 		reply_status(req, result);
 	else if (fuse_reply_entry(req, &e))
-		inodes_forget(e.ino, 1); /* the request was interrupted: the kernel has none */
+		/* The request was interrupted: the kernel has none. */
+		inodes_forget(e.ino, 1, NULL);
 out:
 	free(path);
 }
 
+/* The kernel forgot n lookups of ino. An inode it no longer knows took its page cache with it:
+ * fs.c must not take a sidecar's pages for cached at the path's next inode. */
+static void forget_one(fuse_ino_t ino, uint64_t n)
+{
+	char *gone;
+
+	inodes_forget(ino, n, &gone);
+	if (gone)
+		fs_forgotten(gone);
+	free(gone);
+}
+
 static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	inodes_forget(ino, nlookup);
+	forget_one(ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
 	for (size_t i = 0; i < count; i++)
-		inodes_forget(forgets[i].ino, forgets[i].nlookup);
+		forget_one(forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -197,7 +210,7 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (result)
 		reply_status(req, result);
 	else if (fuse_reply_entry(req, &e))
-		inodes_forget(e.ino, 1);
+		inodes_forget(e.ino, 1, NULL);
 	free(path);
 }
 
@@ -261,7 +274,7 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	} else if (fuse_reply_create(req, &e, fi)) {
 		/* Interrupted: the kernel has neither the file nor the name. */
 		ops->release(path, fi);
-		inodes_forget(e.ino, 1);
+		inodes_forget(e.ino, 1, NULL);
 	}
 out:
 	free(path);

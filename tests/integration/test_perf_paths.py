@@ -233,6 +233,10 @@ def reads_in(log):
     return log.count("opcode: READ (")
 
 
+def forgets_in(log):
+    return log.count("opcode: FORGET (") + log.count("opcode: BATCH_FORGET (")
+
+
 def test_json_reads_come_from_the_page_cache(fake, mount):
     server = fake(SEED)
     m = mount(server, args=("-d",))   # -d: libfuse logs every request the kernel sends
@@ -252,6 +256,27 @@ def test_json_reads_come_from_the_page_cache(fake, mount):
                        capture_output=True, text=True)
     if r.returncode == 0:
         assert int(r.stdout.split()[0]) > 0
+
+
+def test_json_reads_after_the_kernel_forgot_the_files_need_no_read(fake, mount):
+    """An inode the kernel evicts takes its pages with it: the sidecar's next open, at a new
+    inode, must put the text in the page cache again rather than trust pages that went."""
+    server = fake(SEED)
+    m = mount(server, args=("-d",))
+    folder = m.path("boards", first_board(server)["name"])
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".json"))
+    first = {n: (folder / n).read_bytes() for n in names}
+    forgets = forgets_in(m.log())
+    # Unused dentries and inodes go: the kernel sends FORGET (or BATCH_FORGET) for them.
+    subprocess.run(["sh", "-c", "echo 2 > /proc/sys/vm/drop_caches"], check=True)
+    deadline = time.monotonic() + 5
+    while forgets_in(m.log()) == forgets and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert forgets_in(m.log()) > forgets, "the kernel forgot nothing"
+    mark = len(m.log())
+    again = {n: (folder / n).read_bytes() for n in names}
+    assert again == first
+    assert reads_in(m.log()[mark:]) == 0, "reads of forgotten sidecars reached the daemon"
 
 
 def test_json_shows_local_changes_at_once(fake, mount):

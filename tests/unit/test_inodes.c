@@ -50,6 +50,7 @@ static void test_paths(void)
 static void test_forget(void)
 {
 	uint64_t boards, b, pin;
+	char *gone;
 
 	CHECK(inodes_init() == 0);
 	boards = inodes_remember(INODES_ROOT, "boards");
@@ -57,18 +58,21 @@ static void test_forget(void)
 	pin = inodes_remember(b, "p.jpg");
 	inodes_remember(b, "p.jpg");
 	/* The folder is forgotten first: it stays while its child is known. */
-	inodes_forget(b, 1);
+	inodes_forget(b, 1, NULL);
 	path_is(pin, "/boards/B/p.jpg");
-	inodes_forget(pin, 1);
+	inodes_forget(pin, 1, &gone);
+	CHECK(gone == NULL);
 	path_is(pin, "/boards/B/p.jpg"); /* one lookup left */
-	inodes_forget(pin, 1);
+	inodes_forget(pin, 1, &gone);
+	CHECK_STR(gone, "/boards/B/p.jpg"); /* it went: fs.c hears its path */
+	free(gone);
 	path_is(pin, NULL);
 	path_is(b, NULL); /* went with its last child */
 	path_is(boards, "/boards");
 	CHECK(inodes_count() == 1);
 	/* A name looked up again after it went is a new inode. */
 	CHECK(inodes_remember(boards, "B") > pin);
-	inodes_forget(INODES_ROOT, 5); /* the root never goes */
+	inodes_forget(INODES_ROOT, 5, NULL); /* the root never goes */
 	path_is(INODES_ROOT, "/");
 }
 
@@ -88,7 +92,8 @@ static void test_unlink(void)
 	CHECK_STR(p, "/B/p.jpg"); /* the name is free for a new file */
 	free(p);
 	CHECK(inodes_remember(b, "p.jpg") != pin);
-	inodes_forget(pin, 1);
+	inodes_forget(pin, 1, &p);
+	CHECK(p == NULL); /* it went, but had no path left */
 	CHECK(inodes_count() == 2);
 	inodes_unlinked(b, "nothing"); /* a name never looked up */
 	CHECK(inodes_count() == 2);
@@ -124,7 +129,7 @@ static void test_rename(void)
 	inodes_renamed(b, "ghost", b, "z2", false);
 	path_is(x, "/B/z");
 	/* The old folder, forgotten and now empty, goes; the moved file stays. */
-	inodes_forget(sec, 1);
+	inodes_forget(sec, 1, NULL);
 	path_is(sec, NULL);
 	path_is(pin, "/B/q.jpg");
 }
@@ -153,8 +158,8 @@ static void test_many(void)
 	}
 	CHECK(ok);
 	for (int i = 0; i < N; i++)
-		inodes_forget(inos[i], 1);
-	inodes_forget(dir, 1);
+		inodes_forget(inos[i], 1, NULL);
+	inodes_forget(dir, 1, NULL);
 	CHECK(inodes_count() == 0);
 	inodes_cleanup();
 }
