@@ -130,6 +130,21 @@ static void multi_destroy(void *multi)
 	curl_multi_cleanup(multi);
 }
 
+void http_thread_end(void)
+{
+	CURL *e = pthread_getspecific(easy_key);
+	CURLM *m = pthread_getspecific(multi_key);
+
+	if (e) {
+		pthread_setspecific(easy_key, NULL);
+		curl_easy_cleanup(e);
+	}
+	if (m) {
+		pthread_setspecific(multi_key, NULL);
+		curl_multi_cleanup(m);
+	}
+}
+
 int http_init(const struct http_config *cfg)
 {
 	config = *cfg;

@@ -23,6 +23,11 @@ struct http_config {
 int http_init(const struct http_config *cfg);
 void http_cleanup(void);
 
+/* Frees the calling thread's connections now rather than at its exit. A detached thread that
+ * sent requests calls it before it says it is done: whoever waits for that may go on to
+ * http_cleanup, whose shared state must not be in use by a thread still on its way out. */
+void http_thread_end(void);
+
 enum http_retry {
 	HTTP_RETRY_SAFE,     /* GET, HEAD, PATCH, DELETE: retried on transport errors, 429, 5xx */
 	HTTP_RETRY_NOT_DONE, /* POST: retried only when the server surely did nothing (429, 503) */

@@ -1,5 +1,6 @@
 #include "social.h"
 
+#include "http.h"
 #include "links.h"
 #include "log.h"
 #include "names.h"
@@ -133,6 +134,7 @@ static void *prefetch_one(void *arg)
 	size_t i = (size_t)(uintptr_t)arg;
 
 	social_list(generated[i].path, ignore_entry, NULL);
+	http_thread_end();
 	pthread_mutex_lock(&P.lock);
 	P.busy[i] = false;
 	P.running--;

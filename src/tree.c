@@ -1223,6 +1223,7 @@ static void *sweep_run(void *arg)
 	}
 	if (missed && !http_cancelled())
 		log_warn("could not learn the size of %zu image(s)", missed);
+	http_thread_end();
 	pthread_mutex_lock(&T.lock);
 	/* The listing may have been replaced meanwhile; its pins read sizes from the cache. */
 	for (size_t i = 0; i < bn->npins; i++)
