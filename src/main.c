@@ -31,16 +31,19 @@
 
 #define HEAD_PARALLEL 16
 
-/* libfuse's high-level API keeps a node (about 300 bytes) for every name the kernel has looked
- * up, until the kernel forgets the inode, and the kernel keeps a dentry that was used within
- * its timeout until memory runs short: `ls -lR` of 100 000 pins would leave 300 000 nodes
- * behind. Once this many names have been looked up, the kernel is asked to drop the unused
- * dentries below the root's folders, which makes it forget their inodes. It costs the kernel a
- * LOOKUP of each name on the way next time (a listing describes most again) and the page
- * cache of closed files. 30 000 names, about 9 MB, leave a board walk of 10 000 pins and their
- * sidecars' page cache in place from one grep to the next. */
+/* The inode table (inodes.c) keeps an inode for every name the kernel has looked up, until the
+ * kernel forgets it, and the kernel keeps a dentry that was used within its timeout until
+ * memory runs short: `ls -lR` of 100 000 pins would leave 300 000 inodes behind. Once this many
+ * names have been looked up, the kernel is asked to drop the unused dentries below the root's
+ * folders, which makes it forget their inodes. It costs the kernel a LOOKUP of each name on the
+ * way next time (a listing describes most again) and the page cache of closed files. 30 000
+ * names, about 3 MB, leave a board walk of 10 000 pins and their sidecars' page cache in place
+ * from one grep to the next. The count is looked at every 250 ms while names are being looked
+ * up, and less and less often, down to every 2 s, while none are: an idle mount should not
+ * wake the machine four times a second. */
 #define FORGET_AFTER	30000
 #define FORGET_CHECK_MS 250
+#define FORGET_IDLE_MS	2000
 
 static struct {
 	pthread_mutex_t lock;
@@ -76,16 +79,18 @@ static void forget_unused(void)
 
 static void *forgetter(void *arg)
 {
-	uint64_t last = lookups();
+	uint64_t last = lookups(), seen = last;
+	long wait_ms = FORGET_CHECK_MS;
 	bool trim = false;
 	struct timespec at;
 
 	(void)arg;
+	pthread_setname_np(pthread_self(), "pinfs-forget");
 	pthread_mutex_lock(&F.lock);
 	while (!F.stop) {
 		clock_gettime(CLOCK_REALTIME, &at);
-		at.tv_nsec += FORGET_CHECK_MS * 1000000L;
-		at.tv_sec += at.tv_nsec / 1000000000L;
+		at.tv_nsec += wait_ms % 1000 * 1000000L;
+		at.tv_sec += wait_ms / 1000 + at.tv_nsec / 1000000000L;
 		at.tv_nsec %= 1000000000L;
 		pthread_cond_timedwait(&F.wake, &F.lock, &at);
 		if (F.stop)
@@ -97,6 +102,14 @@ static void *forgetter(void *arg)
 		 * which glibc does not do by itself for pages inside the heap. */
 		if (trim)
 			malloc_trim(0);
+		/* A walk looks names up the whole time: checked often then, seldom when idle. */
+		if (lookups() != seen)
+			wait_ms = FORGET_CHECK_MS;
+		else if (wait_ms * 2 < FORGET_IDLE_MS)
+			wait_ms *= 2;
+		else
+			wait_ms = FORGET_IDLE_MS;
+		seen = lookups();
 		trim = lookups() - last >= FORGET_AFTER;
 		if (trim) {
 			log_info("%llu names looked up: asking the kernel to forget those unused",

@@ -369,6 +369,32 @@ def test_json_shows_remote_changes_after_the_ttl(fake, mount):
             assert len(text) == len(before) and text != before
 
 
+def thread_wakeups(pid, name):
+    """Voluntary context switches of pid's thread called name: each a wake-up from a wait."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() != name:
+                continue
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith("voluntary_ctxt_switches:"):
+                    return int(line.split()[1])
+    raise AssertionError(f"no thread {name} in pinfs")
+
+
+def test_an_idle_mount_seldom_wakes_its_forgetter(fake, mount):
+    """The count of names looked up is watched every 250 ms during a walk; an idle mount backs
+    off to every 2 s, instead of waking the machine four times a second."""
+    server = fake("boards=2,pins=20,sections=0")
+    m = mount(server)
+    os.listdir(m.path("boards"))
+    time.sleep(4)   # long enough to back off
+    before = thread_wakeups(m.proc.pid, "pinfs-forget")
+    time.sleep(6)
+    woke = thread_wakeups(m.proc.pid, "pinfs-forget") - before
+    assert woke <= 4, f"the forgetter woke {woke} times in 6 s of idleness"
+
+
 def test_a_long_walk_lets_the_kernel_forget_and_nothing_breaks(fake, mount):
     """Past 30 000 names looked up (or described by a listing) pinfs asks the kernel to drop
     the dentries nothing uses, so libfuse frees its nodes. A shell sitting in boards/ or in a
