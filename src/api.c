@@ -266,17 +266,6 @@ size_t pinrec_bytes(const struct pinrec *r)
 	return total;
 }
 
-uint64_t pinrec_hash(const struct pinrec *r, uint64_t h)
-{
-	/* From the first field to the end of the strings: the struct's tail padding, which s
-	 * overlaps, is never written. */
-	size_t n = pinrec_bytes(r) - sizeof(*r) + offsetof(struct pinrec, s);
-
-	for (const unsigned char *p = (const unsigned char *)r; n--; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return h;
-}
-
 struct pinrec *pinrec_dup(const struct pinrec *r)
 {
 	size_t len = pinrec_bytes(r);

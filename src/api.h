@@ -54,10 +54,6 @@ struct pinrec *pinrec_pack(const struct pin *p, const char *board_id);
  * for an int64_t. */
 size_t pinrec_bytes(const struct pinrec *r);
 
-/* A hash of everything r holds (its initialised bytes only): equal records, equal hashes.
- * h is the hash to continue (FNV-1a; start from 1469598103934665603). */
-uint64_t pinrec_hash(const struct pinrec *r, uint64_t h);
-
 /* A copy of r in its own allocation. NULL when out of memory. */
 struct pinrec *pinrec_dup(const struct pinrec *r);
 

@@ -53,8 +53,7 @@ static gid_t owner_gid;
  *  - the text whose bytes the kernel's pages may hold for the path's inode (a hash of the
  *    text the last cached open served): when the text is another, even of the same length,
  *    the open goes without keep_cache, which makes the kernel drop those pages.
- * The text is known by a stamp (tree_text_stamp: a hash of the pin's record, cheaper than one
- * of the text).
+ * A text is known by its stamp, a 64-bit hash of it (cache_key, FNV-1a).
  * The kernel's inode and its pages move with a rename, so the record moves too. A path not in
  * the table (never stat'ed, or pushed out: the table is bounded) is opened with direct_io.
  * libfuse's auto_cache is not used: it compares only mtime and size, and keeps pages when a
@@ -701,28 +700,24 @@ static int open_text(const char *path, const struct node_info *info, struct fuse
 {
 	bool write = (fi->flags & O_ACCMODE) != O_RDONLY;
 	bool sidecar = info->type == NODE_PIN_JSON || info->type == NODE_BOARD_JSON;
-	uint64_t stamp;
 	int result;
 
 	if (write && !sidecar)
 		return -EACCES;
-	/* A sidecar read: its length and stamp say how to serve it. The text is taken now,
-	 * as an open file's content is the one it had when opened: a read the page cache
-	 * does not answer (the kernel may drop the pages) must not look the path up again,
-	 * which a rename may have taken away. */
-	if (!write && sidecar && tree_text_stamp(path, &h->len, &stamp) == 0) {
-		result = tree_read_text(path, &h->text, &h->len);
-		if (result)
-			return result;
-		text_cache_mode(path, h->len, stamp, fi);
+	/* The text is taken now, as an open file's content is the one it had when opened: a
+	 * read the page cache does not answer (the kernel may drop the pages) must not look
+	 * the path up again, which a rename may have taken away. */
+	result = tree_read_text(path, &h->text, &h->len);
+	if (result)
+		return result;
+	/* A sidecar read: its length and its text's hash say how to serve it. */
+	if (!write && sidecar) {
+		text_cache_mode(path, h->len, cache_key(h->text), fi);
 		/* Pages to fill: the text goes into them with the open (fs_text_push), which
 		 * spares the READ round trip that would follow. */
 		h->push = !fi->direct_io && !fi->keep_cache;
 		return 0;
 	}
-	result = tree_read_text(path, &h->text, &h->len);
-	if (result)
-		return result;
 	h->cap = h->len;
 	h->writable = write;
 	h->opener = write ? caller_process() : 0;

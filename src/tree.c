@@ -1780,58 +1780,6 @@ out:
 	return result;
 }
 
-/* FNV-1a over n bytes, continuing from h. */
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-	for (const unsigned char *p = data; n--; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return h;
-}
-
-int tree_text_stamp(const char *path, size_t *len, uint64_t *stamp)
-{
-	uint64_t h = 1469598103934665603ULL;
-	struct where w;
-	char *t;
-	int64_t n;
-	int result;
-
-	pthread_mutex_lock(&T.lock);
-	result = resolve(path, &w);
-	if (result)
-		goto out;
-	switch (w.type) {
-	case NODE_PIN_JSON:
-		/* The text is the record's, seen from its board: both make the stamp. */
-		n = json_len(w.bn, w.pn);
-		if (n < 0) {
-			result = (int)n;
-			break;
-		}
-		*len = (size_t)n;
-		h = fnv(h, w.bn->b->id, strlen(w.bn->b->id) + 1);
-		h = pinrec_hash(w.pn->rec, h);
-		break;
-	case NODE_BOARD_JSON:
-		/* One a board: rendering it is cheap next to the walk that reads it. */
-		t = meta_board_json(w.bn->b);
-		if (!t) {
-			result = -ENOMEM;
-			break;
-		}
-		*len = strlen(t);
-		h = fnv(h, t, *len);
-		free(t);
-		break;
-	default:
-		result = -EINVAL;
-	}
-	*stamp = h ? h : 1;
-out:
-	pthread_mutex_unlock(&T.lock);
-	return result;
-}
-
 int tree_image_url(const char *path, char **url)
 {
 	struct where w;

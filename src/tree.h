@@ -123,12 +123,6 @@ int tree_username(char *buf, size_t len);
 /* The content of a generated file (me.json, .board.json, a pin's .json). Caller frees. */
 int tree_read_text(const char *path, char **text, size_t *len);
 
-/* What a pin's .json or a .board.json reads now, without its text: its length and a stamp
- * that changes whenever the text may (never 0). A pin's text is rendered only once per listing
- * to learn its length; the stamp is a hash of the record it is rendered from. 0, -ENOENT, or
- * -EINVAL for another kind of file. */
-int tree_text_stamp(const char *path, size_t *len, uint64_t *stamp);
-
 /* The URL of a pin image's bytes. Caller frees. */
 int tree_image_url(const char *path, char **url);
 
