@@ -189,10 +189,10 @@ out:
 	return result;
 }
 
-/* Asks for the account once before mounting, so a bad token or an unreachable API ends here
- * with one clear line instead of leaving a mount that fails every call. */
-/* The token's check: GET /user_account in a thread of its own, so that the set-up that needs
- * no network (the cache, libmagic's database) is done while the answer is on its way. */
+/* The token's check: the account is asked for once before mounting, so a bad token or an
+ * unreachable API ends here with one clear line instead of leaving a mount that fails every
+ * call. GET /user_account goes in a thread of its own, so that the set-up that needs no
+ * network (the cache, libmagic's database) is done while the answer is on its way. */
 struct account_check {
 	pthread_t thread;
 	bool started;
@@ -385,8 +385,9 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 	tree_preload_start();
 	account_check_start(&check);
 	if (cache_init(o->cache_dir) || local_init(o->cache_dir) || upload_init()) {
-		cJSON_Delete(account_check_end(&check, &result));
-		result = 1;
+		int unused; /* the mount ends for the local failure, already logged */
+
+		cJSON_Delete(account_check_end(&check, &unused));
 		tree_preload_cancel();
 		goto out;
 	}
