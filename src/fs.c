@@ -36,8 +36,14 @@ struct handle {
 	size_t len, cap;
 	bool writable, dirty;
 	bool push; /* a sidecar's text to put in the kernel's page cache at open (fs_text_push) */
-	pid_t opener; /* the process that opened it for writing: see caller_process */
+	pid_t opener;		    /* the process that opened it for writing: see caller_process */
+	struct handle *prev, *next; /* in open_handles */
 };
+
+/* Every handle not released yet. A file still open when the mount ends (a signal, a lazy
+ * unmount) gets no RELEASE: fs_close_all frees what is left. */
+static struct handle *open_handles;
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uid_t owner_uid;
 static gid_t owner_gid;
@@ -213,17 +219,43 @@ static struct handle *handle_new(enum handle_kind kind)
 	if (h) {
 		h->kind = kind;
 		h->fd = -1;
+		pthread_mutex_lock(&handles_lock);
+		h->next = open_handles;
+		if (open_handles)
+			open_handles->prev = h;
+		open_handles = h;
+		pthread_mutex_unlock(&handles_lock);
 	}
 	return h;
 }
 
 static void handle_free(struct handle *h)
 {
+	pthread_mutex_lock(&handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		open_handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&handles_lock);
 	if (h->fd >= 0)
 		close(h->fd);
 	cache_image_close(h->img);
 	free(h->text);
 	free(h);
+}
+
+void fs_close_all(void)
+{
+	unsigned n = 0;
+
+	while (open_handles) {
+		handle_free(open_handles);
+		n++;
+	}
+	if (n)
+		log_info("%u files were still open when the mount ended", n);
 }
 
 static void fill_stat(const struct node_info *info, struct stat *st)

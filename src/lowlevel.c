@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,7 +386,45 @@ struct dir_handle {
 	char **names;
 	mode_t *kinds;
 	size_t n, cap;
+	struct dir_handle *prev, *next; /* in open_dirs */
 };
+
+/* Every folder handle not released yet: one still open when the mount ends gets no
+ * RELEASEDIR, and lowlevel_destroy frees it. */
+static struct dir_handle *open_dirs;
+static pthread_mutex_t dirs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct dir_handle *dir_handle_new(void)
+{
+	struct dir_handle *dh = calloc(1, sizeof(*dh));
+
+	if (dh) {
+		pthread_mutex_lock(&dirs_lock);
+		dh->next = open_dirs;
+		if (open_dirs)
+			open_dirs->prev = dh;
+		open_dirs = dh;
+		pthread_mutex_unlock(&dirs_lock);
+	}
+	return dh;
+}
+
+static void dir_handle_free(struct dir_handle *dh)
+{
+	pthread_mutex_lock(&dirs_lock);
+	if (dh->prev)
+		dh->prev->next = dh->next;
+	else
+		open_dirs = dh->next;
+	if (dh->next)
+		dh->next->prev = dh->prev;
+	pthread_mutex_unlock(&dirs_lock);
+	for (size_t i = 0; i < dh->n; i++)
+		free(dh->names[i]);
+	free(dh->names);
+	free(dh->kinds);
+	free(dh);
+}
 
 /* One reply being filled. */
 struct fill {
@@ -480,7 +519,7 @@ static int fill_entry(void *ctx, const char *name, const struct stat *st, off_t 
 
 static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct dir_handle *dh = calloc(1, sizeof(*dh));
+	struct dir_handle *dh = dir_handle_new();
 
 	(void)ino;
 	if (!dh) {
@@ -488,9 +527,8 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fi->fh = (uintptr_t)dh;
-	if (fuse_reply_open(req, fi)) {
-		free(dh);
-	}
+	if (fuse_reply_open(req, fi))
+		dir_handle_free(dh);
 }
 
 /* Serves the kept names from offset off on. */
@@ -554,10 +592,7 @@ static void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct dir_handle *dh = (struct dir_handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	dir_forget_names(dh);
-	free(dh->names);
-	free(dh->kinds);
-	free(dh);
+	dir_handle_free(dh);
 	fuse_reply_err(req, 0);
 }
 
@@ -676,5 +711,9 @@ void lowlevel_destroy(struct fuse_session *se)
 		fuse_session_destroy(se);
 	if (se == session)
 		session = NULL;
+	/* No request comes any more: what the kernel never released goes now. */
+	while (open_dirs)
+		dir_handle_free(open_dirs);
+	fs_close_all();
 	inodes_cleanup();
 }
