@@ -6,6 +6,7 @@
 #include "local.h"
 #include "log.h"
 #include "login.h"
+#include "loop.h"
 #include "oauth.h"
 #include "options.h"
 #include "sighup.h"
@@ -30,6 +31,8 @@
 #include <unistd.h>
 
 #define HEAD_PARALLEL 16
+/* libfuse's own default: at most this many requests are served at once. */
+#define DEFAULT_MAX_THREADS 10
 
 /* The inode table (inodes.c) keeps an inode for every name the kernel has looked up, until the
  * kernel forgets it, and the kernel keeps a dentry that was used within its timeout until
@@ -307,7 +310,22 @@ static int add_fsname(struct fuse_args *args, const cJSON *account)
 	return fuse_opt_add_arg(args, opt);
 }
 
-static int run_mount(struct fuse_args *args, const struct fuse_cmdline_opts *fopts)
+/* libfuse's loop for -s and spin_us=0; ours otherwise (loop.h). */
+static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *fopts, int spin_us)
+{
+	struct loop_config lc = {
+	    .max_threads = fopts->max_threads ? fopts->max_threads : DEFAULT_MAX_THREADS,
+	    .spin_us = (unsigned)spin_us,
+	};
+
+	if (fopts->singlethread)
+		return fuse_session_loop(se);
+	if (!spin_us)
+		return fuse_session_loop_mt(se, fopts->clone_fd);
+	return loop_run(se, &lc);
+}
+
+static int run_mount(struct fuse_args *args, const struct fuse_cmdline_opts *fopts, int spin_us)
 {
 	struct fuse_session *se = lowlevel_new(args);
 	int result = 1;
@@ -327,9 +345,7 @@ static int run_mount(struct fuse_args *args, const struct fuse_cmdline_opts *fop
 		log_info("SIGHUP ends the mount: its handler could not be set up");
 	log_info("mounted on %s", fopts->mountpoint);
 	forgetter_start(se, fopts->mountpoint);
-	result =
-	    fopts->singlethread ? fuse_session_loop(se) : fuse_session_loop_mt(se, fopts->clone_fd);
-	result = result ? 1 : 0;
+	result = serve(se, fopts, spin_us) ? 1 : 0;
 	forgetter_stop();
 	sighup_stop();
 	fuse_remove_signal_handlers(se);
@@ -407,7 +423,7 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 		goto out;
 	}
 	social_init(o->dir_cache_ttl);
-	result = run_mount(args, fopts);
+	result = run_mount(args, fopts, o->spin_us);
 	/* Unmounted: what is still being listed or sized in the background (a walk's
 	 * boards, pins/, a folder's sizes) is of no use now and must not hold the exit. */
 	http_cancel();

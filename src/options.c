@@ -21,6 +21,7 @@ static const struct fuse_opt specs[] = {
     OPT("dir_cache_ttl=%lf", dir_cache_ttl),
     OPT("max_rps=%lf", max_rps),
     OPT("timeout=%d", timeout),
+    OPT("spin_us=%d", spin_us),
     OPT("cafile=%s", cafile),
     /* Noted here, and still passed to FUSE. */
     OPT("allow_other", allow_other),
@@ -136,6 +137,7 @@ int options_parse(struct fuse_args *args, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->dir_cache_ttl = 60;
 	o->timeout = 30;
+	o->spin_us = PINFS_DEFAULT_SPIN_US;
 	if (fuse_opt_parse(args, o, specs, take_arg) == -1)
 		return -1;
 	/* Back in args, last, for FUSE's parser; "--" keeps a name starting with '-' a name. */
@@ -165,6 +167,10 @@ int options_parse(struct fuse_args *args, struct options *o)
 	}
 	if (o->timeout < 1 || o->timeout > 3600) {
 		fprintf(stderr, "pinfs: timeout is in seconds, from 1 to 3600\n");
+		return -1;
+	}
+	if (o->spin_us < 0 || o->spin_us > 10000) {
+		fprintf(stderr, "pinfs: spin_us is in microseconds, from 0 to 10000\n");
 		return -1;
 	}
 	return 0;
@@ -206,6 +212,8 @@ void options_usage(const char *prog)
 	       "    -o max_rps=N           at most N requests per second (default no cap)\n"
 	       "    -o timeout=SECS        a request that moves no byte for SECS fails, and its\n"
 	       "                           system call with EIO (default 30; docs/security.md)\n"
+	       "    -o spin_us=N           after a request, look N microseconds for the next one\n"
+	       "                           before sleeping (default %d; 0: libfuse's own loop)\n"
 	       "    -o cafile=PATH         also trust the CAs in PATH (a private API host)\n"
 	       "    -o allow_other, -o auto_unmount, ...  FUSE's mount options (mount.fuse3(8))\n"
 	       "\n"
@@ -213,5 +221,5 @@ void options_usage(const char *prog)
 	       "or NAME for NAME.json beside it. The token comes from $PINFS_ACCESS_TOKEN, else\n"
 	       "the token file, which '%s login' writes. kill -HUP forgets cached listings;\n"
 	       "MOUNTPOINT/.pinfs/stats counts requests. More in 'man pinfs'.\n",
-	       prog, prog, prog, prog);
+	       prog, prog, prog, PINFS_DEFAULT_SPIN_US, prog);
 }

@@ -5,6 +5,9 @@
 #include <fuse.h>
 
 #define PINFS_DEFAULT_API "https://api.pinterest.com/v5"
+/* A stream of requests (grep -r, find) comes a few microseconds apart: the FUSE loop's reader
+ * looks this long for the next before it sleeps (loop.h). */
+#define PINFS_DEFAULT_SPIN_US 50
 
 struct options {
 	char *api_url;
@@ -20,6 +23,7 @@ struct options {
 	double dir_cache_ttl;
 	double max_rps;
 	int timeout;	 /* -o timeout=: seconds a transfer may stall, and the retry budget */
+	int spin_us;	 /* -o spin_us=: how long the FUSE loop looks for work before it sleeps */
 	int allow_other; /* the user asked for allow_other: default_permissions goes with it */
 	int verbose;
 	int show_help;

@@ -10,12 +10,15 @@ import errno
 import io
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
 
 import pytest
 from PIL import Image
+
+from naming import expected_tree
 
 SEED = "boards=2,pins=6,sections=0"
 KIB = 1 << 10
@@ -649,3 +652,117 @@ def test_rm_r_of_a_board_of_unknown_sizes_sends_no_head(fake, mount):
     assert counts.get("DELETE /v5/pins/{pin_id}") == b["pin_count"]
     assert counts.get("DELETE /v5/boards/{board_id}") == 1
     assert b["name"] not in os.listdir(m.path("boards"))
+
+
+# -- the FUSE loop (loop.h): one reader that looks for work a moment before it sleeps --
+
+def wakeups(pid):
+    """Voluntary context switches of all pid's threads: each a wake-up from a wait."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                total += next(int(line.split()[1]) for line in f
+                              if line.startswith("voluntary_ctxt_switches:"))
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
+    return total
+
+
+def read_each(paths):
+    for p in paths:
+        with open(p, "rb") as f:
+            f.read()
+
+
+def test_a_stream_of_opens_does_not_wake_pinfs_for_each(fake, mount):
+    """grep -r opens and closes one sidecar after another, microseconds apart. pinfs's reader
+    looks for the next request a moment before it sleeps: the stream costs it few wake-ups.
+    libfuse's loop (spin_us=0) sleeps in read(2) and is woken for every OPEN and RELEASE."""
+    server = fake("boards=1,pins=300,sections=0")
+    woke = {}
+    for opts in ((), ("spin_us=0",)):
+        m = mount(server, opts=opts)
+        board = m.path("boards", os.listdir(m.path("boards"))[0])
+        sidecars = [board / n for n in os.listdir(board) if n.endswith(".json")]
+        read_each(sidecars)  # listed, and the pages cached: no request but OPEN and RELEASE
+        time.sleep(0.5)
+        before = wakeups(m.proc.pid)
+        for _ in range(3):
+            read_each(sidecars)
+        woke[opts] = wakeups(m.proc.pid) - before
+        m.unmount()
+    opens = 3 * len(sidecars)
+    assert woke[("spin_us=0",)] >= opens, woke
+    assert woke[()] < opens / 4, f"{woke[()]} wake-ups for {opens} opens"
+
+
+def test_a_request_that_waits_does_not_hold_back_the_others(fake, mount):
+    """Five board listings held 3 s by the server: the reader serving one is relieved of the
+    reading, and a sixth board, the profile and the boards folder are served meanwhile."""
+    server = fake("boards=6,pins=12,sections=0")
+    m = mount(server)
+    boards = {path.split("/")[1]: b["id"] for path, (kind, b) in
+              expected_tree(server.state()).items() if kind == "board"}
+    names = sorted(os.listdir(m.path("boards")))
+    slow, quick = names[:5], names[5]
+    for name in slow:
+        server.fault(route="GET /v5/boards/{board_id}/pins", action="delay", ms=3000,
+                     path=f"/v5/boards/{boards[name]}/pins")
+    waiting = [threading.Thread(target=os.listdir, args=(m.path("boards", n),)) for n in slow]
+    for t in waiting:
+        t.start()
+    time.sleep(0.5)  # all five asked for and held
+    assert all(t.is_alive() for t in waiting)
+    assert any(n.endswith(".json") for n in os.listdir(m.path("boards", quick)))
+    assert json.loads(m.path("boards", quick, ".board.json").read_text())["name"] == quick
+    assert sorted(os.listdir(m.path("boards"))) == names
+    assert all(t.is_alive() for t in waiting), "served only once the slow listings were done"
+    for t in waiting:
+        t.join(30)
+    assert not any(t.is_alive() for t in waiting)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_ends_the_mount(fake, mount, sig):
+    """SIGTERM or SIGINT (Ctrl-C in the foreground) unmounts, and pinfs exits with 0, whether
+    its reader is asleep or busy with a stream of requests."""
+    server = fake("boards=1,pins=40,sections=0")
+    for busy in (False, True):
+        m = mount(server)
+        board = m.path("boards", os.listdir(m.path("boards"))[0])
+        sidecars = [board / n for n in os.listdir(board) if n.endswith(".json")]
+        stop = threading.Event()
+
+        def stream():
+            while not stop.is_set():
+                try:
+                    read_each(sidecars)
+                except OSError:
+                    return  # the mount went away under it
+        reader = threading.Thread(target=stream)
+        if busy:
+            reader.start()
+            time.sleep(0.3)
+        else:
+            time.sleep(0.5)  # the reader sleeps
+        m.proc.send_signal(sig)
+        assert m.proc.wait(20) == 0
+        stop.set()
+        if busy:
+            reader.join(20)
+        assert not m.mounted()
+
+
+def test_an_idle_mount_goes_quiet_after_a_burst(fake, mount):
+    """After a stream of requests the reader sleeps and the thread that timed it stops too:
+    an idle mount wakes only for the forgetter's look every 2 s."""
+    server = fake("boards=1,pins=100,sections=0")
+    m = mount(server)
+    board = m.path("boards", os.listdir(m.path("boards"))[0])
+    read_each([board / n for n in os.listdir(board) if n.endswith(".json")])
+    time.sleep(4)  # the forgetter backs off
+    before = wakeups(m.proc.pid)
+    time.sleep(6)
+    woke = wakeups(m.proc.pid) - before
+    assert woke <= 6, f"pinfs woke {woke} times in 6 s of idleness"
