@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE_SIZE "250"
-#define MAX_PAGES 100000 /* a bookmark chain longer than this is a broken server */
+#define DIGITS_(n) #n
+#define DIGITS(n)  DIGITS_(n)
+#define PAGE_SIZE  DIGITS(API_PAGE_SIZE)
+#define MAX_PAGES  100000 /* a bookmark chain longer than this is a broken server */
 
 static char *base_url;
 static char *image_size;

@@ -106,6 +106,9 @@ int api_errno(long status);
  * Returns 0 or -errno, logging the API's message once. */
 int api_call(const char *method, const char *path, const cJSON *body, cJSON **out);
 
+/* The items a page of a listing holds at most: the API's largest page_size. */
+#define API_PAGE_SIZE 250
+
 /* Walks every page of a listing, calling item() for each element of "items"; item may stop
  * the walk by returning non-zero, which api_list returns. The query carries page_size=250
  * unless paged is false (GET /search/pins takes no page_size). Returns 0 or -errno. */

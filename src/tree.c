@@ -951,19 +951,49 @@ static void *prefetch_run(void *arg)
 	return NULL;
 }
 
-/* Lists in the background every board not fresh yet but own, which its reader lists. Lock
- * held. */
+/* The pages of a board's pin listing, which come one after another. */
+static long board_pages(const struct board_node *bn)
+{
+	long pins = bn->b->pin_count > 0 ? bn->b->pin_count : 0;
+
+	return (pins + API_PAGE_SIZE - 1) / API_PAGE_SIZE;
+}
+
+/* Indices of T.boards: the longest listing first, then in the tree's order. Lock held. */
+static int by_pages(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	long x = board_pages(T.boards[i]), y = board_pages(T.boards[j]);
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/* Lists in the background every board not fresh yet but own, which its reader lists. The
+ * longest listings go first: their pages come one after another, so they bound when the
+ * walk has every listing; started last, a board of 1 000 pins would end the walk alone.
+ * Boards of as many pages go in the tree's order, the walker's (readdir's). Lock held. */
 static void prefetch_boards(const struct board_node *own)
 {
+	size_t *todo = malloc((T.nboards ? T.nboards : 1) * sizeof(*todo));
+	size_t n = 0;
+
 	free(W.ids);
 	W.ids = malloc((T.nboards ? T.nboards : 1) * sizeof(*W.ids));
 	W.nids = W.next = 0;
-	if (!W.ids)
+	if (!W.ids || !todo) {
+		free(todo);
 		return;
+	}
 	for (size_t i = 0; i < T.nboards; i++)
 		if (!(T.boards[i]->listed && fresh(T.boards[i]->listed_at)) && !T.boards[i]->busy &&
 		    T.boards[i] != own)
-			snprintf(W.ids[W.nids++], TREE_ID_MAX + 1, "%s", T.boards[i]->b->id);
+			todo[n++] = i;
+	qsort(todo, n, sizeof(*todo), by_pages);
+	for (size_t i = 0; i < n; i++)
+		snprintf(W.ids[W.nids++], TREE_ID_MAX + 1, "%s", T.boards[todo[i]]->b->id);
+	free(todo);
 	if (!W.nids)
 		return;
 	if (W.started && !W.running) {

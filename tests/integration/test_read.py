@@ -348,6 +348,35 @@ def test_a_walk_lists_boards_side_by_side(fake, mount):
     assert any(w[1] < second[2] for w in windows[2:]), "the others waited for the second board"
 
 
+def test_a_walk_lists_the_biggest_board_first(fake, mount):
+    """A board's pages come one after another: the walk starts the longest chain first, even
+    when the board comes last in the folder, so that it does not end the walk alone."""
+    server = fake("boards=12,pins=120,sections=0,big=800", "--latency-ms", "200")
+    big = server.state()["boards"][0]   # the oldest is the big one
+    server.v5("PATCH", f"/boards/{big['id']}", {"name": "zzzz biggest"})
+    m = mount(server)
+    names = sorted(os.listdir(m.dir / "boards"))
+    assert names[-1] == "zzzz biggest"
+    server.reset_counts()
+    os.listdir(m.dir / "boards" / names[0])
+    os.listdir(m.dir / "boards" / names[1])   # a walk: the ten others are listed ahead
+    deadline = time.time() + 30
+    while server.counts().get("GET /v5/boards/{board_id}/pins", 0) < 2 + 10 + 3 and \
+            time.time() < deadline:
+        time.sleep(0.2)
+    read = {b["id"] for path, (kind, b) in expected_tree(server.state()).items()
+            if kind == "board" and path.split("/")[1] in names[:2]}
+    assert len(read) == 2
+    walked = [w for w in board_listing_windows(server, 0.2) if w[0] not in read]
+    first_pages = {}
+    for board, start, end in sorted(walked, key=lambda w: w[1]):
+        first_pages.setdefault(board, (start, end))
+    assert len(first_pages) == 10
+    # Eight boards are listed at once: the big one is among the first eight, not the last two.
+    first_done = min(end for start, end in first_pages.values())
+    assert first_pages[big["id"]][0] < first_done, "the biggest board waited for a free worker"
+
+
 def test_browsing_one_board_lists_only_that_board(fake, mount):
     server = fake("boards=8,pins=160,sections=2")
     m = mount(server)
