@@ -3,6 +3,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -732,6 +733,7 @@ static int wait_bytes(struct download *d, int64_t end, bool *done)
 		had = size;
 		struct timespec until = deadline_in(poll);
 
+		loop_will_wait(); /* the bytes come from the network */
 		pthread_cond_timedwait(&d->moved, &dl_lock, &until);
 	}
 	pthread_mutex_unlock(&dl_lock);

@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include "log.h"
+#include "loop.h"
 #include "stats.h"
 
 #include <arpa/inet.h>
@@ -528,6 +529,7 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, &s);
 
+	loop_will_wait(); /* the network: another thread reads FUSE requests meanwhile */
 	pace();
 	if (req->sink_fd < 0 && atomic_load(&cancelled)) {
 		snprintf(resp->error, sizeof(resp->error), "cancelled: unmounting");
@@ -833,6 +835,7 @@ static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_
 		free(fails);
 		return n;
 	}
+	loop_will_wait();
 	for (;;) {
 		while (running < (size_t)parallel && next < n && !atomic_load(&cancelled)) {
 			CURL *e;

@@ -37,9 +37,10 @@ struct worker {
 
 struct loop {
 	struct fuse_session *se;
-	int fd;	     /* /dev/fuse, non-blocking while the loop runs */
-	int stop_fd; /* an eventfd, readable once the loop ends: wakes the reader's poll */
-	long long spin_ns;
+	int fd;		     /* /dev/fuse, non-blocking while the loop runs */
+	int stop_fd;	     /* an eventfd, readable once the loop ends: wakes the reader's poll */
+	long long spin_ns;   /* the longest look for a request before sleeping */
+	long long window_ns; /* the current one: see adapt_window. The reader's alone. */
 	unsigned max_threads;
 
 	pthread_mutex_t lock; /* everything below */
@@ -55,6 +56,9 @@ struct loop {
 	uint64_t seq; /* requests read so far */
 	bool stop, failed;
 };
+
+/* The worker the calling thread is, NULL in any other thread. */
+static __thread struct worker *self;
 
 static long long now_ns(void)
 {
@@ -94,9 +98,28 @@ static void wait_readable(struct loop *l)
 		;
 }
 
-/* Reads the next request into buf: looks for one for spin_ns, giving the CPU to any thread
- * that wants it meanwhile, then sleeps until one comes. Returns fuse_session_receive_buf's
- * result: > 0 a request, 0 the session ended, < 0 the device failed. Lock not held. */
+/* Sets how long the reader looks for the next request, after a sleep of slept_ns. Requests
+ * that come in a stream (grep -r: microseconds apart) are worth looking for; those that come
+ * one every few milliseconds (readers waiting for images) are not, and looking would only
+ * take a CPU from someone who needs it, such as the threads receiving those images. So, as
+ * Linux's haltpoll does for idle CPUs: a request that came soon after the reader fell asleep
+ * doubles the window, up to spin_ns; a long sleep, which the look did not shorten, halves it. */
+static void adapt_window(struct loop *l, long long slept_ns)
+{
+	if (slept_ns < l->spin_ns)
+		l->window_ns = l->window_ns ? l->window_ns * 2 : l->spin_ns / 8;
+	else
+		l->window_ns /= 2;
+	if (l->window_ns > l->spin_ns)
+		l->window_ns = l->spin_ns;
+	if (l->window_ns < l->spin_ns / 16)
+		l->window_ns = 0;
+}
+
+/* Reads the next request into buf: looks for one for the current window, giving the CPU to
+ * any thread that wants it meanwhile, then sleeps until one comes. Returns
+ * fuse_session_receive_buf's result: > 0 a request, 0 the session ended, < 0 the device
+ * failed. Lock not held. */
 static int next_request(struct loop *l, struct fuse_buf *buf)
 {
 	long long since = now_ns();
@@ -108,13 +131,15 @@ static int next_request(struct loop *l, struct fuse_buf *buf)
 			return res;
 		if (fuse_session_exited(l->se))
 			return 0;
-		if (now_ns() - since < l->spin_ns) {
+		if (now_ns() - since < l->window_ns) {
 			sched_yield();
 			continue;
 		}
 		set_state(l, READER_SLEEPS);
+		since = now_ns();
 		wait_readable(l);
 		set_state(l, READER_LOOKS);
+		adapt_window(l, now_ns() - since);
 		since = now_ns();
 	}
 }
@@ -163,6 +188,34 @@ static void call_watcher(struct loop *l)
 	}
 }
 
+/* The reader gave the reading up: the watcher, else an idle thread, else a new one takes it.
+ * Lock held. */
+static void hand_off(struct loop *l)
+{
+	if (l->watcher)
+		pthread_cond_signal(&l->watch);
+	else if (!l->called && l->nidle) {
+		l->called = true;
+		pthread_cond_signal(&l->idle);
+	} else if (!l->called && l->nworkers < l->max_threads && start_worker(l) == 0) {
+		l->called = true;
+	}
+}
+
+void loop_will_wait(void)
+{
+	struct loop *l = self ? self->l : NULL;
+
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->lock);
+	if (l->reader == self && l->state == READER_SERVES && !l->stop) {
+		l->reader = NULL;
+		hand_off(l);
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
 /* Reads one request and serves it. Lock held on entry and on return. */
 static void read_and_serve(struct loop *l, struct worker *w, struct fuse_buf *buf)
 {
@@ -191,11 +244,12 @@ static void read_and_serve(struct loop *l, struct worker *w, struct fuse_buf *bu
 
 /* Times the reader while it is awake: a request it has been serving since the last look is
  * one that waits, and w takes over the reading. Leaves when the reader sleeps (the burst is
- * over, nothing to time) or w has taken over. Lock held on entry and on return. */
+ * over, nothing to time), has given the reading up (loop_will_wait), or w has taken over.
+ * Lock held on entry and on return. */
 static void watch_reader(struct loop *l, struct worker *w)
 {
 	l->watcher = w;
-	while (!l->stop && l->reader != w && l->state != READER_SLEEPS) {
+	while (!l->stop && l->reader && l->reader != w && l->state != READER_SLEEPS) {
 		bool serving = l->state == READER_SERVES;
 		uint64_t seq = l->seq;
 		struct timespec at;
@@ -223,11 +277,14 @@ static void *worker_main(void *arg)
 	struct loop *l = w->l;
 	struct fuse_buf buf = {.mem = NULL};
 
+	self = w;
 	pthread_setname_np(pthread_self(), "pinfs-fuse");
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop) {
-		if (!l->reader)
+		if (!l->reader) {
 			l->reader = w;
+			l->called = false; /* the role a thread was called for is taken */
+		}
 		if (l->reader == w) {
 			read_and_serve(l, w, &buf);
 			continue;
@@ -255,6 +312,7 @@ static int loop_init(struct loop *l, struct fuse_session *se, const struct loop_
 	l->se = se;
 	l->fd = fuse_session_fd(se);
 	l->spin_ns = (long long)cfg->spin_us * 1000;
+	l->window_ns = l->spin_ns;
 	l->max_threads = cfg->max_threads ? cfg->max_threads : 1;
 	l->state = READER_LOOKS;
 	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

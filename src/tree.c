@@ -4,6 +4,7 @@
 #include "cache.h"
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "meta.h"
 #include "names.h"
 #include "suggest.h"
@@ -124,6 +125,14 @@ static struct {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .changed = PTHREAD_COND_INITIALIZER,
 };
+
+/* Waits for T.changed: for another thread's listing or sizes, which come from the network.
+ * Lock held. */
+static void wait_changed(void)
+{
+	loop_will_wait();
+	pthread_cond_wait(&T.changed, &T.lock);
+}
 
 /* The top-level folders beyond boards/, served by social.c. */
 static const char *const others[] = {"pins", "search", "followers", "following", NULL};
@@ -759,7 +768,7 @@ static int ensure_boards(void)
 	int result;
 
 	while (T.boards_busy)
-		pthread_cond_wait(&T.changed, &T.lock);
+		wait_changed();
 	if (T.boards_listed && fresh(T.boards_at))
 		return 0;
 	T.boards_busy = true;
@@ -841,7 +850,7 @@ static int ensure_listed(struct board_node *bn)
 
 	for (;;) {
 		while (bn->busy)
-			pthread_cond_wait(&T.changed, &T.lock);
+			wait_changed();
 		if (bn->gone)
 			return -ENOENT;
 		if (bn->listed && fresh(bn->listed_at))
@@ -1323,7 +1332,7 @@ static void learn_sizes(struct where *w)
 		/* A sweep of the board's listing before this one (rm -r deleting pins renames
 		 * nothing but lists the board anew) may be asking for this very image: its
 		 * sizes reach this listing when it ends. Asking again would send the HEAD twice. */
-		pthread_cond_wait(&T.changed, &T.lock);
+		wait_changed();
 		return;
 	}
 	if (!f->sizes_busy) {
@@ -1348,7 +1357,7 @@ static void learn_sizes(struct where *w)
 	}
 	while (bn->gen == gen && f->sizes_busy && pn->size < 0) {
 		pn->waited = true;
-		pthread_cond_wait(&T.changed, &T.lock);
+		wait_changed();
 	}
 }
 
@@ -1357,7 +1366,7 @@ static void sweeps_stop(void)
 {
 	pthread_mutex_lock(&T.lock);
 	while (S.running)
-		pthread_cond_wait(&T.changed, &T.lock);
+		wait_changed();
 	pthread_mutex_unlock(&T.lock);
 }
 
@@ -1755,7 +1764,7 @@ static void ensure_account(void)
 	cJSON *fresh_account = NULL;
 
 	while (T.account_busy)
-		pthread_cond_wait(&T.changed, &T.lock);
+		wait_changed();
 	if (fresh(T.account_at))
 		return;
 	T.account_busy = true;
@@ -2241,7 +2250,7 @@ static struct board_node *listed_board(const char *board_id)
 		bn = find_board_id(board_id);
 		if (!bn || !bn->busy)
 			break;
-		pthread_cond_wait(&T.changed, &T.lock);
+		wait_changed();
 	}
 	return bn && bn->listed ? bn : NULL;
 }

@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -305,6 +306,7 @@ static int ensure(const char *key, const struct vf_source *src, uint64_t v, stru
 			return result;
 		if (!f->busy)
 			break;
+		loop_will_wait(); /* another thread's listing, from the network */
 		pthread_cond_wait(&V.changed, &V.lock);
 	}
 	f->used_at = now_s();
@@ -372,6 +374,7 @@ static void learn_sizes(struct vfolder *f)
 	size_t n = 0, learnt;
 
 	if (f->sizes_busy) {
+		loop_will_wait();
 		pthread_cond_wait(&V.changed, &V.lock);
 		return;
 	}
