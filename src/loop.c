@@ -3,6 +3,7 @@
 #include "loop.h"
 
 #include "log.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,9 @@
 /* How often the watcher looks at the reader: a request that waits for the network holds the
  * others back this long at most (twice this, at worst), next to the 50 ms or more it waits. */
 #define WATCH_MS 2
+
+/* See adapt_window. */
+#define SOON_WINDOWS 4
 
 enum reader_state {
 	READER_LOOKS,  /* reading the device without blocking, between requests */
@@ -103,10 +107,12 @@ static void wait_readable(struct loop *l)
  * one every few milliseconds (readers waiting for images) are not, and looking would only
  * take a CPU from someone who needs it, such as the threads receiving those images. So, as
  * Linux's haltpoll does for idle CPUs: a request that came soon after the reader fell asleep
- * doubles the window, up to spin_ns; a long sleep, which the look did not shorten, halves it. */
+ * doubles the window, up to spin_ns; a long sleep, which the look did not shorten, halves it.
+ * "Soon" is within SOON_WINDOWS windows: a sleep lasts at least a wake-up, which on a virtual
+ * machine whose idle CPUs halt can take longer than the window itself. */
 static void adapt_window(struct loop *l, long long slept_ns)
 {
-	if (slept_ns < l->spin_ns)
+	if (slept_ns < l->spin_ns * SOON_WINDOWS)
 		l->window_ns = l->window_ns ? l->window_ns * 2 : l->spin_ns / 8;
 	else
 		l->window_ns /= 2;
@@ -122,11 +128,14 @@ static void adapt_window(struct loop *l, long long slept_ns)
  * failed. Lock not held. */
 static int next_request(struct loop *l, struct fuse_buf *buf)
 {
-	long long since = now_ns();
+	long long since = now_ns(), looked = 0;
+	bool slept = false;
 
 	for (;;) {
 		int res = fuse_session_receive_buf(l->se, buf);
 
+		if (res > 0)
+			stats_fuse_request(!slept, (uint64_t)(looked + now_ns() - since));
 		if (res != -EAGAIN && res != -EINTR)
 			return res;
 		if (fuse_session_exited(l->se))
@@ -135,9 +144,11 @@ static int next_request(struct loop *l, struct fuse_buf *buf)
 			sched_yield();
 			continue;
 		}
+		looked += now_ns() - since;
 		set_state(l, READER_SLEEPS);
 		since = now_ns();
 		wait_readable(l);
+		slept = true;
 		set_state(l, READER_LOOKS);
 		adapt_window(l, now_ns() - since);
 		since = now_ns();

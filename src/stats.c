@@ -24,6 +24,7 @@ static struct {
 	atomic_uint_least64_t requests, retries, rate_waits, rate_wait_ms;
 	atomic_uint_least64_t cache_hits, cache_hit_bytes, cache_misses, cache_miss_bytes;
 	atomic_uint_least64_t uploads_done, uploads_failed;
+	atomic_uint_least64_t fuse_requests, fuse_found_looking, fuse_looked_ns;
 	pthread_mutex_t lock;
 	struct route routes[MAX_ROUTES];
 	size_t nroutes;
@@ -180,6 +181,15 @@ void stats_upload(bool done)
 	atomic_fetch_add(done ? &S.uploads_done : &S.uploads_failed, 1);
 }
 
+void stats_fuse_request(bool found_looking, uint64_t looked_ns)
+{
+	atomic_fetch_add(&S.fuse_requests, 1);
+	if (found_looking)
+		atomic_fetch_add(&S.fuse_found_looking, 1);
+	if (looked_ns)
+		atomic_fetch_add(&S.fuse_looked_ns, looked_ns);
+}
+
 static cJSON *add_object(cJSON *parent, const char *key)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -213,7 +223,7 @@ static bool add_routes(cJSON *requests)
 
 char *stats_json(void)
 {
-	cJSON *root = cJSON_CreateObject(), *requests, *rate, *cache, *uploads;
+	cJSON *root = cJSON_CreateObject(), *requests, *rate, *cache, *uploads, *fuse;
 	char *text = NULL, *out = NULL;
 	bool ok;
 
@@ -230,7 +240,11 @@ char *stats_json(void)
 	     add_count(cache, "downloaded_bytes", atomic_load(&S.cache_miss_bytes));
 	uploads = ok ? add_object(root, "uploads") : NULL;
 	ok = add_count(uploads, "done", atomic_load(&S.uploads_done)) &&
-	     add_count(uploads, "failed", atomic_load(&S.uploads_failed)) &&
+	     add_count(uploads, "failed", atomic_load(&S.uploads_failed));
+	fuse = ok ? add_object(root, "fuse") : NULL;
+	ok = add_count(fuse, "requests", atomic_load(&S.fuse_requests)) &&
+	     add_count(fuse, "found_looking", atomic_load(&S.fuse_found_looking)) &&
+	     cJSON_AddNumberToObject(fuse, "look_seconds", atomic_load(&S.fuse_looked_ns) / 1e9) &&
 	     add_count(root, "uptime_seconds", (uint64_t)(time(NULL) - S.started));
 	if (ok)
 		text = cJSON_Print(root);

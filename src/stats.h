@@ -1,5 +1,6 @@
 /* What the mount has done since it started, for MOUNT/.pinfs/stats: requests by route, retries,
- * waits for a rate limit, image cache hits and misses, uploads done and failed.
+ * waits for a rate limit, image cache hits and misses, uploads done and failed, FUSE requests
+ * and how the loop found them.
  *
  * Every function may be called from any thread at any time; none blocks on anything but a
  * short internal lock, and none ever takes the tree's lock.
@@ -32,6 +33,10 @@ void stats_cache_miss(int64_t bytes);
 
 /* A file written into a folder that was to become a pin: created, or not. */
 void stats_upload(bool done);
+
+/* One FUSE request read by the loop (loop.h): found while looking for it, or after sleeping
+ * until it came; and looked_ns, how long the reader looked for it before (0 for none). */
+void stats_fuse_request(bool found_looking, uint64_t looked_ns);
 
 /* The route of a request: the method, then the URL's path below the API base with each
  * digits-only segment shown as {id} and each user name as {username}, without the query

@@ -675,10 +675,15 @@ def read_each(paths):
             f.read()
 
 
+def fuse_stats(m):
+    return json.loads(m.path(".pinfs", "stats").read_text())["fuse"]
+
+
 def test_a_stream_of_opens_does_not_wake_pinfs_for_each(fake, mount):
     """grep -r opens and closes one sidecar after another, microseconds apart. pinfs's reader
-    looks for the next request a moment before it sleeps: the stream costs it few wake-ups.
-    libfuse's loop (spin_us=0) sleeps in read(2) and is woken for every OPEN and RELEASE."""
+    looks for the next request a moment before it sleeps: the stream costs it few wake-ups,
+    and .pinfs/stats says most requests were found that way. libfuse's loop (spin_us=0)
+    sleeps in read(2) and is woken for every OPEN and RELEASE."""
     server = fake("boards=1,pins=300,sections=0")
     woke = {}
     for opts in ((), ("spin_us=0",)):
@@ -687,14 +692,43 @@ def test_a_stream_of_opens_does_not_wake_pinfs_for_each(fake, mount):
         sidecars = [board / n for n in os.listdir(board) if n.endswith(".json")]
         read_each(sidecars)  # listed, and the pages cached: no request but OPEN and RELEASE
         time.sleep(0.5)
+        stats = fuse_stats(m)
         before = wakeups(m.proc.pid)
         for _ in range(3):
             read_each(sidecars)
         woke[opts] = wakeups(m.proc.pid) - before
+        if not opts:
+            after = fuse_stats(m)
+            read = after["requests"] - stats["requests"]
+            found = after["found_looking"] - stats["found_looking"]
+            assert read >= 2 * 3 * len(sidecars)
+            assert found > read * 3 / 4, after
         m.unmount()
     opens = 3 * len(sidecars)
     assert woke[("spin_us=0",)] >= opens, woke
     assert woke[()] < opens / 4, f"{woke[()]} wake-ups for {opens} opens"
+
+
+def test_requests_far_apart_are_not_looked_for(fake, mount):
+    """Requests that come one at a time, milliseconds apart, are not worth looking for: the
+    reader's window closes, and the time it spends looking stays a small part of what a
+    fixed 50 µs window after each request would cost (a getxattr is one request each time:
+    the kernel keeps no attribute values)."""
+    server = fake("boards=1,pins=120,sections=0")
+    m = mount(server)
+    board = m.path("boards", os.listdir(m.path("boards"))[0])
+    images = [board / n for n in os.listdir(board) if not n.endswith(".json")]
+    os.getxattr(images[0], "user.pinterest.id")
+    time.sleep(0.5)
+    before = fuse_stats(m)
+    for p in images:
+        os.getxattr(p, "user.pinterest.id")
+        time.sleep(0.005)
+    after = fuse_stats(m)
+    read = after["requests"] - before["requests"]
+    looked = after["look_seconds"] - before["look_seconds"]
+    assert read >= len(images)
+    assert looked < read * 50e-6 / 4, f"looked {looked * 1e3:.2f} ms for {read} requests"
 
 
 @pytest.mark.parametrize("held", [1, 5, 9])

@@ -66,6 +66,9 @@ static void test_counts(void)
 	stats_upload(true);
 	stats_upload(false);
 	stats_upload(false);
+	stats_fuse_request(true, 30000);
+	stats_fuse_request(false, 0);
+	stats_fuse_request(false, 20000);
 	text = stats_json();
 	CHECK(text && text[strlen(text) - 1] == '\n');
 	root = cJSON_Parse(text);
@@ -85,6 +88,9 @@ static void test_counts(void)
 	CHECK(number_at(root, "image_cache", "downloaded_bytes") == 70);
 	CHECK(number_at(root, "uploads", "done") == 1);
 	CHECK(number_at(root, "uploads", "failed") == 2);
+	CHECK(number_at(root, "fuse", "requests") == 3);
+	CHECK(number_at(root, "fuse", "found_looking") == 1);
+	CHECK(number_at(root, "fuse", "look_seconds") == 50e-6);
 	CHECK(number_at(root, "uptime_seconds", NULL) >= 0);
 	cJSON_Delete(root);
 	free(text);
