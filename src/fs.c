@@ -4,6 +4,7 @@
 #include "edit.h"
 #include "local.h"
 #include "log.h"
+#include "openlist.h"
 #include "names.h"
 #include "social.h"
 #include "stats.h"
@@ -36,14 +37,12 @@ struct handle {
 	size_t len, cap;
 	bool writable, dirty;
 	bool push; /* a sidecar's text to put in the kernel's page cache at open (fs_text_push) */
-	pid_t opener;		    /* the process that opened it for writing: see caller_process */
-	struct handle *prev, *next; /* in open_handles */
+	pid_t opener;	       /* the process that opened it for writing: see caller_process */
+	struct open_link link; /* in open_handles */
 };
 
-/* Every handle not released yet. A file still open when the mount ends (a signal, a lazy
- * unmount) gets no RELEASE: fs_close_all frees what is left. */
-static struct handle *open_handles;
-static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Every handle not released yet: fs_close_all frees what is left at the end. */
+static struct open_list open_handles = OPEN_LIST_INIT;
 
 static uid_t owner_uid;
 static gid_t owner_gid;
@@ -219,26 +218,14 @@ static struct handle *handle_new(enum handle_kind kind)
 	if (h) {
 		h->kind = kind;
 		h->fd = -1;
-		pthread_mutex_lock(&handles_lock);
-		h->next = open_handles;
-		if (open_handles)
-			open_handles->prev = h;
-		open_handles = h;
-		pthread_mutex_unlock(&handles_lock);
+		open_list_add(&open_handles, &h->link);
 	}
 	return h;
 }
 
 static void handle_free(struct handle *h)
 {
-	pthread_mutex_lock(&handles_lock);
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		open_handles = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	pthread_mutex_unlock(&handles_lock);
+	open_list_remove(&open_handles, &h->link);
 	if (h->fd >= 0)
 		close(h->fd);
 	cache_image_close(h->img);
@@ -246,16 +233,16 @@ static void handle_free(struct handle *h)
 	free(h);
 }
 
-void fs_close_all(void)
+unsigned fs_close_all(void)
 {
+	struct open_link *l;
 	unsigned n = 0;
 
-	while (open_handles) {
-		handle_free(open_handles);
+	while ((l = open_list_first(&open_handles))) {
+		handle_free(OPEN_ITEM(l, struct handle, link));
 		n++;
 	}
-	if (n)
-		log_info("%u files were still open when the mount ended", n);
+	return n;
 }
 
 static void fill_stat(const struct node_info *info, struct stat *st)

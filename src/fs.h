@@ -31,8 +31,9 @@ bool fs_text_push(const struct fuse_file_info *fi, const char **text, size_t *le
 /* The kernel forgot the inode at path, and with it the file's pages in its page cache. */
 void fs_forgotten(const char *path);
 
-/* Frees the handles of the files still open: call once no request can come any more. */
-void fs_close_all(void);
+/* Frees the handles of the files still open: call once no request can come any more.
+ * Returns how many there were. */
+unsigned fs_close_all(void);
 
 /* A lookup: path's attributes without learning an image's size. *size_unknown says the size
  * given (0) is not one: the attributes must not be kept. */

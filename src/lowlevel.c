@@ -3,6 +3,7 @@
 #include "fs.h"
 #include "inodes.h"
 #include "log.h"
+#include "openlist.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -386,39 +387,24 @@ struct dir_handle {
 	char **names;
 	mode_t *kinds;
 	size_t n, cap;
-	struct dir_handle *prev, *next; /* in open_dirs */
+	struct open_link link; /* in open_dirs */
 };
 
-/* Every folder handle not released yet: one still open when the mount ends gets no
- * RELEASEDIR, and lowlevel_destroy frees it. */
-static struct dir_handle *open_dirs;
-static pthread_mutex_t dirs_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Every folder handle not released yet: lowlevel_destroy frees what is left at the end. */
+static struct open_list open_dirs = OPEN_LIST_INIT;
 
 static struct dir_handle *dir_handle_new(void)
 {
 	struct dir_handle *dh = calloc(1, sizeof(*dh));
 
-	if (dh) {
-		pthread_mutex_lock(&dirs_lock);
-		dh->next = open_dirs;
-		if (open_dirs)
-			open_dirs->prev = dh;
-		open_dirs = dh;
-		pthread_mutex_unlock(&dirs_lock);
-	}
+	if (dh)
+		open_list_add(&open_dirs, &dh->link);
 	return dh;
 }
 
 static void dir_handle_free(struct dir_handle *dh)
 {
-	pthread_mutex_lock(&dirs_lock);
-	if (dh->prev)
-		dh->prev->next = dh->next;
-	else
-		open_dirs = dh->next;
-	if (dh->next)
-		dh->next->prev = dh->prev;
-	pthread_mutex_unlock(&dirs_lock);
+	open_list_remove(&open_dirs, &dh->link);
 	for (size_t i = 0; i < dh->n; i++)
 		free(dh->names[i]);
 	free(dh->names);
@@ -707,13 +693,17 @@ struct fuse_session *lowlevel_new(struct fuse_args *args)
 
 void lowlevel_destroy(struct fuse_session *se)
 {
+	unsigned files, dirs = 0;
+
 	if (se)
 		fuse_session_destroy(se);
 	if (se == session)
 		session = NULL;
 	/* No request comes any more: what the kernel never released goes now. */
-	while (open_dirs)
-		dir_handle_free(open_dirs);
-	fs_close_all();
+	for (struct open_link *l; (l = open_list_first(&open_dirs)); dirs++)
+		dir_handle_free(OPEN_ITEM(l, struct dir_handle, link));
+	files = fs_close_all();
+	if (files || dirs)
+		log_info("the mount ended with files open: %u, folders open: %u", files, dirs);
 	inodes_cleanup();
 }
