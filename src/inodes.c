@@ -237,18 +237,18 @@ out:
 
 static char *path_of(const struct inode *n, const char *name);
 
-void inodes_forget(uint64_t ino, uint64_t n, char **gone)
+void inodes_forget(uint64_t ino, uint64_t n, char **path)
 {
 	struct inode *node;
 
-	if (gone)
-		*gone = NULL;
+	if (path)
+		*path = NULL;
 	pthread_mutex_lock(&I.lock);
 	node = find_ino(ino);
 	if (node && node != I.root) {
 		node->nlookup = node->nlookup > n ? node->nlookup - n : 0;
-		if (gone && !node->nlookup && !node->children)
-			*gone = path_of(node, NULL);
+		if (path)
+			*path = path_of(node, NULL);
 		maybe_free(node);
 	}
 	pthread_mutex_unlock(&I.lock);

@@ -20,9 +20,11 @@ void inodes_cleanup(void);
  * 0 when out of memory or when parent is unknown. */
 uint64_t inodes_remember(uint64_t parent, const char *name);
 
-/* The kernel forgot n lookups of ino: at none, the inode goes. When gone is not NULL and the
- * inode went, *gone is its path (malloc'd, the caller frees), else NULL. */
-void inodes_forget(uint64_t ino, uint64_t n, char **gone);
+/* The kernel forgot n lookups of ino: at none, the inode goes. When path is not NULL, *path is
+ * ino's path (malloc'd, the caller frees), or NULL for the root, an unknown or a removed inode.
+ * The kernel forgets when it evicts its inode, and the file's cached pages go with it, even
+ * when a lookup of the name since (a new kernel inode for the same number) keeps this one. */
+void inodes_forget(uint64_t ino, uint64_t n, char **path);
 
 /* The path of ino ("/" for the root), malloc'd for the caller to free; NULL when ino is not
  * known, is removed (an open file whose name went), or memory ran out. */

@@ -96,14 +96,15 @@ out:
 
 /* The kernel forgot n lookups of ino. An inode it no longer knows took its page cache with it:
  * fs.c must not take a sidecar's pages for cached at the path's next inode. */
+/* A FORGET: the kernel evicted its inode, and the file's pages went with it. */
 static void forget_one(fuse_ino_t ino, uint64_t n)
 {
-	char *gone;
+	char *path;
 
-	inodes_forget(ino, n, &gone);
-	if (gone)
-		fs_forgotten(gone);
-	free(gone);
+	inodes_forget(ino, n, &path);
+	if (path)
+		fs_forgotten(path);
+	free(path);
 }
 
 static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
