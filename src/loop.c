@@ -55,7 +55,7 @@ struct loop {
 	unsigned nworkers, nidle;
 	struct worker *reader;	/* the thread that reads the device */
 	struct worker *watcher; /* the thread that times the reader, if any */
-	bool called;		/* an idle thread was woken to become the watcher */
+	bool called;		/* a thread was woken or started to take a role */
 	enum reader_state state;
 	uint64_t seq; /* requests read so far */
 	bool stop, failed;
@@ -184,12 +184,11 @@ static int start_worker(struct loop *l)
 	return 0;
 }
 
-/* The reader is about to serve a request: someone must time it, in case it waits for long.
- * An idle thread is woken for that only when there is no watcher yet: once per burst of
- * requests, not once per request. Lock held. */
-static void call_watcher(struct loop *l)
+/* Gets a thread on its way to the role that has nobody (reading, else watching): an idle one
+ * woken, else a new one, unless one is on its way already. Lock held. */
+static void call_thread(struct loop *l)
 {
-	if (l->watcher || l->called)
+	if (l->called)
 		return;
 	if (l->nidle) {
 		l->called = true;
@@ -199,18 +198,22 @@ static void call_watcher(struct loop *l)
 	}
 }
 
-/* The reader gave the reading up: the watcher, else an idle thread, else a new one takes it.
- * Lock held. */
+/* The reader is about to serve a request: someone must time it, in case it waits for long.
+ * A thread is called for that only when there is no watcher yet: once per burst of
+ * requests, not once per request. Lock held. */
+static void call_watcher(struct loop *l)
+{
+	if (!l->watcher)
+		call_thread(l);
+}
+
+/* The reader gave the reading up: the watcher, else a thread called, takes it. Lock held. */
 static void hand_off(struct loop *l)
 {
 	if (l->watcher)
 		pthread_cond_signal(&l->watch);
-	else if (!l->called && l->nidle) {
-		l->called = true;
-		pthread_cond_signal(&l->idle);
-	} else if (!l->called && l->nworkers < l->max_threads && start_worker(l) == 0) {
-		l->called = true;
-	}
+	else
+		call_thread(l);
 }
 
 void loop_will_wait(void)
