@@ -94,9 +94,8 @@ out:
 	free(path);
 }
 
-/* The kernel forgot n lookups of ino. An inode it no longer knows took its page cache with it:
- * fs.c must not take a sidecar's pages for cached at the path's next inode. */
-/* A FORGET: the kernel evicted its inode, and the file's pages went with it. */
+/* The kernel forgot n lookups of ino: it evicted its inode, and the file's pages went with
+ * it, so fs.c must not take a sidecar's pages for cached at the path's next inode. */
 static void forget_one(fuse_ino_t ino, uint64_t n)
 {
 	char *path;

@@ -379,17 +379,23 @@ def test_json_shows_remote_changes_after_the_ttl(fake, mount):
             assert len(text) == len(before) and text != before
 
 
-def thread_wakeups(pid, name):
-    """Voluntary context switches of pid's thread called name: each a wake-up from a wait."""
+def wakeups(pid, name=None):
+    """Voluntary context switches of pid's threads (those called name, when given): each a
+    wake-up from a wait."""
+    total, seen = 0, False
     for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/comm") as f:
-            if f.read().strip() != name:
-                continue
-        with open(f"/proc/{pid}/task/{tid}/status") as f:
-            for line in f:
-                if line.startswith("voluntary_ctxt_switches:"):
-                    return int(line.split()[1])
-    raise AssertionError(f"no thread {name} in pinfs")
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if name is not None and f.read().strip() != name:
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                total += next(int(line.split()[1]) for line in f
+                              if line.startswith("voluntary_ctxt_switches:"))
+            seen = True
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
+    assert seen, f"no thread {name} in pinfs"
+    return total
 
 
 def test_an_idle_mount_seldom_wakes_its_forgetter(fake, mount):
@@ -399,9 +405,9 @@ def test_an_idle_mount_seldom_wakes_its_forgetter(fake, mount):
     m = mount(server)
     os.listdir(m.path("boards"))
     time.sleep(4)   # long enough to back off
-    before = thread_wakeups(m.proc.pid, "pinfs-forget")
+    before = wakeups(m.proc.pid, "pinfs-forget")
     time.sleep(6)
-    woke = thread_wakeups(m.proc.pid, "pinfs-forget") - before
+    woke = wakeups(m.proc.pid, "pinfs-forget") - before
     assert woke <= 4, f"the forgetter woke {woke} times in 6 s of idleness"
 
 
@@ -662,19 +668,6 @@ def test_rm_r_of_a_board_of_unknown_sizes_sends_no_head(fake, mount):
 
 
 # -- the FUSE loop (loop.h): one reader that looks for work a moment before it sleeps --
-
-def wakeups(pid):
-    """Voluntary context switches of all pid's threads: each a wake-up from a wait."""
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/status") as f:
-                total += next(int(line.split()[1]) for line in f
-                              if line.startswith("voluntary_ctxt_switches:"))
-        except FileNotFoundError:
-            pass  # a thread that ended meanwhile
-    return total
-
 
 def read_each(paths):
     for p in paths:
