@@ -488,12 +488,65 @@ static int list_whole(const char *path, struct fill_ctx *fc)
  * and a walk of boards/ alone never reads the root: neither asks for them. */
 #define WALK_WINDOW_S 2.0
 
+#define HOLDERS_MAX 8
+
 static struct {
 	pthread_mutex_t lock;
 	pid_t reader; /* the thread that read the root last, 0: none since boards/ was */
 	pid_t walker; /* the thread walking the whole mount, 0: none */
 	struct timespec at;
+	pid_t holders[HOLDERS_MAX]; /* the threads holding boards/ open, one per open */
+	unsigned nholders;
 } walk_seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+pid_t fs_dir_opened(const char *path)
+{
+	pid_t tid = caller_pid;
+
+	if (!path || strcmp(path, "/boards") != 0 || tid <= 0)
+		return 0;
+	pthread_mutex_lock(&walk_seen.lock);
+	if (walk_seen.nholders < HOLDERS_MAX)
+		walk_seen.holders[walk_seen.nholders++] = tid;
+	else
+		tid = 0; /* more than that: the second-board rule still sees walks */
+	pthread_mutex_unlock(&walk_seen.lock);
+	return tid;
+}
+
+void fs_dir_closed(pid_t token)
+{
+	if (!token)
+		return;
+	pthread_mutex_lock(&walk_seen.lock);
+	for (unsigned i = 0; i < walk_seen.nholders; i++) {
+		if (walk_seen.holders[i] == token) {
+			walk_seen.holders[i] = walk_seen.holders[--walk_seen.nholders];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&walk_seen.lock);
+}
+
+/* find and grep -r (any fts walker) keep a folder open while they go through its
+ * subfolders; ls -R, os.walk and a script's listdir close it first. So a board opened by a
+ * thread that holds boards/ open is the first of a walk: the other boards can be listed
+ * from now on, beside this one, instead of from the second board on (tree_walk_from). */
+static bool holds_boards(pid_t tid)
+{
+	bool held = false;
+
+	pthread_mutex_lock(&walk_seen.lock);
+	for (unsigned i = 0; i < walk_seen.nholders && !held; i++)
+		held = walk_seen.holders[i] == tid;
+	pthread_mutex_unlock(&walk_seen.lock);
+	return held;
+}
+
+static bool board_folder(const char *path)
+{
+	return strncmp(path, "/boards/", 8) == 0 && path[8] && !strchr(path + 8, '/');
+}
 
 static bool top_folder(const char *path)
 {
@@ -542,6 +595,8 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	if (!path)
 		return -ENOENT; /* libfuse's path of a folder removed while open */
 	note_walk(path, offset);
+	if (!offset && board_folder(path) && holds_boards(caller_pid))
+		tree_walk_from(path);
 	if (in_pinfs_dir(path) || social_owns(path))
 		return offset ? 0 : list_whole(path, &fc);
 	if (fill_bare(&fc, ".", S_IFDIR) || fill_bare(&fc, "..", S_IFDIR))

@@ -28,6 +28,12 @@ void fs_set_caller(pid_t pid);
  * the open may keep the cache (fi->keep_cache). */
 bool fs_text_push(const struct fuse_file_info *fi, const char **text, size_t *len);
 
+/* A folder was opened by the thread whose request is served. Returns what to give
+ * fs_dir_closed when the kernel releases it (0: nothing). A thread that holds boards/ open
+ * while it reads one of its boards is walking them (fs_readdir). */
+pid_t fs_dir_opened(const char *path);
+void fs_dir_closed(pid_t token);
+
 /* The kernel forgot the inode at path, and with it the file's pages in its page cache. */
 void fs_forgotten(const char *path);
 

@@ -384,6 +384,7 @@ static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
  * the open folder and served from there, a reply at a time, until it is read from the start
  * again. */
 struct dir_handle {
+	pid_t walker; /* fs_dir_opened's answer, for fs_dir_closed */
 	char **names;
 	mode_t *kinds;
 	size_t n, cap;
@@ -404,6 +405,7 @@ static struct dir_handle *dir_handle_new(void)
 
 static void dir_handle_free(struct dir_handle *dh)
 {
+	fs_dir_closed(dh->walker);
 	open_list_remove(&open_dirs, &dh->link);
 	for (size_t i = 0; i < dh->n; i++)
 		free(dh->names[i]);
@@ -506,12 +508,16 @@ static int fill_entry(void *ctx, const char *name, const struct stat *st, off_t 
 static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dir_handle *dh = dir_handle_new();
+	char *path;
 
-	(void)ino;
 	if (!dh) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	serve(req);
+	path = inodes_path(ino);
+	dh->walker = fs_dir_opened(path);
+	free(path);
 	fi->fh = (uintptr_t)dh;
 	if (fuse_reply_open(req, fi))
 		dir_handle_free(dh);

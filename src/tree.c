@@ -1690,6 +1690,18 @@ static int list_folder(struct board_node *bn, int32_t folder, struct lister *l)
 	return 0;
 }
 
+void tree_walk_from(const char *path)
+{
+	struct where w;
+	double now = now_s();
+
+	pthread_mutex_lock(&T.lock);
+	if (resolve(path, &w) == 0 && w.type == NODE_BOARD && now - W.boards_read_at < T.ttl &&
+	    !W.running && !W.stop && now - W.started_at >= T.ttl)
+		prefetch_boards(w.bn);
+	pthread_mutex_unlock(&T.lock);
+}
+
 static int list_any(const char *path, struct lister *l)
 {
 	struct where w;

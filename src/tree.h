@@ -94,6 +94,12 @@ typedef int (*tree_fill_info_fn)(void *ctx, const char *name, mode_t kind,
  * looked up. fill runs under the tree's lock and must not call back into it. */
 int tree_list_info(const char *path, size_t skip, tree_fill_info_fn fill, void *ctx, size_t *met);
 
+/* path, a board, is the first a walker reads (it holds boards/ open meanwhile): the other
+ * boards not fresh yet are listed in the background from now on, the longest first, as when
+ * a second board is read soon after another. At most once per TTL; nothing when boards/ was
+ * not read within the TTL. */
+void tree_walk_from(const char *path);
+
 /* The path, relative to the mount's root, of a pin's image (or of its JSON when it has no
  * image): "boards/B/S/name.jpg". Lists the board when needed. Returns 0, -ENOENT or -errno. */
 int tree_pin_path(const char *board_id, const char *pin_id, char *buf, size_t len);

@@ -348,6 +348,37 @@ def test_a_walk_lists_boards_side_by_side(fake, mount):
     assert any(w[1] < second[2] for w in windows[2:]), "the others waited for the second board"
 
 
+@pytest.mark.parametrize("walker", ["find", "python"])
+def test_a_walker_that_holds_boards_open_is_seen_at_its_first_board(fake, mount, walker):
+    """find and grep -r keep a folder open while they go through its subfolders: the first
+    board they open starts the walk, and the other boards are listed beside it, not from the
+    second board on. A program that reads boards/ and closes it first is not seen so."""
+    server = fake("boards=6,pins=600,sections=0", "--latency-ms", "200")
+    m = mount(server)
+    boards = m.dir / "boards"
+    names = sorted(os.listdir(boards))
+    server.reset_counts()
+    if walker == "find":
+        subprocess.run(["find", str(boards), "-name", "*.json"], check=True, capture_output=True)
+    else:
+        held = os.open(boards, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.listdir(boards / names[0])
+        finally:
+            os.close(held)
+    deadline = time.time() + 30
+    while server.counts().get("GET /v5/boards/{board_id}/sections", 0) < 6 and \
+            time.time() < deadline:
+        time.sleep(0.1)
+    c = server.counts()
+    assert c.get("GET /v5/boards/{board_id}/sections") == 6   # every board, once
+    assert c.get("GET /v5/boards/{board_id}/pins") == 6       # 100 pins a board: one page each
+    windows = sorted(board_listing_windows(server, 0.2), key=lambda w: w[1])
+    own = windows[0]
+    # Every other board's listing began before the first board's was in.
+    assert all(w[1] < own[2] for w in windows[1:]), windows
+
+
 def test_a_walk_lists_the_biggest_board_first(fake, mount):
     """A board's pages come one after another: the walk starts the longest chain first, even
     when the board comes last in the folder, so that it does not end the walk alone."""
