@@ -167,6 +167,28 @@ class Mount:
         return self.exit_status
 
 
+class FloorMount(Mount):
+    """tests/bench/fusefloor serving a copy of src from memory: the least a FUSE file system
+    costs (tests/bench/fusefloor.c)."""
+
+    def __init__(self, program, src, name="floor"):
+        self.server = None
+        self.dir = Path(tempfile.mkdtemp(prefix=name + "-", dir=workdir()))
+        self.cache_dir = None
+        self.logpath = workdir() / f"{self.dir.name}.log"
+        self.log = open(self.logpath, "w")
+        self.proc = subprocess.Popen([str(program), str(src), str(self.dir)],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        _mounts.append(self)
+        self.exit_status = None
+        deadline = time.monotonic() + 30
+        while not os.path.ismount(self.dir):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.unmount()
+                raise MountError(f"fusefloor did not mount; see {self.logpath}")
+            time.sleep(0.001)
+
+
 def cleanup():
     """Unmounts every mount and stops every server still registered."""
     for m in list(_mounts):
