@@ -488,6 +488,8 @@ static int list_whole(const char *path, struct fill_ctx *fc)
  * and a walk of boards/ alone never reads the root: neither asks for them. */
 #define WALK_WINDOW_S 2.0
 
+/* The threads holding boards/ open that are noted, at most: a walker holds it once, and one
+ * more is the second-board rule's to see (tree.c). */
 #define HOLDERS_MAX 8
 
 static struct {
