@@ -119,16 +119,20 @@ class Mount:
         env = dict(os.environ, PINFS_ACCESS_TOKEN=TOKEN)
         self.proc = subprocess.Popen([str(pinfs), "-f", "-o", o, str(self.dir)],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.wait_mounted("pinfs")
+
+    def wait_mounted(self, what):
+        """Registers the mount for cleanup() and waits for it, or unmounts and raises."""
         _mounts.append(self)
         self.exit_status = None
         deadline = time.monotonic() + 30
         while not os.path.ismount(self.dir):
             if self.proc.poll() is not None:
                 self.unmount()
-                raise MountError(f"pinfs exited with {self.proc.returncode}; see {self.logpath}")
+                raise MountError(f"{what} exited with {self.proc.returncode}; see {self.logpath}")
             if time.monotonic() > deadline:
                 self.unmount()
-                raise MountError(f"pinfs did not mount in 30 s; see {self.logpath}")
+                raise MountError(f"{what} did not mount in 30 s; see {self.logpath}")
             time.sleep(0.001)  # the mount is seen within 1 ms: item 1 times it
 
     def path(self, *parts):
@@ -179,14 +183,7 @@ class FloorMount(Mount):
         self.log = open(self.logpath, "w")
         self.proc = subprocess.Popen([str(program), str(src), str(self.dir)],
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        _mounts.append(self)
-        self.exit_status = None
-        deadline = time.monotonic() + 30
-        while not os.path.ismount(self.dir):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.unmount()
-                raise MountError(f"fusefloor did not mount; see {self.logpath}")
-            time.sleep(0.001)
+        self.wait_mounted("fusefloor")
 
 
 def cleanup():

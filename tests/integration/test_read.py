@@ -352,7 +352,8 @@ def test_a_walk_lists_boards_side_by_side(fake, mount):
 def test_a_walker_that_holds_boards_open_is_seen_at_its_first_board(fake, mount, walker):
     """find and grep -r keep a folder open while they go through its subfolders: the first
     board they open starts the walk, and the other boards are listed beside it, not from the
-    second board on. A program that reads boards/ and closes it first is not seen so."""
+    second board on. A program that reads boards/ and closes it first is not seen so
+    (test_browsing_one_board_lists_only_that_board)."""
     server = fake("boards=6,pins=600,sections=0", "--latency-ms", "200")
     m = mount(server)
     boards = m.dir / "boards"
