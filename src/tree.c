@@ -1019,6 +1019,14 @@ static void prefetch_boards(const struct board_node *own)
 	}
 }
 
+/* A walk seen at time now, whose walker reads bn: the other boards are listed ahead, when
+ * boards/ was read within the TTL and no walk runs or began within it. Lock held. */
+static void walk_seen(const struct board_node *bn, double now)
+{
+	if (now - W.boards_read_at < T.ttl && !W.running && !W.stop && now - W.started_at >= T.ttl)
+		prefetch_boards(bn);
+}
+
 /* Notes a readdir of a board. A second board read soon after another, after boards/ itself
  * was read, is a walk: the rest of the boards are listed ahead, side by side, instead of one
  * after another as the walker reaches them. A single `ls boards/X` lists nothing more. Lock
@@ -1026,13 +1034,12 @@ static void prefetch_boards(const struct board_node *own)
 static void note_board_read(const struct board_node *bn)
 {
 	double now = now_s();
-	bool walk = now - W.boards_read_at < T.ttl && now - W.board_read_at < WALK_WINDOW_S &&
-		    strcmp(W.board_id, bn->b->id) != 0;
+	bool walk = now - W.board_read_at < WALK_WINDOW_S && strcmp(W.board_id, bn->b->id) != 0;
 
 	W.board_read_at = now;
 	snprintf(W.board_id, sizeof(W.board_id), "%s", bn->b->id);
-	if (walk && !W.running && !W.stop && now - W.started_at >= T.ttl)
-		prefetch_boards(bn);
+	if (walk)
+		walk_seen(bn, now);
 }
 
 static void prefetch_stop(void)
@@ -1693,12 +1700,10 @@ static int list_folder(struct board_node *bn, int32_t folder, struct lister *l)
 void tree_walk_from(const char *path)
 {
 	struct where w;
-	double now = now_s();
 
 	pthread_mutex_lock(&T.lock);
-	if (resolve(path, &w) == 0 && w.type == NODE_BOARD && now - W.boards_read_at < T.ttl &&
-	    !W.running && !W.stop && now - W.started_at >= T.ttl)
-		prefetch_boards(w.bn);
+	if (resolve(path, &w) == 0 && w.type == NODE_BOARD)
+		walk_seen(w.bn, now_s());
 	pthread_mutex_unlock(&T.lock);
 }
 
