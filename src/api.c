@@ -1,6 +1,7 @@
 #include "api.h"
 
 #include "http.h"
+#include "jarena.h"
 #include "log.h"
 #include "oauth.h"
 #include "strpack.h"
@@ -472,7 +473,9 @@ static void log_failure(const char *method, const char *path, const struct http_
 	cJSON_Delete(j);
 }
 
-int api_call(const char *method, const char *path, const cJSON *body, cJSON **out)
+/* api_call, the answer parsed into arena when one is given (see jarena.h for its life). */
+static int call(const char *method, const char *path, const cJSON *body, struct jarena *arena,
+		cJSON **out)
 {
 	char *url = NULL, *payload = NULL, *bearer = NULL;
 	struct http_resp resp = {0};
@@ -540,7 +543,8 @@ int api_call(const char *method, const char *path, const cJSON *body, cJSON **ou
 	}
 	if (resp.len == 0)
 		goto out;
-	*out = cJSON_ParseWithLength(resp.body, resp.len);
+	*out = arena ? jarena_parse(arena, resp.body, resp.len)
+		     : cJSON_ParseWithLength(resp.body, resp.len);
 	if (!*out) {
 		log_warn("%s %.200s: answer is not JSON", method, path);
 		result = -EIO;
@@ -554,6 +558,11 @@ out:
 	free(payload);
 	free(url);
 	return result;
+}
+
+int api_call(const char *method, const char *path, const cJSON *body, cJSON **out)
+{
+	return call(method, path, body, NULL, out);
 }
 
 char *api_page_path(const char *path, bool paged, const char *bookmark)
@@ -608,6 +617,7 @@ static bool seen_add(struct seen *sn, const char *bookmark)
 int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ctx), void *ctx)
 {
 	struct seen seen = {0};
+	struct jarena arena = {0}; /* each page's tree, one after another */
 	char *bookmark = NULL;
 	int result = 0;
 
@@ -620,7 +630,7 @@ int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ct
 			result = -ENOMEM;
 			break;
 		}
-		result = api_call("GET", p, NULL, &answer);
+		result = call("GET", p, NULL, &arena, &answer);
 		free(p);
 		if (result)
 			break;
@@ -651,10 +661,11 @@ int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ct
 			free(bookmark);
 			bookmark = NULL;
 		}
-		cJSON_Delete(answer);
+		jarena_reset(&arena); /* the page's tree, and nothing the callbacks keep */
 		if (result || !bookmark)
 			break;
 	}
+	jarena_release(&arena);
 	free(bookmark);
 	free(seen.h);
 	return result;

@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "lowlevel.h"
 #include "http.h"
+#include "jarena.h"
 #include "local.h"
 #include "log.h"
 #include "login.h"
@@ -465,6 +466,8 @@ int main(int argc, char *argv[])
 	 * without counting it: its exit then counts the main thread out, and a later thread's
 	 * exit aborts in glibc ("a->attached_threads > 0"). */
 	malloc_trim(0);
+	/* Before any thread parses JSON: cJSON's hooks are the process's. */
+	jarena_install();
 	/* `pinfs login` has options of its own; FUSE's parser never sees them. */
 	if (argc > 1 && strcmp(argv[1], "login") == 0)
 		return login_main(argc - 1, argv + 1);
