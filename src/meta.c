@@ -106,9 +106,32 @@ char *meta_pretty(const cJSON *item)
 	return b.s;
 }
 
+/* Appends s to buf[0..len) at *at, cut where buf ends, as snprintf would cut it. */
+static void put(char *buf, size_t len, size_t *at, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*at + 1 >= len)
+		return;
+	if (n > len - 1 - *at)
+		n = len - 1 - *at;
+	memcpy(buf + *at, s, n);
+	*at += n;
+	buf[*at] = '\0';
+}
+
+/* Without snprintf: a walk of every sidecar prints one of these for each pin, and glibc's
+ * printf machinery was most of a sidecar's cost. */
 void meta_pin_url(const struct pin *p, char *buf, size_t len)
 {
-	snprintf(buf, len, "https://www.pinterest.com/pin/%s/", p->id);
+	size_t at = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	put(buf, len, &at, "https://www.pinterest.com/pin/");
+	put(buf, len, &at, p->id ? p->id : "(null)");
+	put(buf, len, &at, "/");
 }
 
 /* A JSON string as cJSON prints it: quotes, backslashes and control characters escaped,
@@ -161,11 +184,19 @@ static void member_str(struct buf *b, int depth, const char *key, const char *va
 
 static void member_int(struct buf *b, int depth, const char *key, int value)
 {
-	char num[16];
+	char num[16], *d = num + sizeof(num);
+	unsigned int u = value < 0 ? 0u - (unsigned int)value : (unsigned int)value;
 
-	snprintf(num, sizeof(num), "%d", value);
+	/* The digits from the last, as "%d" prints them (see meta_pin_url for why not printf). */
+	*--d = '\0';
+	do {
+		*--d = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (value < 0)
+		*--d = '-';
 	member_start(b, depth, key, false);
-	buf_str(b, num);
+	buf_str(b, d);
 }
 
 /* The sidecar is printed straight from the pin, without building a cJSON tree: a walk of

@@ -4,6 +4,7 @@
 #include "meta.h"
 #include "strpack.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,11 +167,41 @@ static void test_pin_render_bytes(void)
 	p->width = -1;
 	p->height = 2147483647;
 	check_same_as_reference(p);
+	p->width = -2147483647 - 1;
+	p->height = 0;
+	check_same_as_reference(p);
+	p->width = 10;
+	p->height = -90210;
+	check_same_as_reference(p);
 	p->image_url = NULL; /* a pin without images: no "image" member */
 	p->size_key = NULL;
 	p->title = p->description = p->alt_text = p->dominant_color = NULL;
 	check_same_as_reference(p);
 	pin_free(p); /* frees the pin's block, not the strings put in its place */
+}
+
+/* The pin's address as "https://www.pinterest.com/pin/%s/" prints it, cut as snprintf cuts. */
+static void test_pin_url(void)
+{
+	struct pin p = {.id = "1234567890123"};
+	char got[128], want[128], id[200];
+
+	meta_pin_url(&p, got, sizeof(got));
+	CHECK_STR(got, "https://www.pinterest.com/pin/1234567890123/");
+	memset(id, '7', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	p.id = id;
+	for (size_t len = 1; len <= sizeof(got); len += 7) {
+		memset(got, 'x', sizeof(got));
+		meta_pin_url(&p, got, len);
+		int full = snprintf(want, len, "https://www.pinterest.com/pin/%s/", id);
+
+		CHECK(full == 30 + 199 + 1);
+		CHECK_STR(got, want);
+	}
+	p.id = "";
+	meta_pin_url(&p, got, 30); /* room for the prefix but its last character */
+	CHECK_STR(got, "https://www.pinterest.com/pin");
 }
 
 static void test_xattrs(void)
@@ -315,6 +346,7 @@ int main(void)
 	test_times();
 	test_pin_render();
 	test_pin_render_bytes();
+	test_pin_url();
 	test_xattrs();
 	test_board();
 	test_pinrec();
