@@ -328,6 +328,16 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 	return s->stalled;
 }
 
+static size_t first_cap(CURL *easy)
+{
+	curl_off_t length = -1;
+
+	if (curl_easy_getinfo(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) != CURLE_OK ||
+	    length <= 0 || length > MAX_MEM_BODY)
+		return 16384;
+	return (size_t)length + 1;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 {
 	struct sink *s = user;
@@ -356,8 +366,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 		return 0;
 	}
 	if (s->len + n + 1 > s->cap) {
-		/* Doubling: a long answer costs a few copies, not one per chunk. */
-		size_t cap = s->cap ? s->cap : 16384;
+		/* The answer's own length when it gives one (a listing page is 0.5 to 1 MB: one
+		 * block, no copies); else doubling, so a long answer costs a few copies, not
+		 * one per chunk. */
+		size_t cap = s->cap ? s->cap : first_cap(s->easy);
 
 		while (cap < s->len + n + 1)
 			cap *= 2;

@@ -332,7 +332,7 @@ class Bench:
 
         def once():
             r.extra["result"] = self.measure(r, floor, lambda: fn(api))
-            return True
+            return r.extra["result"]
         try:
             self.median_of(r, once, runs) if runs > 1 else once()
         except Exception as exc:
@@ -448,7 +448,7 @@ class Bench:
                 self.fail(row, f"ls: {errno_of(r.stderr)}")
             elif len(r.stdout.splitlines()) != len(self.boards):
                 self.fail(row, f"ls showed {len(r.stdout.splitlines())} boards of {len(self.boards)}")
-            return not row.status
+            return None if row.status else r
         self.median_of(row, once)
         inproc = self.raw_row("1", "`ls boards`", self.floor_boards_only(), rawapi.ls_boards, runs=3)
         inproc.notes.append("timed inside a Python already running, its connection code loaded")
@@ -473,12 +473,12 @@ class Bench:
             out = self.measure(r, self.floor_boards_only(), lambda: run(argv))
             if not out.ok:
                 self.fail(r, f"curl exited with status {out.returncode}")
-                return False
+                return None
             page = json.loads(out.stdout)
             if page.get("bookmark") or len(page["items"]) != len(self.boards):
                 self.fail(r, f"curl got {len(page['items'])} boards of {len(self.boards)} in one page")
-                return False
-            return True
+                return None
+            return out
         try:
             self.median_of(r, once)
         except Exception as exc:
@@ -488,15 +488,19 @@ class Bench:
     def median_of(self, row, once, runs=3):
         """Runs once() (one measured run into row) runs times; keeps the run of median wall time.
 
-        For the rows short enough (tens of milliseconds) that one run is mostly noise."""
+        For the rows short enough (tens of milliseconds) that one run is mostly noise. once()
+        returns None when the run failed (the rest are not run), else what the caller keeps
+        of it; median_of returns that of the median run."""
         kept = []
         for _ in range(runs):
-            if not once():
-                return
-            kept.append((row.wall, row.sent, row.in_flight, row.peak))
+            got = once()
+            if got is None:
+                return None
+            kept.append((row.wall, row.sent, row.in_flight, row.peak, got))
         kept.sort(key=lambda k: k[0])
-        row.wall, row.sent, row.in_flight, row.peak = kept[len(kept) // 2]
+        row.wall, row.sent, row.in_flight, row.peak, got = kept[len(kept) // 2]
         row.notes.append(f"median of {runs} runs: " + ", ".join(fmt_s(k[0]) for k in kept))
+        return got
 
     def floor_boards_only(self):
         f = floors.Floor()
@@ -726,62 +730,68 @@ class Bench:
         size = self.big_image_size
         url = self.big_pin["media"]["images"]["originals"]["url"]
         row = self.row("6", f"`cat` of one {size / 1e6:.1f} MB image (its folder listed, sizes known)")
-        m = self.mount(name="m6")
-        try:
-            fdir = m.path("boards", folder(self.travel["name"]))
-            warm = run(["ls", "-l", str(fdir)])   # names and sizes known, image not fetched
-            if not warm.ok:
-                self.fail(row, f"ls -l: {errno_of(warm.stderr)}")
-                return
-            line = next((x for x in warm.stdout.decode().splitlines() if "Big picture" in x), None)
-            if line is None:
-                self.fail(row, "the uploaded picture is not in its board")
-                return
-            path = fdir / line.split(None, 8)[8]
-            res = self.measure(row, floors.one_image(), lambda: timed_cat(path))
-            if res["rc"] != 0 or res["bytes"] != size:
-                self.fail(row, f"cat gave {res['bytes']} bytes of {size}, status {res['rc']}")
-                return
-            # Both programs are timed alike: from their start to their last byte, read through
-            # the same pipe. Throughput leaves out each one's own start, measured on an empty
-            # file (curl, linked with libcurl and its 30 libraries, starts about 6 ms later than
-            # cat); curl's own timer is given beside it.
-            curls = [timed_fetch(["curl", "-s", "-f", url]) for _ in range(3)]
-            curl = sorted(curls, key=lambda x: x["total"])[1]
-            if curl["rc"] != 0 or curl["bytes"] != size:
-                self.fail(row, f"curl gave {curl['bytes']} bytes of {size}, status {curl['rc']}")
-                return
-            own = sorted(curl_timing(url)["total"] for _ in range(3))[1]
-            cat_start = program_start(["cat", "/dev/null"])
-            curl_start = program_start(["curl", "-s", "file:///dev/null"])
-            mbps = size / (row.wall - cat_start) / 1e6
-            curl_mbps = size / (curl["total"] - curl_start) / 1e6
-            row.extra.update(ttfb_s=res["ttfb"], mb_per_s=mbps, start_s=cat_start, curl_ttfb_s=curl["ttfb"],
-                             curl_mb_per_s=curl_mbps, curl_start_s=curl_start, curl_own_timer_s=own)
-            self.target_floor(row)
-            ratio = mbps / curl_mbps
-            row.target(f"throughput ≥ 80% of curl ({ratio * 100:.0f}%)", ratio >= 0.8)
-            row.target(f"first byte after {fmt_s(res['ttfb'] - cat_start)} "
-                       f"(curl {fmt_s(curl['ttfb'] - curl_start)})", None)
-            row.notes.append(
-                f"pinfs: first byte {fmt_s(res['ttfb'])} and last {fmt_s(row.wall)} after cat's start, "
-                f"which takes {fmt_s(cat_start)}: {mbps:.1f} MB/s; curl (median of 3): "
-                f"{fmt_s(curl['ttfb'])} and {fmt_s(curl['total'])} after its start, which takes "
-                f"{fmt_s(curl_start)}: {curl_mbps:.1f} MB/s")
-            row.notes.append(
-                f"curl's own timer (to /dev/null, median of 3): {fmt_s(own)}, {size / own / 1e6:.1f} MB/s; "
-                f"cat's whole time against it: {size / row.wall / (size / own) * 100:.0f}%")
-            again = timed_cat(path)
-            row.notes.append(f"a second cat (cached): {fmt_s(again['total'])}")
-            crow = self.row("6", "curl of the same URL (median of 3, timed as `cat` is)")
-            crow.wall = curl["total"]
-            crow.floor = floors.one_image()
-            crow.floor_s = crow.floor.seconds(self.latency_s)
-            crow.sent = Counter({"GET /img": 1})
-            crow.notes.append(f"first byte after {fmt_s(curl['ttfb'])}")
-            self.check_alive(m, row)
-        finally:
-            self.unmount(m)
+
+        def once():
+            """One cold cat: a fresh mount and cache, its board listed first."""
+            m = self.mount(name="m6")
+            try:
+                fdir = m.path("boards", folder(self.travel["name"]))
+                warm = run(["ls", "-l", str(fdir)])   # names and sizes known, image not fetched
+                if not warm.ok:
+                    self.fail(row, f"ls -l: {errno_of(warm.stderr)}")
+                    return None
+                line = next((x for x in warm.stdout.decode().splitlines() if "Big picture" in x), None)
+                if line is None:
+                    self.fail(row, "the uploaded picture is not in its board")
+                    return None
+                path = fdir / line.split(None, 8)[8]
+                res = self.measure(row, floors.one_image(), lambda: timed_cat(path))
+                if res["rc"] != 0 or res["bytes"] != size:
+                    self.fail(row, f"cat gave {res['bytes']} bytes of {size}, status {res['rc']}")
+                    return None
+                res["again"] = timed_cat(path)["total"]
+                return res if self.check_alive(m, row) else None
+            finally:
+                self.unmount(m)
+        res = self.median_of(row, once)
+        if res is None:
+            return
+        # Both programs are timed alike: from their start to their last byte, read through
+        # the same pipe, median of 3. Throughput leaves out each one's own start, measured on
+        # an empty file (curl, linked with libcurl and its 30 libraries, starts about 6 ms
+        # later than cat); curl's own timer is given beside it.
+        curls = [timed_fetch(["curl", "-s", "-f", url]) for _ in range(3)]
+        curl = sorted(curls, key=lambda x: x["total"])[1]
+        if curl["rc"] != 0 or curl["bytes"] != size:
+            self.fail(row, f"curl gave {curl['bytes']} bytes of {size}, status {curl['rc']}")
+            return
+        own = sorted(curl_timing(url)["total"] for _ in range(3))[1]
+        cat_start = program_start(["cat", "/dev/null"])
+        curl_start = program_start(["curl", "-s", "file:///dev/null"])
+        mbps = size / (row.wall - cat_start) / 1e6
+        curl_mbps = size / (curl["total"] - curl_start) / 1e6
+        row.extra.update(ttfb_s=res["ttfb"], mb_per_s=mbps, start_s=cat_start, curl_ttfb_s=curl["ttfb"],
+                         curl_mb_per_s=curl_mbps, curl_start_s=curl_start, curl_own_timer_s=own)
+        self.target_floor(row)
+        ratio = mbps / curl_mbps
+        row.target(f"throughput ≥ 80% of curl ({ratio * 100:.0f}%)", ratio >= 0.8)
+        row.target(f"first byte after {fmt_s(res['ttfb'] - cat_start)} "
+                   f"(curl {fmt_s(curl['ttfb'] - curl_start)})", None)
+        row.notes.append(
+            f"pinfs: first byte {fmt_s(res['ttfb'])} and last {fmt_s(row.wall)} after cat's start, "
+            f"which takes {fmt_s(cat_start)}: {mbps:.1f} MB/s; curl (median of 3): "
+            f"{fmt_s(curl['ttfb'])} and {fmt_s(curl['total'])} after its start, which takes "
+            f"{fmt_s(curl_start)}: {curl_mbps:.1f} MB/s")
+        row.notes.append(
+            f"curl's own timer (to /dev/null, median of 3): {fmt_s(own)}, {size / own / 1e6:.1f} MB/s; "
+            f"cat's whole time against it: {size / row.wall / (size / own) * 100:.0f}%")
+        row.notes.append(f"a second cat (cached): {fmt_s(res['again'])}")
+        crow = self.row("6", "curl of the same URL (median of 3, timed as `cat` is)")
+        crow.wall = curl["total"]
+        crow.floor = floors.one_image()
+        crow.floor_s = crow.floor.seconds(self.latency_s)
+        crow.sent = Counter({"GET /img": 1})
+        crow.notes.append(f"first byte after {fmt_s(curl['ttfb'])}")
 
     # -- 7 and 8 --
     def sources(self, n, tag):
