@@ -6,6 +6,24 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* Under AddressSanitizer a block's free bytes are poisoned, and so is a kept block when its
+ * trees end: a read of a tree after jarena_reset fails there as a use after free would. */
+#if defined(__SANITIZE_ADDRESS__)
+#define JARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JARENA_ASAN 1
+#endif
+#endif
+#ifdef JARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n)   ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 /* Under the mmap threshold main.c fixes (256 KiB): blocks come from the heap and are used
  * again by the next page's, where a block mapped apart would be new pages to fault in. */
 enum { BLOCK_DATA = 128 * 1024, ALIGN = alignof(max_align_t) };
@@ -32,12 +50,12 @@ static int owns(const struct jarena *a, const void *p)
 	return 0;
 }
 
-static void *bump(struct jarena *a, size_t n)
+static void *bump(struct jarena *a, size_t want)
 {
 	struct jarena_block *b = a->blocks;
+	size_t n = (want + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	void *p;
 
-	n = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	if (n == 0)
 		n = ALIGN;
 	if (!b || b->size - b->used < n) {
@@ -50,9 +68,11 @@ static void *bump(struct jarena *a, size_t n)
 		b->used = 0;
 		b->next = a->blocks;
 		a->blocks = b;
+		POISON(b->data, size);
 	}
 	p = b->data + b->used;
 	b->used += n;
+	UNPOISON(p, want);
 	return p;
 }
 
@@ -124,7 +144,9 @@ void jarena_reset(struct jarena *a)
 			keep = b;
 			keep->next = NULL;
 			keep->used = 0;
+			POISON(keep->data, keep->size);
 		} else {
+			UNPOISON(b->data, b->size);
 			free(b);
 		}
 		b = next;
@@ -138,6 +160,7 @@ void jarena_release(struct jarena *a)
 	while (a->blocks) {
 		struct jarena_block *next = a->blocks->next;
 
+		UNPOISON(a->blocks->data, a->blocks->size);
 		free(a->blocks);
 		a->blocks = next;
 	}

@@ -21,10 +21,15 @@ struct buf {
 	char *s;
 	size_t len, cap;
 	bool failed;
+	bool count_only; /* len counts what would be written; s stays NULL */
 };
 
 static void buf_add(struct buf *b, const char *s, size_t n)
 {
+	if (b->count_only) {
+		b->len += n;
+		return;
+	}
 	if (b->failed)
 		return;
 	if (b->len + n + 1 > b->cap) {
@@ -202,43 +207,57 @@ static void member_int(struct buf *b, int depth, const char *key, int value)
 /* The sidecar is printed straight from the pin, without building a cJSON tree: a walk of
  * every sidecar (grep -r) renders each one, and the tree's nodes were most of its cost. The
  * text is the same as meta_pretty's of the object with these members (test_meta checks). */
+static void print_pin(struct buf *b, const struct pin *p)
+{
+	char url[128];
+
+	/* What a user may edit comes first; the rest is shown for reference. */
+	buf_add(b, "{", 1);
+	member_str(b, 1, "title", p->title, true);
+	member_str(b, 1, "description", p->description, false);
+	member_str(b, 1, "link", p->link, false);
+	member_str(b, 1, "alt_text", p->alt_text, false);
+	member_str(b, 1, "id", p->id, false);
+	member_str(b, 1, "board_id", p->board_id, false);
+	member_str(b, 1, "board_section_id", p->section_id, false);
+	member_str(b, 1, "created_at", p->created_at, false);
+	member_str(b, 1, "dominant_color", p->dominant_color, false);
+	member_str(b, 1, "creative_type", p->creative_type, false);
+	member_str(b, 1, "media_type", p->media_type, false);
+	meta_pin_url(p, url, sizeof(url));
+	member_str(b, 1, "url", url, false);
+	if (p->image_url) {
+		member_start(b, 1, "image", false);
+		buf_add(b, "{", 1);
+		member_str(b, 2, "url", p->image_url, true);
+		member_str(b, 2, "size", p->size_key, false);
+		member_int(b, 2, "width", p->width);
+		member_int(b, 2, "height", p->height);
+		buf_str(b, "\n  }");
+	}
+	buf_str(b, "\n}\n");
+}
+
 char *meta_pin_json(const struct pin *p)
 {
 	struct buf b = {.s = malloc(1024), .cap = 1024};
-	char url[128];
 
 	if (!b.s)
 		return NULL;
-	/* What a user may edit comes first; the rest is shown for reference. */
-	buf_add(&b, "{", 1);
-	member_str(&b, 1, "title", p->title, true);
-	member_str(&b, 1, "description", p->description, false);
-	member_str(&b, 1, "link", p->link, false);
-	member_str(&b, 1, "alt_text", p->alt_text, false);
-	member_str(&b, 1, "id", p->id, false);
-	member_str(&b, 1, "board_id", p->board_id, false);
-	member_str(&b, 1, "board_section_id", p->section_id, false);
-	member_str(&b, 1, "created_at", p->created_at, false);
-	member_str(&b, 1, "dominant_color", p->dominant_color, false);
-	member_str(&b, 1, "creative_type", p->creative_type, false);
-	member_str(&b, 1, "media_type", p->media_type, false);
-	meta_pin_url(p, url, sizeof(url));
-	member_str(&b, 1, "url", url, false);
-	if (p->image_url) {
-		member_start(&b, 1, "image", false);
-		buf_add(&b, "{", 1);
-		member_str(&b, 2, "url", p->image_url, true);
-		member_str(&b, 2, "size", p->size_key, false);
-		member_int(&b, 2, "width", p->width);
-		member_int(&b, 2, "height", p->height);
-		buf_str(&b, "\n  }");
-	}
-	buf_str(&b, "\n}\n");
+	print_pin(&b, p);
 	if (b.failed) {
 		free(b.s);
 		return NULL;
 	}
 	return b.s;
+}
+
+size_t meta_pin_json_len(const struct pin *p)
+{
+	struct buf b = {.count_only = true};
+
+	print_pin(&b, p);
+	return b.len;
 }
 
 char *meta_board_json(const struct board *b)

@@ -18,6 +18,9 @@ char *meta_pretty(const cJSON *item);
 /* Renders a pin's sidecar: pretty JSON ending in a newline. Caller frees; NULL on ENOMEM. */
 char *meta_pin_json(const struct pin *p);
 
+/* The length of meta_pin_json's text, counted without writing it (a listing's sizes). */
+size_t meta_pin_json_len(const struct pin *p);
+
 /* Renders a board's .board.json. Caller frees; NULL on ENOMEM. */
 char *meta_board_json(const struct board *b);
 

@@ -1511,13 +1511,13 @@ static char *pin_json(const struct board_node *bn, const struct pin_node *pn)
 static int64_t json_len(const struct board_node *bn, struct pin_node *pn)
 {
 	if (pn->json_len < 0) {
-		char *text = pin_json(bn, pn);
+		struct pin_view v;
+		size_t n;
 
-		if (!text)
-			return -ENOMEM;
+		pinrec_view(pn->rec, bn->b->id, &v);
+		n = meta_pin_json_len(&v.pin);
 		/* A sidecar beyond 2 GB would take a server sending as much per pin. */
-		pn->json_len = (int32_t)(strlen(text) < INT32_MAX ? strlen(text) : INT32_MAX);
-		free(text);
+		pn->json_len = (int32_t)(n < INT32_MAX ? n : INT32_MAX);
 	}
 	return pn->json_len;
 }

@@ -145,6 +145,8 @@ static void check_same_as_reference(const struct pin *p)
 	CHECK(a != NULL && b != NULL);
 	if (a && b)
 		CHECK_STR(a, b);
+	if (a)
+		CHECK(meta_pin_json_len(p) == strlen(a)); /* counted, not written */
 	free(a);
 	free(b);
 }
