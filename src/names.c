@@ -200,17 +200,24 @@ static void free_names(struct name_slot *slots, size_t n)
 	}
 }
 
-/* True when keep is a name the slot's title can still give it: plain or suffixed. */
+/* True when keep is a name the slot's title can still give it: plain or suffixed. The forms
+ * are made one at a time, the plain one first: it is most pins' name, and a refreshed
+ * listing asks this of every pin. */
 static bool still_fits(const struct name_slot *s)
 {
-	char *plain = names_sanitize(s->title, s->id, s->reserve);
-	char *once = with_suffix(s->title, s->id, s->reserve);
-	char *twice = once ? with_suffix(once, s->id, s->reserve) : NULL;
-	bool fits = (plain && strcmp(plain, s->keep) == 0) ||
-		    (once && strcmp(once, s->keep) == 0) || (twice && strcmp(twice, s->keep) == 0);
-	const char *tilde = strrchr(s->keep, '~');
+	char *name = names_sanitize(s->title, s->id, s->reserve), *next;
+	bool fits = name && strcmp(name, s->keep) == 0;
+	const char *tilde;
 
-	if (!fits && tilde) { /* " {ID~nth}" */
+	free(name);
+	name = fits ? NULL : with_suffix(s->title, s->id, s->reserve);
+	fits = fits || (name && strcmp(name, s->keep) == 0);
+	next = fits || !name ? NULL : with_suffix(name, s->id, s->reserve);
+	fits = fits || (next && strcmp(next, s->keep) == 0);
+	free(name);
+	free(next);
+	tilde = fits ? NULL : strrchr(s->keep, '~');
+	if (tilde) { /* " {ID~nth}" */
 		char *end, *nth_name;
 		unsigned long nth = strtoul(tilde + 1, &end, 10);
 
@@ -220,31 +227,75 @@ static bool still_fits(const struct name_slot *s)
 			free(nth_name);
 		}
 	}
-	free(plain);
-	free(once);
-	free(twice);
 	return fits;
 }
 
-/* Gives back the names slots held before, where their titles still give them, and adds them
- * to the taken names (taken[0..*ntaken), room for n more). Returns 0 or -ENOMEM. */
+/* A set of names, by open addressing: the strings are not its own. At most half full. */
+struct name_set {
+	const char **v;
+	size_t mask;
+};
+
+static size_t name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+/* Room for n names. 0 or -ENOMEM; name_set_free frees it. */
+static int name_set_init(struct name_set *s, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	s->v = calloc(cap, sizeof(*s->v));
+	s->mask = cap - 1;
+	return s->v ? 0 : -ENOMEM;
+}
+
+/* The slot that holds name, or the empty one where it would go. */
+static const char **name_set_slot(const struct name_set *s, const char *name)
+{
+	size_t i = name_hash(name) & s->mask;
+
+	while (s->v[i] && strcmp(s->v[i], name) != 0)
+		i = (i + 1) & s->mask;
+	return &s->v[i];
+}
+
+static void name_set_free(struct name_set *s)
+{
+	free(s->v);
+	s->v = NULL;
+}
+
+/* Gives back the names slots held before, where their titles still give them and no name
+ * taken before (taken[0..*ntaken), then an earlier slot's) is the same, and adds them to the
+ * taken names (room for n more). Returns 0 or -ENOMEM. */
 static int grant_kept(struct name_slot *slots, size_t n, char **taken, size_t *ntaken)
 {
-	for (size_t i = 0; i < n; i++) {
-		bool clash = false;
+	struct name_set set;
+	const char **at;
+	int result = name_set_init(&set, *ntaken + n);
 
-		if (!slots[i].keep || !still_fits(&slots[i]))
-			continue;
-		for (size_t k = 0; k < *ntaken && !clash; k++)
-			clash = strcmp(taken[k], slots[i].keep) == 0;
-		if (clash)
+	for (size_t i = 0; !result && i < *ntaken; i++)
+		*name_set_slot(&set, taken[i]) = taken[i];
+	for (size_t i = 0; !result && i < n; i++) {
+		if (!slots[i].keep || *(at = name_set_slot(&set, slots[i].keep)) ||
+		    !still_fits(&slots[i]))
 			continue;
 		slots[i].name = strdup(slots[i].keep);
 		if (!slots[i].name)
-			return -ENOMEM;
-		taken[(*ntaken)++] = slots[i].name;
+			result = -ENOMEM;
+		else
+			*at = taken[(*ntaken)++] = slots[i].name;
 	}
-	return 0;
+	name_set_free(&set);
+	return result;
 }
 
 int names_assign(struct name_slot *slots, size_t n, const char *const *reserved)

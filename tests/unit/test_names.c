@@ -2,6 +2,7 @@
 #include "check.h"
 #include "names.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,80 @@ static void test_kept_names_stay(void)
 	free(r[0].name);
 }
 
+static void test_kept_names_contested(void)
+{
+	/* Two slots keep the same name: the first whose title still gives it wins, one whose
+	 * title no longer does takes nothing from the others, and the twice-suffixed and "~nth"
+	 * forms are kept too. */
+	struct name_slot s[] = {
+	    {"gone", "1", 5, "t", NULL},	  /* retitled: "t" is not its any more */
+	    {"t", "2", 5, "t", NULL},		  /* so this one keeps it */
+	    {"t", "3", 5, "t", NULL},		  /* taken by the one before */
+	    {"t {4}", "4", 5, "t {4} {4}", NULL}, /* a title that reads like a suffix */
+	    {"t", "5", 5, "t {5~3}", NULL},	  /* the third suffix of its id */
+	    {"t", "6", 5, "t {6~3x}", NULL},	  /* not a form its title gives */
+	};
+
+	CHECK(names_assign(s, 6, NULL) == 0);
+	CHECK_STR(s[0].name, "gone");
+	CHECK_STR(s[1].name, "t");
+	CHECK_STR(s[2].name, "t {3}");
+	CHECK_STR(s[3].name, "t {4} {4}");
+	CHECK_STR(s[4].name, "t {5~3}");
+	CHECK_STR(s[5].name, "t {6}");
+	for (int i = 0; i < 6; i++)
+		free(s[i].name);
+}
+
+static void test_many_kept_names(void)
+{
+	/* A refreshed board of 3000 pins, each keeping its name, some contested by the one
+	 * before and some by reserved names: every rule holds at every place in the folder. */
+	enum { N = 3000 };
+	struct name_slot *s = calloc(N, sizeof(*s));
+	char(*titles)[32] = calloc(N, sizeof(*titles)), (*ids)[16] = calloc(N, sizeof(*ids));
+	char(*keeps)[48] = calloc(N, sizeof(*keeps));
+	const char *reserved[] = {"pin 7", "pin 2999 {2999}", NULL};
+
+	CHECK(s && titles && ids && keeps);
+	if (!s || !titles || !ids || !keeps)
+		goto out;
+	for (int i = 0; i < N; i++) {
+		snprintf(titles[i], sizeof(titles[i]), "pin %d", i - i % 2 * (i % 10 == 1));
+		snprintf(ids[i], sizeof(ids[i]), "%d", i);
+		snprintf(keeps[i], sizeof(keeps[i]),
+			 i % 10 == 1 ? "%s"
+			 : i % 3     ? "%s"
+				     : "%s {%s}",
+			 titles[i], ids[i]);
+		s[i] = (struct name_slot){titles[i], ids[i], 5, keeps[i], NULL};
+	}
+	s[2999].keep = "pin 2999 {2999}";
+	CHECK(names_assign(s, N, reserved) == 0);
+	for (int i = 0; i < N; i++) {
+		char want[64];
+
+		if (i % 10 == 1 && (i - 1) % 3 == 0) /* the one before keeps its suffixed name */
+			snprintf(want, sizeof(want), "%s", titles[i]);
+		else if (i % 10 == 1) /* the one before keeps the plain name first */
+			snprintf(want, sizeof(want), "%s {%s}", titles[i], ids[i]);
+		else if (i == 7) /* reserved */
+			snprintf(want, sizeof(want), "pin 7 {7}");
+		else if (i == 2999) /* reserved, and its plain name is nobody's */
+			snprintf(want, sizeof(want), "pin 2999");
+		else
+			snprintf(want, sizeof(want), "%s", keeps[i]);
+		CHECK_STR(s[i].name, want);
+	}
+	for (int i = 0; i < N; i++)
+		free(s[i].name);
+out:
+	free(s);
+	free(titles);
+	free(ids);
+	free(keeps);
+}
+
 static void test_ext(void)
 {
 	const char *ext;
@@ -210,6 +285,8 @@ int main(void)
 	test_assign_long_duplicates();
 	test_stable();
 	test_kept_names_stay();
+	test_kept_names_contested();
+	test_many_kept_names();
 	test_ext();
 	test_scratch();
 	return check_summary();
