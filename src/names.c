@@ -136,6 +136,16 @@ static char **sorted_view(char **names, size_t n)
 
 #define SUFFIX_ID_MAX 48
 
+/* FNV-1a of a string: suffix_id's hash of an odd id, and name_set's. */
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	return h;
+}
+
 /* The id as a suffix shows it: as it is when made of the characters Pinterest's ids use, else
  * '#' and a hash of it. People are told apart by user names, which a server could fill with
  * '/', bad UTF-8 or any length. Neither form has '{', '}' or '~', so a suffix ends a name in
@@ -143,15 +153,12 @@ static char **sorted_view(char **names, size_t n)
 static const char *suffix_id(const char *id, char *buf)
 {
 	size_t len = strlen(id);
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
 
 	if (len > 0 && len < SUFFIX_ID_MAX &&
 	    strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz"
 		       "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-.") == len)
 		return id;
-	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	snprintf(buf, SUFFIX_ID_MAX, "#%016llx", (unsigned long long)h);
+	snprintf(buf, SUFFIX_ID_MAX, "#%016llx", (unsigned long long)fnv1a(id));
 	return buf;
 }
 
@@ -236,15 +243,6 @@ struct name_set {
 	size_t mask;
 };
 
-static size_t name_hash(const char *name)
-{
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	return (size_t)(h ^ (h >> 32));
-}
-
 /* Room for n names. 0 or -ENOMEM; name_set_free frees it. */
 static int name_set_init(struct name_set *s, size_t n)
 {
@@ -260,7 +258,8 @@ static int name_set_init(struct name_set *s, size_t n)
 /* The slot that holds name, or the empty one where it would go. */
 static const char **name_set_slot(const struct name_set *s, const char *name)
 {
-	size_t i = name_hash(name) & s->mask;
+	uint64_t h = fnv1a(name);
+	size_t i = (size_t)(h ^ (h >> 32)) & s->mask;
 
 	while (s->v[i] && strcmp(s->v[i], name) != 0)
 		i = (i + 1) & s->mask;

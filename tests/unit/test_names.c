@@ -214,12 +214,10 @@ static void test_many_kept_names(void)
 	if (!s || !titles || !ids || !keeps)
 		goto out;
 	for (int i = 0; i < N; i++) {
-		snprintf(titles[i], sizeof(titles[i]), "pin %d", i - i % 2 * (i % 10 == 1));
+		/* Each pin ending in 1 has the title of the one before, and keeps it plain. */
+		snprintf(titles[i], sizeof(titles[i]), "pin %d", i % 10 == 1 ? i - 1 : i);
 		snprintf(ids[i], sizeof(ids[i]), "%d", i);
-		snprintf(keeps[i], sizeof(keeps[i]),
-			 i % 10 == 1 ? "%s"
-			 : i % 3     ? "%s"
-				     : "%s {%s}",
+		snprintf(keeps[i], sizeof(keeps[i]), i % 3 || i % 10 == 1 ? "%s" : "%s {%s}",
 			 titles[i], ids[i]);
 		s[i] = (struct name_slot){titles[i], ids[i], 5, keeps[i], NULL};
 	}
