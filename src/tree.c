@@ -8,6 +8,7 @@
 #include "meta.h"
 #include "names.h"
 #include "suggest.h"
+#include "walkorder.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -968,40 +969,48 @@ static long board_pages(const struct board_node *bn)
 	return (pins + API_PAGE_SIZE - 1) / API_PAGE_SIZE;
 }
 
-/* Indices of T.boards: the longest listing first, then in the tree's order. Lock held. */
-static int by_pages(const void *a, const void *b)
+/* Fills order with the indices of the n boards of T.boards that at[0..n) names, in the order
+ * how (walk_order or prefetch_order) gives for their pages. Lock held. -ENOMEM, or 0. */
+static int order_boards(const size_t *at, size_t n, void (*how)(const long *, size_t, size_t *),
+			size_t *order)
 {
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	long x = board_pages(T.boards[i]), y = board_pages(T.boards[j]);
+	long *pages = calloc(n ? n : 1, sizeof(*pages));
 
-	if (x != y)
-		return x > y ? -1 : 1;
-	return i < j ? -1 : i > j;
+	if (!pages)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		pages[i] = board_pages(T.boards[at ? at[i] : i]);
+	how(pages, n, order);
+	for (size_t i = 0; at && i < n; i++)
+		order[i] = at[order[i]];
+	free(pages);
+	return 0;
 }
 
-/* Lists in the background every board not fresh yet but own, which its reader lists. The
- * longest listings go first: their pages come one after another, so they bound when the
- * walk has every listing; started last, a board of 1 000 pins would end the walk alone.
- * Boards of as many pages go in the tree's order, the walker's (readdir's). Lock held. */
+/* Lists in the background every board not fresh yet but own, which its reader lists, in
+ * prefetch_order (walkorder.h): the longest two first, whose chains of pages would end the
+ * walk alone if started at their turn, then the walker's order. Lock held. */
 static void prefetch_boards(const struct board_node *own)
 {
-	size_t *todo = malloc((T.nboards ? T.nboards : 1) * sizeof(*todo));
+	size_t *todo = calloc(T.nboards ? T.nboards : 1, sizeof(*todo));
+	size_t *order = malloc((T.nboards ? T.nboards : 1) * sizeof(*order));
 	size_t n = 0;
 
 	free(W.ids);
 	W.ids = malloc((T.nboards ? T.nboards : 1) * sizeof(*W.ids));
 	W.nids = W.next = 0;
-	if (!W.ids || !todo) {
-		free(todo);
-		return;
-	}
+	if (!W.ids || !todo || !order)
+		goto out;
 	for (size_t i = 0; i < T.nboards; i++)
 		if (!(T.boards[i]->listed && fresh(T.boards[i]->listed_at)) && !T.boards[i]->busy &&
 		    T.boards[i] != own)
 			todo[n++] = i;
-	qsort(todo, n, sizeof(*todo), by_pages);
+	if (order_boards(todo, n, prefetch_order, order))
+		goto out;
 	for (size_t i = 0; i < n; i++)
-		snprintf(W.ids[W.nids++], TREE_ID_MAX + 1, "%s", T.boards[todo[i]]->b->id);
+		snprintf(W.ids[W.nids++], TREE_ID_MAX + 1, "%s", T.boards[order[i]]->b->id);
+out:
+	free(order);
 	free(todo);
 	if (!W.nids)
 		return;
@@ -1726,14 +1735,25 @@ static int list_any(const char *path, struct lister *l)
 		break;
 	case NODE_BOARDS: {
 		struct where b = {.type = NODE_BOARD, .sec = -1};
+		size_t *order;
 
 		W.boards_read_at = now_s();
 		result = ensure_boards();
-		for (size_t i = 0; !result && i < T.nboards; i++) {
-			b.bn = T.boards[i];
-			if (emit(l, T.boards[i]->dname, S_IFDIR, &b))
+		if (result)
+			break;
+		/* In walk_order: a walker starts with the shortest listings and meets the long
+		 * ones last, listed ahead meanwhile. Without memory for it, the tree's order. */
+		order = malloc((T.nboards ? T.nboards : 1) * sizeof(*order));
+		if (order && order_boards(NULL, T.nboards, walk_order, order)) {
+			free(order);
+			order = NULL;
+		}
+		for (size_t i = 0; i < T.nboards; i++) {
+			b.bn = T.boards[order ? order[i] : i];
+			if (emit(l, b.bn->dname, S_IFDIR, &b))
 				break;
 		}
+		free(order);
 		break;
 	}
 	case NODE_BOARD:

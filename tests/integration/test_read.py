@@ -409,6 +409,31 @@ def test_a_walk_lists_the_biggest_board_first(fake, mount):
     assert first_pages[big["id"]][0] < first_done, "the biggest board waited for a free worker"
 
 
+def test_a_walker_meets_the_long_board_last_and_it_is_listed_first(fake, mount):
+    """boards/ is read with the fewest pages first, whatever the names: a walker (find)
+    starts where a listing is back soonest and comes to the long chain of pages last, which
+    the background started first."""
+    server = fake("boards=6,pins=60,sections=0,big=800", "--latency-ms", "100")
+    big = server.state()["boards"][0]
+    server.v5("PATCH", f"/boards/{big['id']}", {"name": "AAAA biggest"})
+    m = mount(server)
+    order = os.listdir(m.dir / "boards")   # readdir's order, unsorted
+    assert sorted(order)[0] == "AAAA biggest"
+    assert order[-1] == "AAAA biggest", order
+    server.reset_counts()
+    out = subprocess.run(["find", str(m.dir / "boards"), "-name", "*.json"], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert len(out) == 800 + 5 * 12 + 6   # and each board's .board.json
+    assert server.counts().get("GET /v5/boards/{board_id}/pins") == 4 + 5   # the floor
+    first = {}
+    for board, start, end in sorted(board_listing_windows(server, 0.1), key=lambda w: w[1]):
+        first.setdefault(board, (start, end))
+    walker_first = min(first.items(), key=lambda kv: kv[1][0])[0]
+    assert walker_first != big["id"], "the walker began with the long board"
+    others_done = min(end for board, (start, end) in first.items() if board != big["id"])
+    assert first[big["id"]][0] < others_done, "the long board waited behind the short ones"
+
+
 def test_browsing_one_board_lists_only_that_board(fake, mount):
     server = fake("boards=8,pins=160,sections=2")
     m = mount(server)
