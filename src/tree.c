@@ -2303,18 +2303,67 @@ static void drop_pin(struct listing *l, const char *pin_id)
 	}
 }
 
+/* Takes pins[i] out of its folder's index, and the indexes above it down by one. */
+static void unindex_pin(struct board_node *bn, size_t i)
+{
+	for (size_t k = 0; k <= bn->nsecs; k++) {
+		struct folder *f = k < bn->nsecs ? &bn->secs[k].f : &bn->top;
+		size_t kept = 0;
+
+		for (size_t j = 0; j < f->n; j++)
+			if (f->pins[j] != i)
+				f->pins[kept++] = f->pins[j] - (f->pins[j] > i);
+		f->n = kept;
+	}
+}
+
+/* Takes a pin out of bn's listing where it is, as a rebuild without it would leave the
+ * listing (the others keep their names and order) but without naming and sorting every pin
+ * again: removing a pin costs an index's shift, not a board's worth of work. Its record and
+ * name stay in the listing's block until the next listing. Lock held. */
+static void remove_pin(struct board_node *bn, const char *pin_id)
+{
+	size_t i = 0;
+
+	while (i < bn->npins && strcmp(pinrec_id(bn->pins[i].rec), pin_id) != 0)
+		i++;
+	if (i == bn->npins)
+		return;
+	unindex_pin(bn, i);
+	if (!bn->block) { /* an empty board's listing owns its pins one by one */
+		free(bn->pins[i].rec);
+		free(bn->pins[i].name);
+	}
+	memmove(&bn->pins[i], &bn->pins[i + 1], (bn->npins - i - 1) * sizeof(*bn->pins));
+	bn->npins--;
+	/* The indexes moved: sweeps under way hold the old ones (see take_built). */
+	for (size_t k = 0; k <= bn->nsecs; k++) {
+		struct folder *f = k < bn->nsecs ? &bn->secs[k].f : &bn->top;
+
+		f->sizes_busy = f->sizes_tried = false;
+	}
+	bn->gen++;
+	bn->old_sweeps = bn->sweeps;
+	T.changes++;
+	bn->edits++;
+}
+
 /* Removes a pin from a board's listing, or when p is given, puts p in its place (or adds it).
  * Lock held. */
 static int change_pins(struct board_node *bn, const char *pin_id, struct pinrec *p)
 {
 	struct listing l;
-	int result = to_listing(bn, &l);
+	int result;
 
+	if (!p) {
+		remove_pin(bn, pin_id);
+		return 0;
+	}
+	result = to_listing(bn, &l);
 	if (result)
 		return result;
 	drop_pin(&l, pin_id);
-	if (p)
-		l.pins[l.npins++] = p; /* to_listing left room for one more */
+	l.pins[l.npins++] = p; /* to_listing left room for one more */
 	return rebuild(bn, &l);
 }
 

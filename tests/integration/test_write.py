@@ -14,6 +14,8 @@ import time
 import pytest
 from PIL import Image
 
+from naming import expected_tree
+
 SEED = "boards=3,pins=24,sections=2"
 
 
@@ -543,3 +545,41 @@ def test_lost_answer_never_makes_two_pins(acct):
     assert len(pins) == 1
     assert r.returncode == 0, r.stderr
     assert "lost.json" in os.listdir(m.path("boards", "Uploads"))
+
+
+def test_rm_takes_pins_out_of_the_listing_where_they_are(acct):
+    """A removed pin leaves its board's listing in place: the other pins keep their names,
+    their files and their sizes, in every folder, and the board is not listed again."""
+    server, m, _ = acct
+    def sections_of(top):
+        return [top / d for d in sorted(os.listdir(top))
+                if (top / d).is_dir() and any(n.endswith(".json") for n in os.listdir(top / d))]
+
+    name = next(n for n in sorted(os.listdir(m.path("boards")))
+                if sections_of(m.path("boards", n)))
+    top = m.path("boards", name)
+    sections = sections_of(top)
+    sized = {}
+    for folder in [top, *sections]:
+        for n in os.listdir(folder):
+            if (folder / n).is_file():
+                sized[folder / n] = os.stat(folder / n).st_size   # learns the images' sizes
+    gone = [first_pin_files(m, top), first_pin_files(m, sections[0])]
+    gone_ids = {json.loads((d / s).read_text())["id"] for d, (_, s) in zip([top, sections[0]], gone)}
+    server.reset_counts()
+    for d, (image, sidecar) in zip([top, sections[0]], gone):
+        subprocess.run(["rm", str(d / image), str(d / sidecar)], check=True)
+    assert server.counts() == {"DELETE /v5/pins/{pin_id}": 2}
+    pins = {p["id"]: p for p in server.state()["pins"]}
+    assert not gone_ids & set(pins)
+    expected = {m.path(p) for p, (kind, _) in expected_tree(server.state()).items()
+                if p.startswith(f"boards/{name}/") and kind in ("image", "json")}
+    seen = {folder / n for folder in [top, *sections] for n in os.listdir(folder)
+            if (folder / n).is_file() and n != ".board.json"}
+    assert seen == expected
+    for path in seen:
+        assert os.stat(path).st_size == sized[path], path
+        if path.suffix == ".json":
+            doc = json.loads(path.read_text())
+            assert doc["id"] in pins and doc.get("title") == pins[doc["id"]].get("title"), path
+    assert server.counts() == {"DELETE /v5/pins/{pin_id}": 2}   # nothing listed or sized again
