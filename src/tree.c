@@ -82,7 +82,9 @@ struct board_node {
 	struct pin_node *pins;
 	size_t npins;
 	struct folder top;
-	char *block; /* the pins' records and names: see pack_pins */
+	char *block;  /* the pins' records and names: see pack_pins */
+	void **loose; /* records and names of pins added in place (insert_pin) beside a block */
+	size_t nloose;
 };
 
 /* A file copied in keeps the name it was given, even where its extension differs from the one
@@ -811,9 +813,19 @@ static int ensure_boards(void)
 }
 
 /* Frees bn's listing and makes o its new one. Lock held. */
+static void loose_release(struct board_node *bn)
+{
+	for (size_t i = 0; i < bn->nloose; i++)
+		free(bn->loose[i]);
+	free(bn->loose);
+	bn->loose = NULL;
+	bn->nloose = 0;
+}
+
 static void take_built(struct board_node *bn, struct built *o)
 {
 	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top, bn->block);
+	loose_release(bn);
 	bn->secs = o->secs;
 	bn->nsecs = o->nsecs;
 	bn->pins = o->pins;
@@ -1477,6 +1489,7 @@ int tree_init(const struct tree_config *cfg, cJSON *account)
 static void board_node_free(struct board_node *bn)
 {
 	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top, bn->block);
+	loose_release(bn);
 	board_free(bn->b);
 	free(bn->dname);
 	free(bn->stamp);
@@ -2303,6 +2316,33 @@ static void drop_pin(struct listing *l, const char *pin_id)
 	}
 }
 
+/* bn's listing was changed where it is: its pins' indexes moved, and the size sweeps under way
+ * hold the old ones (see take_built). Lock held. */
+static void changed_in_place(struct board_node *bn)
+{
+	for (size_t k = 0; k <= bn->nsecs; k++) {
+		struct folder *f = k < bn->nsecs ? &bn->secs[k].f : &bn->top;
+
+		f->sizes_busy = f->sizes_tried = false;
+	}
+	bn->gen++;
+	bn->old_sweeps = bn->sweeps;
+	T.changes++;
+	bn->edits++;
+}
+
+/* Frees p when it is one of bn's loose allocations (NULL and the block's are not). */
+static void loose_drop(struct board_node *bn, void *p)
+{
+	for (size_t i = 0; p && i < bn->nloose; i++) {
+		if (bn->loose[i] != p)
+			continue;
+		free(p);
+		bn->loose[i] = bn->loose[--bn->nloose];
+		return;
+	}
+}
+
 /* Takes pins[i] out of its folder's index, and the indexes above it down by one. */
 static void unindex_pin(struct board_node *bn, size_t i)
 {
@@ -2330,26 +2370,212 @@ static void remove_pin(struct board_node *bn, const char *pin_id)
 	if (i == bn->npins)
 		return;
 	unindex_pin(bn, i);
-	if (!bn->block) { /* an empty board's listing owns its pins one by one */
+	if (!bn->block) { /* a listing without a block owns its pins one by one */
 		free(bn->pins[i].rec);
 		free(bn->pins[i].name);
+	} else {
+		loose_drop(bn, bn->pins[i].rec);
+		loose_drop(bn, bn->pins[i].name);
 	}
 	memmove(&bn->pins[i], &bn->pins[i + 1], (bn->npins - i - 1) * sizeof(*bn->pins));
 	bn->npins--;
-	/* The indexes moved: sweeps under way hold the old ones (see take_built). */
-	for (size_t k = 0; k <= bn->nsecs; k++) {
-		struct folder *f = k < bn->nsecs ? &bn->secs[k].f : &bn->top;
+	changed_in_place(bn);
+}
 
-		f->sizes_busy = f->sizes_tried = false;
+/* The section of bn whose id is section_id, or -1 (the top), as section_index. Lock held. */
+static int32_t section_of(const struct board_node *bn, const char *section_id)
+{
+	for (size_t i = 0; section_id && i < bn->nsecs; i++)
+		if (strcmp(bn->secs[i].sec->id, section_id) == 0)
+			return (int32_t)i;
+	return -1;
+}
+
+/* Where a pin named name goes in folder f's index, which is sorted by name. Lock held. */
+static size_t name_position(const struct board_node *bn, const struct folder *f, const char *name)
+{
+	size_t lo = 0, hi = f->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(pin_name(&bn->pins[f->pins[mid]]), name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	bn->gen++;
-	bn->old_sweeps = bn->sweeps;
-	T.changes++;
-	bn->edits++;
+	return lo;
+}
+
+/* p's title's own form as its name when no pin of f holds it and reserved does not list it;
+ * -EAGAIN when taken, -ENOMEM. *name: the caller frees. Lock held. */
+static int plain_name_if_free(const struct board_node *bn, const struct folder *f,
+			      const struct pinrec *p, const char *const *reserved, char **name)
+{
+	char *plain = names_sanitize(pinrec_title(p), pinrec_id(p), 5 /* ".json" */);
+	size_t at;
+	bool taken;
+
+	if (!plain)
+		return -ENOMEM;
+	at = name_position(bn, f, plain);
+	taken = at < f->n && strcmp(pin_name(&bn->pins[f->pins[at]]), plain) == 0;
+	for (size_t i = 0; !taken && reserved && reserved[i]; i++)
+		taken = strcmp(reserved[i], plain) == 0;
+	if (taken) {
+		free(plain);
+		return -EAGAIN;
+	}
+	*name = plain;
+	return 0;
+}
+
+/* The name p gets in bn's folder beside the names its pins have now, as build() would give
+ * it: names_assign over the folder, the others keeping theirs. -EAGAIN when that would rename
+ * another pin too, which only a rebuild does right. *name: the caller frees. Lock held. */
+static int name_in_place(struct board_node *bn, int32_t folder, const struct pinrec *p, char **name)
+{
+	struct folder *f = folder_of(bn->secs, &bn->top, folder);
+	struct built view = {.secs = bn->secs, .nsecs = bn->nsecs};
+	struct name_slot *slots = calloc(f->n + 1, sizeof(*slots));
+	const char **reserved = NULL;
+	int result = -ENOMEM;
+
+	*name = NULL;
+	if (!slots || (folder < 0 && !(reserved = section_reserved(&view))))
+		goto out;
+	/* The common case, told without naming the folder: the title's own form is free (no
+	 * pin holds it and no section's name reserves it). names_assign grants the others their
+	 * names first, as each still fits its title, so it would give p that form too. */
+	result = plain_name_if_free(bn, f, p, reserved, name);
+	if (result != -EAGAIN)
+		goto out;
+	result = -ENOMEM;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct pin_node *pn = &bn->pins[f->pins[i]];
+
+		slots[i] = (struct name_slot){pinrec_title(pn->rec), pinrec_id(pn->rec), 5,
+					      pin_name(pn), NULL};
+	}
+	slots[f->n] = (struct name_slot){pinrec_title(p), pinrec_id(p), 5, NULL, NULL};
+	result = names_assign(slots, f->n + 1, reserved);
+	for (size_t i = 0; !result && i < f->n; i++)
+		if (strcmp(slots[i].name, slots[i].keep) != 0)
+			result = -EAGAIN;
+	if (!result) {
+		*name = slots[f->n].name;
+		slots[f->n].name = NULL;
+	}
+out:
+	for (size_t i = 0; slots && i <= f->n; i++)
+		free(slots[i].name);
+	for (size_t i = 0; reserved && reserved[i]; i++)
+		free((char *)reserved[i]);
+	free(reserved);
+	free(slots);
+	return result;
+}
+
+/* Where p goes among bn's pins, which are grouped by folder (the top first) and oldest first
+ * in each group, as name_all_pins lays them out. Lock held. */
+static size_t age_position(const struct board_node *bn, int32_t folder, const struct pinrec *p)
+{
+	size_t at = 0;
+
+	for (size_t i = 0; i < bn->npins; i++)
+		if (bn->pins[i].folder < folder ||
+		    (bn->pins[i].folder == folder && cmp_pin_age(&bn->pins[i].rec, &p) < 0))
+			at++;
+	return at;
+}
+
+/* Room for one more pin in bn and in f's index, and for its record and name among the loose
+ * allocations when the listing has a block. Lock held. -ENOMEM or 0. */
+static int make_room(struct board_node *bn, struct folder *f)
+{
+	struct pin_node *pins = realloc(bn->pins, (bn->npins + 1) * sizeof(*pins));
+	uint32_t *index;
+	void **loose;
+
+	if (!pins)
+		return -ENOMEM;
+	bn->pins = pins;
+	index = realloc(f->pins, (f->n + 1) * sizeof(*index));
+	if (!index)
+		return -ENOMEM;
+	f->pins = index;
+	if (!bn->block)
+		return 0;
+	loose = realloc(bn->loose, (bn->nloose + 2) * sizeof(*loose));
+	if (!loose)
+		return -ENOMEM;
+	bn->loose = loose;
+	return 0;
+}
+
+/* Adds p, a pin bn does not hold, to bn's listing where a rebuild would put it and with the
+ * name a rebuild would give it, without naming, sorting and packing the board again: adding a
+ * pin costs a folder's naming and an index's shift. Takes p on success. -EAGAIN: only a rebuild
+ * names the folder right; -ENOMEM. Lock held. */
+static int insert_pin(struct board_node *bn, struct pinrec *p)
+{
+	int32_t folder = section_of(bn, pinrec_section_id(p));
+	struct folder *f = folder_of(bn->secs, &bn->top, folder);
+	const char *url = pinrec_image_url(p);
+	size_t at, slot;
+	char *name;
+	int result = name_in_place(bn, folder, p, &name);
+
+	if (!result)
+		result = make_room(bn, f);
+	if (result)
+		goto out;
+	at = age_position(bn, folder, p);
+	slot = name_position(bn, f, name);
+	for (size_t k = 0; k <= bn->nsecs; k++) {
+		struct folder *g = k < bn->nsecs ? &bn->secs[k].f : &bn->top;
+
+		for (size_t j = 0; j < g->n; j++)
+			g->pins[j] += g->pins[j] >= at;
+	}
+	memmove(&bn->pins[at + 1], &bn->pins[at], (bn->npins - at) * sizeof(*bn->pins));
+	memmove(&f->pins[slot + 1], &f->pins[slot], (f->n - slot) * sizeof(*f->pins));
+	f->pins[slot] = (uint32_t)at;
+	f->n++;
+	/* Most titles are their own file names: those are not kept twice (as name_pins). */
+	if (pinrec_title(p) && strcmp(name, pinrec_title(p)) == 0) {
+		free(name);
+		name = NULL;
+	}
+	bn->pins[at] = (struct pin_node){.rec = p,
+					 .name = name,
+					 .size = url ? cache_size_get(url) : -1,
+					 .json_len = -1,
+					 .folder = folder,
+					 .ext = ext_of(p)};
+	bn->npins++;
+	if (bn->block) {
+		bn->loose[bn->nloose++] = p;
+		if (name)
+			bn->loose[bn->nloose++] = name;
+	}
+	name = NULL;
+	changed_in_place(bn);
+out:
+	free(name);
+	return result;
+}
+
+static bool holds_pin(const struct board_node *bn, const char *pin_id)
+{
+	for (size_t i = 0; i < bn->npins; i++)
+		if (strcmp(pinrec_id(bn->pins[i].rec), pin_id) == 0)
+			return true;
+	return false;
 }
 
 /* Removes a pin from a board's listing, or when p is given, puts p in its place (or adds it).
- * Lock held. */
+ * Takes p. Lock held. */
 static int change_pins(struct board_node *bn, const char *pin_id, struct pinrec *p)
 {
 	struct listing l;
@@ -2359,9 +2585,21 @@ static int change_pins(struct board_node *bn, const char *pin_id, struct pinrec 
 		remove_pin(bn, pin_id);
 		return 0;
 	}
+	/* A pin new to the board (an upload, an mv's new board) goes in where it is; a changed
+	 * one, whose name may change with its title, makes the listing again. */
+	if (!holds_pin(bn, pin_id)) {
+		result = insert_pin(bn, p);
+		if (result != -EAGAIN) {
+			if (result)
+				free(p);
+			return result;
+		}
+	}
 	result = to_listing(bn, &l);
-	if (result)
+	if (result) {
+		free(p);
 		return result;
+	}
 	drop_pin(&l, pin_id);
 	l.pins[l.npins++] = p; /* to_listing left room for one more */
 	return rebuild(bn, &l);

@@ -1,6 +1,7 @@
 """Writing through the mount: boards, sections and pins made, changed and deleted with ordinary
 file operations, each checked against what the fake server now holds."""
 
+import base64
 import errno
 import io
 import json
@@ -10,6 +11,7 @@ import subprocess
 import tarfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -583,3 +585,56 @@ def test_rm_takes_pins_out_of_the_listing_where_they_are(acct):
             doc = json.loads(path.read_text())
             assert doc["id"] in pins and doc.get("title") == pins[doc["id"]].get("title"), path
     assert server.counts() == {"DELETE /v5/pins/{pin_id}": 2}   # nothing listed or sized again
+
+
+def test_pins_added_to_a_listed_board_get_the_names_a_listing_gives(fake, mount, tmp_path):
+    """An upload and a move into a board already listed go into its listing where they are:
+    each pin's name, folder, files and place in the listing are those a fresh listing gives,
+    a title already held there takes its suffix, and nothing is listed again."""
+    server = fake(SEED)
+    a = server.v5("POST", "/boards", {"name": "A"})
+    b = server.v5("POST", "/boards", {"name": "B"})
+    server.v5("POST", f"/boards/{b['id']}/sections", {"name": "Sub"})
+    image = {"source_type": "image_base64", "content_type": "image/jpeg",
+             "data": base64.b64encode(jpeg()).decode()}
+    for board_id, title in ((b["id"], "Sunset"), (b["id"], "Dusk"), (a["id"], "Sunset"),
+                            (a["id"], "Evening")):
+        pin = server.v5("POST", "/pins", {"board_id": board_id, "title": title,
+                                          "media_source": image})
+    m = mount(server)
+    for d in (m.path("boards", "B"), m.path("boards", "B", "Sub"), m.path("boards", "A")):
+        subprocess.run(["ls", "-l", str(d)], check=True, capture_output=True)
+    server.reset_counts()
+    src = tmp_path / "Evening.jpg"
+    src.write_bytes(jpeg((10, 10, 200)))
+    shutil.copy(src, m.path("boards", "B", "Sub"))
+    shutil.copy(src, m.path("boards", "B"))
+    # A move whose answer holds a title B has already (as when the server keeps the old
+    # title): the pin comes in as the second Sunset, suffixed with its id.
+    moved = dict(pin, board_id=b["id"], board_section_id=None, title="Sunset")
+    server.fault(route="PATCH /v5/pins/{pin_id}", count=1, action="status", status=200,
+                 body=moved)
+    os.rename(m.path("boards", "A", "Evening.jpg"), m.path("boards", "B", "Late.jpg"))
+    sent = server.counts()
+    assert sent == {"POST /v5/pins": 2, "PATCH /v5/pins/{pin_id}": 1}, sent
+    state = server.state()
+    state["pins"] = [moved if p["id"] == pin["id"] else p for p in state["pins"]]
+    want = {p: x for p, (kind, x) in expected_tree(state).items()
+            if p.startswith(("boards/A/", "boards/B/")) and kind in ("image", "json")}
+    folders = ("boards/A", "boards/B", "boards/B/Sub")
+    got = {f"{folder}/{n}" for folder in folders for n in os.listdir(m.path(folder))
+           if m.path(folder, n).is_file() and n != ".board.json"}
+    assert got == set(want)
+    assert {f"boards/B/Sunset {{{pin['id']}}}.jpg", "boards/B/Evening.jpg",
+            "boards/B/Sub/Evening.jpg"} <= got
+    for folder in folders:   # in a listing's order too: oldest first
+        listed = [n for n in os.listdir(m.path(folder))
+                  if n.endswith((".jpg", ".json")) and n != ".board.json"]
+        assert listed == [p.rsplit("/", 1)[1] for p in want if p.rsplit("/", 1)[0] == folder]
+    for p in got:
+        if p.endswith(".json"):
+            assert json.loads(m.path(p).read_text())["id"] == want[p]["id"], p
+        else:
+            assert m.path(p).stat().st_size == len(m.path(p).read_bytes()) > 0, p
+    # Only images were asked for since (the new pins' bytes): no listing.
+    assert not [r for r in server.counts() if r.startswith("GET /v5")], server.counts()
