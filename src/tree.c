@@ -401,12 +401,13 @@ out:
 	return result;
 }
 
-static int32_t section_index(const struct built *o, const char *section_id)
+/* The index among secs[0..nsecs) of the section section_id, or -1: the board's top. */
+static int32_t section_index(const struct section_node *secs, size_t nsecs, const char *section_id)
 {
 	if (!section_id)
 		return -1;
-	for (size_t i = 0; i < o->nsecs; i++)
-		if (strcmp(o->secs[i].sec->id, section_id) == 0)
+	for (size_t i = 0; i < nsecs; i++)
+		if (strcmp(secs[i].sec->id, section_id) == 0)
 			return (int32_t)i;
 	return -1; /* a section we have not seen: show the pin at the board's top */
 }
@@ -556,12 +557,14 @@ static int name_all_pins(struct built *o, struct listing *l)
 		size_t n = 0;
 
 		for (size_t i = 0; i < l->npins; i++)
-			if (l->pins[i] && section_index(o, pinrec_section_id(l->pins[i])) == folder)
+			if (l->pins[i] && section_index(o->secs, o->nsecs,
+							pinrec_section_id(l->pins[i])) == folder)
 				group[n++] = l->pins[i];
 		result = name_pins(o, group, n, folder, folder < 0 ? reserved : NULL, l);
 		/* name_pins took the pins it named: drop them from the listing. */
 		for (size_t i = 0, k = 0; i < l->npins && k < n; i++)
-			if (l->pins[i] && section_index(o, pinrec_section_id(l->pins[i])) == folder)
+			if (l->pins[i] && section_index(o->secs, o->nsecs,
+							pinrec_section_id(l->pins[i])) == folder)
 				l->pins[i] = group[k++];
 	}
 out:
@@ -812,7 +815,7 @@ static int ensure_boards(void)
 	return result;
 }
 
-/* Frees bn's listing and makes o its new one. Lock held. */
+/* Frees the records and names insert_pin added beside bn's block. Lock held. */
 static void loose_release(struct board_node *bn)
 {
 	for (size_t i = 0; i < bn->nloose; i++)
@@ -822,6 +825,7 @@ static void loose_release(struct board_node *bn)
 	bn->nloose = 0;
 }
 
+/* Frees bn's listing and makes o its new one. Lock held. */
 static void take_built(struct board_node *bn, struct built *o)
 {
 	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top, bn->block);
@@ -2316,15 +2320,18 @@ static void drop_pin(struct listing *l, const char *pin_id)
 	}
 }
 
+/* bn's folders by number: its sections' 0..nsecs-1, then nsecs, its top. */
+static struct folder *folder_at(struct board_node *bn, size_t k)
+{
+	return k < bn->nsecs ? &bn->secs[k].f : &bn->top;
+}
+
 /* bn's listing was changed where it is: its pins' indexes moved, and the size sweeps under way
  * hold the old ones (see take_built). Lock held. */
 static void changed_in_place(struct board_node *bn)
 {
-	for (size_t k = 0; k <= bn->nsecs; k++) {
-		struct folder *f = k < bn->nsecs ? &bn->secs[k].f : &bn->top;
-
-		f->sizes_busy = f->sizes_tried = false;
-	}
+	for (size_t k = 0; k <= bn->nsecs; k++)
+		folder_at(bn, k)->sizes_busy = folder_at(bn, k)->sizes_tried = false;
 	bn->gen++;
 	bn->old_sweeps = bn->sweeps;
 	T.changes++;
@@ -2343,11 +2350,21 @@ static void loose_drop(struct board_node *bn, void *p)
 	}
 }
 
+/* The index in bn->pins of the pin pin_id; bn->npins when bn does not hold it. Lock held. */
+static size_t pin_index(const struct board_node *bn, const char *pin_id)
+{
+	size_t i = 0;
+
+	while (i < bn->npins && strcmp(pinrec_id(bn->pins[i].rec), pin_id) != 0)
+		i++;
+	return i;
+}
+
 /* Takes pins[i] out of its folder's index, and the indexes above it down by one. */
 static void unindex_pin(struct board_node *bn, size_t i)
 {
 	for (size_t k = 0; k <= bn->nsecs; k++) {
-		struct folder *f = k < bn->nsecs ? &bn->secs[k].f : &bn->top;
+		struct folder *f = folder_at(bn, k);
 		size_t kept = 0;
 
 		for (size_t j = 0; j < f->n; j++)
@@ -2357,18 +2374,12 @@ static void unindex_pin(struct board_node *bn, size_t i)
 	}
 }
 
-/* Takes a pin out of bn's listing where it is, as a rebuild without it would leave the
+/* Takes bn->pins[i] out of bn's listing where it is, as a rebuild without it would leave the
  * listing (the others keep their names and order) but without naming and sorting every pin
  * again: removing a pin costs an index's shift, not a board's worth of work. Its record and
  * name stay in the listing's block until the next listing. Lock held. */
-static void remove_pin(struct board_node *bn, const char *pin_id)
+static void remove_pin(struct board_node *bn, size_t i)
 {
-	size_t i = 0;
-
-	while (i < bn->npins && strcmp(pinrec_id(bn->pins[i].rec), pin_id) != 0)
-		i++;
-	if (i == bn->npins)
-		return;
 	unindex_pin(bn, i);
 	if (!bn->block) { /* a listing without a block owns its pins one by one */
 		free(bn->pins[i].rec);
@@ -2380,15 +2391,6 @@ static void remove_pin(struct board_node *bn, const char *pin_id)
 	memmove(&bn->pins[i], &bn->pins[i + 1], (bn->npins - i - 1) * sizeof(*bn->pins));
 	bn->npins--;
 	changed_in_place(bn);
-}
-
-/* The section of bn whose id is section_id, or -1 (the top), as section_index. Lock held. */
-static int32_t section_of(const struct board_node *bn, const char *section_id)
-{
-	for (size_t i = 0; section_id && i < bn->nsecs; i++)
-		if (strcmp(bn->secs[i].sec->id, section_id) == 0)
-			return (int32_t)i;
-	return -1;
 }
 
 /* Where a pin named name goes in folder f's index, which is sorted by name. Lock held. */
@@ -2519,7 +2521,7 @@ static int make_room(struct board_node *bn, struct folder *f)
  * names the folder right; -ENOMEM. Lock held. */
 static int insert_pin(struct board_node *bn, struct pinrec *p)
 {
-	int32_t folder = section_of(bn, pinrec_section_id(p));
+	int32_t folder = section_index(bn->secs, bn->nsecs, pinrec_section_id(p));
 	struct folder *f = folder_of(bn->secs, &bn->top, folder);
 	const char *url = pinrec_image_url(p);
 	size_t at, slot;
@@ -2533,7 +2535,7 @@ static int insert_pin(struct board_node *bn, struct pinrec *p)
 	at = age_position(bn, folder, p);
 	slot = name_position(bn, f, name);
 	for (size_t k = 0; k <= bn->nsecs; k++) {
-		struct folder *g = k < bn->nsecs ? &bn->secs[k].f : &bn->top;
+		struct folder *g = folder_at(bn, k);
 
 		for (size_t j = 0; j < g->n; j++)
 			g->pins[j] += g->pins[j] >= at;
@@ -2566,28 +2568,22 @@ out:
 	return result;
 }
 
-static bool holds_pin(const struct board_node *bn, const char *pin_id)
-{
-	for (size_t i = 0; i < bn->npins; i++)
-		if (strcmp(pinrec_id(bn->pins[i].rec), pin_id) == 0)
-			return true;
-	return false;
-}
-
 /* Removes a pin from a board's listing, or when p is given, puts p in its place (or adds it).
  * Takes p. Lock held. */
 static int change_pins(struct board_node *bn, const char *pin_id, struct pinrec *p)
 {
+	size_t i = pin_index(bn, pin_id);
 	struct listing l;
 	int result;
 
 	if (!p) {
-		remove_pin(bn, pin_id);
+		if (i < bn->npins)
+			remove_pin(bn, i);
 		return 0;
 	}
 	/* A pin new to the board (an upload, an mv's new board) goes in where it is; a changed
 	 * one, whose name may change with its title, makes the listing again. */
-	if (!holds_pin(bn, pin_id)) {
+	if (i == bn->npins) {
 		result = insert_pin(bn, p);
 		if (result != -EAGAIN) {
 			if (result)
@@ -2702,23 +2698,20 @@ bool tree_ghost(const char *path, bool take)
 void tree_apply_pin_gone(const char *board_id, const char *pin_id)
 {
 	struct board_node *bn;
-	char path[PATH_MAX];
+	char path[PATH_MAX], name[NAME_MAX + 8];
+	size_t i;
 
 	pthread_mutex_lock(&T.lock);
 	bn = listed_board(board_id);
-	for (size_t i = 0; bn && i < bn->npins; i++) {
+	if (bn && (i = pin_index(bn, pin_id)) < bn->npins) {
 		struct pin_node *pn = &bn->pins[i];
-		char name[NAME_MAX + 8];
 
-		if (strcmp(pinrec_id(pn->rec), pin_id) != 0)
-			continue;
 		pin_file(pn, true, name, sizeof(name));
 		snprintf(path, sizeof(path), "/boards/%s%s%s/%s", bn->dname,
 			 pn->folder < 0 ? "" : "/",
 			 pn->folder < 0 ? "" : bn->secs[pn->folder].dname, name);
 		add_ghost(path);
-		change_pins(bn, pin_id, NULL);
-		break;
+		remove_pin(bn, i);
 	}
 	pthread_mutex_unlock(&T.lock);
 }

@@ -15,15 +15,24 @@ static bool is(const size_t *got, const size_t *want, size_t n)
 	return true;
 }
 
+typedef void (*order_fn)(const long *, size_t, size_t *);
+
+/* True when how orders pages[0..n) (n <= 16) as want. */
+static bool orders(order_fn how, const long *pages, size_t n, const size_t *want)
+{
+	size_t got[16];
+
+	how(pages, n, got);
+	return is(got, want, n);
+}
+
 /* The fewest pages first; boards of as many pages keep the tree's order. */
 static void test_walk_fewest_first(void)
 {
 	const long pages[] = {4, 2, 0, 2, 10, 1, 2};
 	const size_t want[] = {2, 5, 1, 3, 6, 0, 4};
-	size_t order[N(pages)];
 
-	walk_order(pages, N(pages), order);
-	CHECK(is(order, want, N(pages)));
+	CHECK(orders(walk_order, pages, N(pages), want));
 }
 
 /* The two longest first, longest first, then the walker's order, without the two. */
@@ -31,10 +40,8 @@ static void test_prefetch_longest_then_walker(void)
 {
 	const long pages[] = {4, 2, 1, 2, 10, 1, 3};
 	const size_t want[] = {4, 0, 2, 5, 1, 3, 6};
-	size_t order[N(pages)];
 
-	prefetch_order(pages, N(pages), order);
-	CHECK(is(order, want, N(pages)));
+	CHECK(orders(prefetch_order, pages, N(pages), want));
 }
 
 /* A one-page listing is no chain: nothing jumps ahead of the walker's order for it. */
@@ -44,12 +51,9 @@ static void test_prefetch_one_page_boards(void)
 	const size_t want[] = {1, 0, 2, 3};
 	const long one_long[] = {1, 5, 1};
 	const size_t want_one[] = {1, 0, 2};
-	size_t order[N(pages)];
 
-	prefetch_order(pages, N(pages), order);
-	CHECK(is(order, want, N(pages)));
-	prefetch_order(one_long, N(one_long), order);
-	CHECK(is(order, want_one, N(one_long)));
+	CHECK(orders(prefetch_order, pages, N(pages), want));
+	CHECK(orders(prefetch_order, one_long, N(one_long), want_one));
 }
 
 /* Few boards, none or one: every index once. */
@@ -64,8 +68,7 @@ static void test_prefetch_small(void)
 	CHECK(order[0] == 99);
 	prefetch_order(one, 1, order);
 	CHECK(order[0] == 0);
-	prefetch_order(two, 2, order);
-	CHECK(is(order, want_two, 2));
+	CHECK(orders(prefetch_order, two, 2, want_two));
 }
 
 /* Many boards: both orders are permutations, walk_order never decreases in pages, and
