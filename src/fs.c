@@ -7,6 +7,7 @@
 #include "openlist.h"
 #include "names.h"
 #include "social.h"
+#include "stamp.h"
 #include "stats.h"
 #include "tree.h"
 
@@ -58,7 +59,7 @@ static gid_t owner_gid;
  *  - the text whose bytes the kernel's pages may hold for the path's inode (a hash of the
  *    text the last cached open served): when the text is another, even of the same length,
  *    the open goes without keep_cache, which makes the kernel drop those pages.
- * A text is known by its stamp, a 64-bit hash of it (cache_key, FNV-1a).
+ * A text is known by its stamp, a 64-bit hash of it (stamp.h).
  * The kernel's inode and its pages move with a rename, so the record moves too. A path not in
  * the table (never stat'ed, or pushed out: the table is bounded) is opened with direct_io.
  * libfuse's auto_cache is not used: it compares only mtime and size, and keeps pages when a
@@ -788,7 +789,7 @@ static int open_text(const char *path, const struct node_info *info, struct fuse
 		return result;
 	/* A sidecar read: its length and its text's hash say how to serve it. */
 	if (!write && sidecar) {
-		text_cache_mode(path, h->len, cache_key(h->text), fi);
+		text_cache_mode(path, h->len, stamp_of(h->text, h->len), fi);
 		/* Pages to fill: the text goes into them with the open (fs_text_push), which
 		 * spares the READ round trip that would follow. */
 		h->push = !fi->direct_io && !fi->keep_cache;
