@@ -825,6 +825,22 @@ static void loose_release(struct board_node *bn)
 	bn->nloose = 0;
 }
 
+/* bn's pins' indexes are no longer those its size sweeps under way hold: each sweep sees the
+ * generation move and writes no size through its old ones. Lock held. */
+static void new_generation(struct board_node *bn)
+{
+	bn->gen++;
+	bn->old_sweeps = bn->sweeps;
+}
+
+/* A pin was made, moved or deleted here: a listing on its way may predate it (ensure_listed),
+ * and the account's pins have a new version (tree_pins_version). Lock held. */
+static void count_edit(struct board_node *bn)
+{
+	T.changes++;
+	bn->edits++;
+}
+
 /* Frees bn's listing and makes o its new one. Lock held. */
 static void take_built(struct board_node *bn, struct built *o)
 {
@@ -836,8 +852,7 @@ static void take_built(struct board_node *bn, struct built *o)
 	bn->npins = o->npins;
 	bn->top = o->top;
 	bn->block = o->block;
-	bn->gen++;
-	bn->old_sweeps = bn->sweeps;
+	new_generation(bn);
 }
 
 static void install_listing(struct board_node *bn, struct built *o, char *stamp)
@@ -2282,8 +2297,7 @@ static int rebuild(struct board_node *bn, struct listing *l)
 	struct built o;
 	int result = build(l, &o);
 
-	T.changes++;
-	bn->edits++;
+	count_edit(bn);
 	listing_release(l);
 	if (result) {
 		/* The objects are gone: the next look at this board lists it again. */
@@ -2326,16 +2340,14 @@ static struct folder *folder_at(struct board_node *bn, size_t k)
 	return k < bn->nsecs ? &bn->secs[k].f : &bn->top;
 }
 
-/* bn's listing was changed where it is: its pins' indexes moved, and the size sweeps under way
- * hold the old ones (see take_built). Lock held. */
+/* bn's listing was changed where it is: its folders are swept again as a new listing's would
+ * be. Lock held. */
 static void changed_in_place(struct board_node *bn)
 {
 	for (size_t k = 0; k <= bn->nsecs; k++)
 		folder_at(bn, k)->sizes_busy = folder_at(bn, k)->sizes_tried = false;
-	bn->gen++;
-	bn->old_sweeps = bn->sweeps;
-	T.changes++;
-	bn->edits++;
+	new_generation(bn);
+	count_edit(bn);
 }
 
 /* Frees p when it is one of bn's loose allocations (NULL and the block's are not). */
