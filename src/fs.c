@@ -445,6 +445,20 @@ static int fill_bare(void *ctx, const char *name, mode_t kind)
 	return fill_at(ctx, name, &st, 0);
 }
 
+/* dir/name into path (PATH_MAX bytes); false when it does not fit. Not snprintf: a listing
+ * makes one for every entry it describes. */
+static bool child_path(char *path, const char *dir, const char *name)
+{
+	size_t nd = strcmp(dir, "/") ? strlen(dir) : 0, nn = strlen(name);
+
+	if (nd + 1 + nn >= PATH_MAX)
+		return false;
+	memcpy(path, dir, nd);
+	path[nd] = '/';
+	memcpy(path + nd + 1, name, nn + 1);
+	return true;
+}
+
 /* readdirplus: an entry goes with its attributes when the tree knows them without a request,
  * so that opening it needs no LOOKUP; the kernel keeps them like a lookup's. An image of
  * unknown size goes with FS_FILL_SIZE_UNKNOWN: the kernel may open it at once, but asks for
@@ -455,9 +469,8 @@ static int fill_described(void *ctx, const char *name, mode_t kind, const struct
 	struct fill_ctx *fc = ctx;
 	struct stat st;
 	char path[PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s/%s", strcmp(fc->dir, "/") ? fc->dir : "", name);
 
-	if (!info || n >= (int)sizeof(path) || local_exists(path))
+	if (!info || !child_path(path, fc->dir, name) || local_exists(path))
 		return fill_bare(ctx, name, kind);
 	fill_stat(info, &st);
 	/* As getattr does: the size the kernel now holds decides how the text is served. */
@@ -783,10 +796,13 @@ static int open_text(const char *path, const struct node_info *info, struct fuse
 		return -EACCES;
 	/* The text is taken now, as an open file's content is the one it had when opened: a
 	 * read the page cache does not answer (the kernel may drop the pages) must not look
-	 * the path up again, which a rename may have taken away. */
-	result = tree_read_text(path, &h->text, &h->len);
-	if (result)
-		return result;
+	 * the path up again, which a rename may have taken away. A sidecar's came with its
+	 * description (open_any); me.json's is taken here. */
+	if (!h->text) {
+		result = tree_read_text(path, &h->text, &h->len);
+		if (result)
+			return result;
+	}
 	/* A sidecar read: its length and its text's hash say how to serve it. */
 	if (!write && sidecar) {
 		text_cache_mode(path, h->len, stamp_of(h->text, h->len), fi);
@@ -814,6 +830,8 @@ static int open_any(const char *path, struct fuse_file_info *fi)
 {
 	struct node_info info;
 	struct handle *h;
+	char *text;
+	size_t len;
 	int result;
 
 	if (in_pinfs_dir(path))
@@ -822,12 +840,16 @@ static int open_any(const char *path, struct fuse_file_info *fi)
 		return open_social(path, fi);
 	if (local_exists(path))
 		return open_local(path, fi);
-	result = tree_stat(path, false, &info);
+	result = tree_stat_text(path, &info, &text, &len);
 	if (result)
 		return result;
 	h = handle_new(info.type == NODE_PIN_IMAGE ? H_IMAGE : H_TEXT);
-	if (!h)
+	if (!h) {
+		free(text);
 		return -ENOMEM;
+	}
+	h->text = text;
+	h->len = len;
 	if (info.type == NODE_PIN_IMAGE)
 		result = open_image(path, fi, h);
 	else

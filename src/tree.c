@@ -45,6 +45,18 @@ struct pin_node {
 	bool waited;	  /* a stat waits for its size from a sweep: say when it comes */
 };
 
+/* a then b into buf (len > 0), cut where buf ends as snprintf("%s%s") would cut them. Not
+ * snprintf: a listing names two files per pin and describes each with three ids, and glibc's
+ * printf machinery was the most of that work that was pinfs's own. */
+static void join_cut(char *buf, size_t len, const char *a, const char *b)
+{
+	size_t na = strnlen(a, len - 1), nb = strnlen(b, len - 1 - na);
+
+	memcpy(buf, a, na);
+	memcpy(buf + na, b, nb);
+	buf[na + nb] = '\0';
+}
+
 /* The name a pin's two files share, without extension. */
 static const char *pin_name(const struct pin_node *pn)
 {
@@ -55,7 +67,9 @@ static const char *pin_name(const struct pin_node *pn)
  * leave room for ".json" within NAME_MAX, and no extension is longer. */
 static void pin_file(const struct pin_node *pn, bool json, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s", pin_name(pn), json ? ".json" : pn->ext ? exts[pn->ext] : "");
+	const char *name = pin_name(pn);
+
+	join_cut(buf, len, name ? name : "", json ? ".json" : pn->ext ? exts[pn->ext] : "");
 }
 
 struct section_node {
@@ -1565,7 +1579,7 @@ static int64_t json_len(const struct board_node *bn, struct pin_node *pn)
 
 static void copy_id(char *dst, const char *src)
 {
-	snprintf(dst, TREE_ID_MAX + 1, "%s", src ? src : "");
+	join_cut(dst, TREE_ID_MAX + 1, src ? src : "", "");
 }
 
 static int fill_info(const struct where *w, struct node_info *out)
@@ -1852,6 +1866,23 @@ static void ensure_account(void)
 	T.account_at = now_s();
 }
 
+/* The text of the pin's or the board's sidecar at w, which the caller frees; NULL when out of
+ * memory. A pin's length is noted on the way, so a stat need not print it again. Lock held. */
+static char *sidecar_text(const struct where *w)
+{
+	char *t;
+	size_t n;
+
+	if (w->type == NODE_BOARD_JSON)
+		return meta_board_json(w->bn->b);
+	t = pin_json(w->bn, w->pn);
+	if (t) {
+		n = strlen(t);
+		w->pn->json_len = (int32_t)(n < INT32_MAX ? n : INT32_MAX);
+	}
+	return t;
+}
+
 int tree_read_text(const char *path, char **text, size_t *len)
 {
 	struct where w;
@@ -1868,12 +1899,8 @@ int tree_read_text(const char *path, char **text, size_t *len)
 		t = meta_pretty(T.account);
 		break;
 	case NODE_BOARD_JSON:
-		t = meta_board_json(w.bn->b);
-		break;
 	case NODE_PIN_JSON:
-		t = pin_json(w.bn, w.pn);
-		if (t)
-			w.pn->json_len = (int32_t)(strlen(t) < INT32_MAX ? strlen(t) : INT32_MAX);
+		t = sidecar_text(&w);
 		break;
 	default:
 		result = -EISDIR;
@@ -1881,6 +1908,36 @@ int tree_read_text(const char *path, char **text, size_t *len)
 	}
 	if (!t)
 		result = -ENOMEM;
+out:
+	pthread_mutex_unlock(&T.lock);
+	*text = t;
+	*len = t ? strlen(t) : 0;
+	return result;
+}
+
+int tree_stat_text(const char *path, struct node_info *out, char **text, size_t *len)
+{
+	struct where w;
+	char *t = NULL;
+	int result;
+
+	pthread_mutex_lock(&T.lock);
+	result = resolve(path, &w);
+	if (result)
+		goto out;
+	if (w.type == NODE_PIN_JSON || w.type == NODE_BOARD_JSON) {
+		t = sidecar_text(&w);
+		if (!t) {
+			result = -ENOMEM;
+			goto out;
+		}
+	}
+	/* After the text: a pin's length is known by then, and not counted by a second print. */
+	result = fill_info(&w, out);
+	if (result) {
+		free(t);
+		t = NULL;
+	}
 out:
 	pthread_mutex_unlock(&T.lock);
 	*text = t;

@@ -129,6 +129,12 @@ int tree_username(char *buf, size_t len);
 /* The content of a generated file (me.json, .board.json, a pin's .json). Caller frees. */
 int tree_read_text(const char *path, char **text, size_t *len);
 
+/* What an open needs, from one look-up of path (a warm grep opens every sidecar): the node
+ * described as tree_stat(path, false, out) describes it, and the text of a pin's or a board's
+ * sidecar as tree_read_text gives it. *text is NULL for every other node, me.json included (its
+ * text may cost a request: ask tree_read_text). Caller frees *text. Returns 0 or -errno. */
+int tree_stat_text(const char *path, struct node_info *out, char **text, size_t *len);
+
 /* The URL of a pin image's bytes. Caller frees. */
 int tree_image_url(const char *path, char **url);
 
