@@ -2637,6 +2637,48 @@ out:
 	return result;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether q, a new record of the pin whose record is r, is named, filed and ordered as r is:
+ * a name comes from the title and the id, the folder from the section, the place in it from
+ * the creation time, the image's extension and size from its URL. An edit of a description,
+ * a link or an alt text keeps all of them. */
+static bool same_place(const struct pinrec *r, const struct pinrec *q)
+{
+	return same_str(pinrec_title(r), pinrec_title(q)) &&
+	       same_str(pinrec_section_id(r), pinrec_section_id(q)) &&
+	       same_str(pinrec_image_url(r), pinrec_image_url(q)) &&
+	       pinrec_created(r) == pinrec_created(q) && ext_of(r) == ext_of(q);
+}
+
+/* Puts p, a new record of bn->pins[i] of which same_place holds, where the old one is: the
+ * pin's name, folder and place stay as they are, without naming, sorting and packing the
+ * board again. Takes p on success; -ENOMEM (nothing changed). Lock held. */
+static int replace_pin(struct board_node *bn, size_t i, struct pinrec *p)
+{
+	struct pin_node *pn = &bn->pins[i];
+
+	if (bn->block) {
+		void **loose = realloc(bn->loose, (bn->nloose + 1) * sizeof(*loose));
+
+		if (!loose)
+			return -ENOMEM;
+		bn->loose = loose;
+		loose_drop(bn, pn->rec); /* the block's own records stay with the block */
+		bn->loose[bn->nloose++] = p;
+	} else {
+		free(pn->rec);
+	}
+	/* A name left NULL is the title's own form, read from the record: the same title. */
+	pn->rec = p;
+	pn->json_len = -1;
+	changed_in_place(bn);
+	return 0;
+}
+
 /* Removes a pin from a board's listing, or when p is given, puts p in its place (or adds it).
  * Takes p. Lock held. */
 static int change_pins(struct board_node *bn, const char *pin_id, struct pinrec *p)
@@ -2650,8 +2692,11 @@ static int change_pins(struct board_node *bn, const char *pin_id, struct pinrec 
 			remove_pin(bn, i);
 		return 0;
 	}
-	/* A pin new to the board (an upload, an mv's new board) goes in where it is; a changed
-	 * one, whose name may change with its title, makes the listing again. */
+	/* A pin new to the board (an upload, an mv's new board) goes in where it is, and so does
+	 * a changed one that keeps its name and place; one whose name, folder or place may change
+	 * (a new title, another section) makes the listing again. */
+	if (i < bn->npins && same_place(bn->pins[i].rec, p) && replace_pin(bn, i, p) == 0)
+		return 0;
 	if (i == bn->npins) {
 		result = insert_pin(bn, p);
 		if (result != -EAGAIN) {

@@ -587,6 +587,69 @@ def test_rm_takes_pins_out_of_the_listing_where_they_are(acct):
     assert server.counts() == {"DELETE /v5/pins/{pin_id}": 2}   # nothing listed or sized again
 
 
+def test_edits_that_keep_a_pins_title_change_its_sidecar_where_it_is(fake, mount):
+    """An edit of a pin in a listed board that keeps its title and section (a description,
+    a link, an alt text) changes its sidecar and nothing else: every pin keeps its name, its
+    folder and its place, a suffixed name stays suffixed, each sidecar's size is its text's,
+    and nothing is listed again. A new title in the same board still renames the pin, with
+    the suffix a title already held takes, and a move out of a section still moves it."""
+    server = fake(SEED)
+    b = server.v5("POST", "/boards", {"name": "B"})
+    sub = server.v5("POST", f"/boards/{b['id']}/sections", {"name": "Sub"})
+    image = {"source_type": "image_base64", "content_type": "image/jpeg",
+             "data": base64.b64encode(jpeg()).decode()}
+    made = {}
+    for key, title, section in (("first", "Sunset", None), ("second", "Sunset", None),
+                                ("dusk", "Dusk", None), ("inner", "Noon", sub["id"])):
+        body = {"board_id": b["id"], "title": title, "media_source": image}
+        if section:
+            body["board_section_id"] = section
+        made[key] = server.v5("POST", "/pins", body)
+    m = mount(server)
+    folders = ("boards/B", "boards/B/Sub")
+    for d in folders:
+        subprocess.run(["ls", "-l", str(m.path(d))], check=True, capture_output=True)
+    second = m.path("boards", "B", f"Sunset {{{made['second']['id']}}}.json")
+    inner = m.path("boards", "B", "Sub", "Noon.json")
+    dusk = m.path("boards", "B", "Dusk.json")
+    assert second.exists() and inner.exists() and dusk.exists()
+    server.reset_counts()
+    edits = [(second, "description", "A second sunset, described at length " + "x" * 300),
+             (inner, "alt_text", "noon"), (second, "link", "https://example.org/s"),
+             (dusk, "title", "Sunset")]
+    for path, key, value in edits:
+        doc = json.loads(path.read_text())
+        doc[key] = value
+        path.write_text(json.dumps(doc, indent=2))
+        if key == "title":
+            path = path.with_name(f"Sunset {{{made['dusk']['id']}}}.json")
+        assert json.loads(path.read_text())[key] == value, path
+    # Out of its section, under the same title: another folder, so not in place either.
+    os.rename(m.path("boards", "B", "Sub", "Noon.jpg"), m.path("boards", "B", "Noon.jpg"))
+    assert server.counts() == {"PATCH /v5/pins/{pin_id}": 5}, server.counts()
+    state = server.state()
+    want = {p: x for p, (kind, x) in expected_tree(state).items()
+            if p.startswith("boards/B/") and kind in ("image", "json")}
+    for folder in folders:   # the same names, in a listing's order (oldest first)
+        listed = [n for n in os.listdir(m.path(folder))
+                  if n.endswith((".jpg", ".json")) and n != ".board.json"]
+        assert listed == [p.rsplit("/", 1)[1] for p in want if p.rsplit("/", 1)[0] == folder]
+    pins = {p["id"]: p for p in state["pins"]}
+    for p in want:
+        if p.endswith(".json"):
+            size = m.path(p).stat().st_size   # before the text is printed by an open
+            text = m.path(p).read_bytes()
+            doc = json.loads(text)
+            assert doc["id"] == want[p]["id"], p
+            for key in ("title", "description", "link", "alt_text"):
+                assert doc.get(key) == pins[doc["id"]].get(key), (p, key)
+            assert size == len(text), p
+    assert pins[made["second"]["id"]]["link"] == "https://example.org/s"
+    assert {f"boards/B/Sunset {{{made[k]['id']}}}.json" for k in ("second", "dusk")} <= set(want)
+    assert "boards/B/Noon.json" in want and not os.listdir(m.path("boards", "B", "Sub"))
+    assert not [r for r in server.counts() if r.startswith("GET /v5")], server.counts()
+
+
 def test_pins_added_to_a_listed_board_get_the_names_a_listing_gives(fake, mount, tmp_path):
     """An upload and a move into a board already listed go into its listing where they are:
     each pin's name, folder, files and place in the listing are those a fresh listing gives,
