@@ -36,8 +36,9 @@ static void parse(char *text, size_t reserve, struct input *in)
 		char *keep = strchr(line, '\t'), *id = NULL;
 
 		if (line[0] == '!') {
-			/* A reserved name is one the folder shows already: a valid name. */
-			if (fuzz_name_ok(line + 1, NAMES_MAX))
+			/* A reserved name is one the folder shows already: a valid name. The
+			 * array keeps one slot for its NULL end. */
+			if (in->nres < MAX_SLOTS && fuzz_name_ok(line + 1, NAMES_MAX))
 				in->reserved[in->nres++] = line + 1;
 			continue;
 		}
