@@ -205,11 +205,20 @@ def test_rm_r_of_a_board_while_its_sizes_are_learnt(acct):
     image = next(n for n in sorted(os.listdir(d)) if n.endswith((".jpg", ".png")))
     server.reset_counts()
     server.fault(route="HEAD /img", action="delay", ms=1200, count=1000)
-    t = threading.Thread(target=os.stat, args=(d / image,))
+    outcome = []
+
+    def stat():   # a size, or ENOENT when rm took the pin first: either is right
+        try:
+            outcome.append(os.stat(d / image).st_size > 0)
+        except FileNotFoundError:
+            outcome.append("gone")
+
+    t = threading.Thread(target=stat)
     t.start()
     time.sleep(0.3)  # the sweep's HEADs are out, waiting on the server
     r = subprocess.run(["rm", "-r", str(d)], capture_output=True, text=True)
     t.join()
+    assert outcome in ([True], ["gone"]), outcome
     assert r.returncode == 0 and r.stderr == ""
     assert b["id"] not in [x["id"] for x in server.state()["boards"]]
     m.unmount()  # waits for the sweep
