@@ -80,6 +80,16 @@ class Response:
             return bytes(self.body)
         cached = self.__dict__.get("_payload")
         if cached is None or cached[0] is not self.body:
-            cached = (self.body, json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode())
+            cached = (self.body, encode_json(self.body))
             self.__dict__["_payload"] = cached
         return cached[1]
+
+
+def encode_json(value):
+    """UTF-8 JSON; a text holding a lone surrogate (a name made with "\\ud83c" through an admin
+    route: an emoji cut in half) cannot be UTF-8, so such an answer is sent \\u-escaped, which
+    is what a server that cut a UTF-16 string sends."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode()
