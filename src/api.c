@@ -473,15 +473,24 @@ static void log_failure(const char *method, const char *path, const struct http_
 	cJSON_Delete(j);
 }
 
-/* api_call, the answer parsed into arena when one is given (see jarena.h for its life). */
-static int call(const char *method, const char *path, const cJSON *body, struct jarena *arena,
-		cJSON **out)
+static __thread bool last_retried; /* of this thread's last call: see api_last_retried */
+
+bool api_last_retried(void)
+{
+	return last_retried;
+}
+
+/* api_call, the answer parsed into arena when one is given (see jarena.h for its life), and
+ * the body made while it is sent when stream is given (api_call_stream). */
+static int call_with(const char *method, const char *path, const cJSON *body,
+		     const struct api_stream *stream, struct jarena *arena, cJSON **out)
 {
 	char *url = NULL, *payload = NULL, *bearer = NULL;
 	struct http_resp resp = {0};
 	int result;
 
 	*out = NULL;
+	last_retried = false;
 	if (asprintf(&url, "%s%s", base_url, path) < 0) {
 		url = NULL;
 		result = -ENOMEM;
@@ -498,15 +507,21 @@ static int call(const char *method, const char *path, const cJSON *body, struct 
 	    .method = method,
 	    .url = url,
 	    .bearer = bearer,
-	    .content_type = payload ? "application/json" : NULL,
+	    .content_type = payload || stream ? "application/json" : NULL,
 	    .body = payload,
-	    .body_len = payload ? strlen(payload) : 0,
+	    .body_len = payload	 ? strlen(payload)
+			: stream ? stream->len
+				 : 0,
+	    .read_body = stream ? stream->read : NULL,
+	    .rewind_body = stream ? stream->rewind : NULL,
+	    .body_ctx = stream ? stream->ctx : NULL,
 	    .sink_fd = -1,
 	    .retry = strcmp(method, "POST") == 0 ? HTTP_RETRY_NOT_DONE : HTTP_RETRY_SAFE,
 	    .fresh = strcmp(method, "POST") == 0,
 	};
 
 	result = http_send(&req, &resp);
+	last_retried = resp.attempts > 1;
 	/* An expired access token: renewed once for all threads, then the call goes again (a
 	 * 401 means the API did nothing, so a POST may be sent again too). */
 	if (!result && resp.status == 401) {
@@ -525,6 +540,7 @@ static int call(const char *method, const char *path, const cJSON *body, struct 
 				goto out;
 			req.bearer = bearer;
 			result = http_send(&req, &resp);
+			last_retried = last_retried || resp.attempts > 1;
 		}
 	}
 	if (result == -ECANCELED)
@@ -543,8 +559,8 @@ static int call(const char *method, const char *path, const cJSON *body, struct 
 	}
 	if (resp.len == 0)
 		goto out;
-	*out = arena ? jarena_parse(arena, resp.body, resp.len)
-		     : cJSON_ParseWithLength(resp.body, resp.len);
+	/* jarena_parse with no arena is cJSON's parse, a lone surrogate read as U+FFFD. */
+	*out = jarena_parse(arena, resp.body, resp.len);
 	if (!*out) {
 		log_warn("%s %.200s: answer is not JSON", method, path);
 		result = -EIO;
@@ -558,6 +574,13 @@ out:
 	free(payload);
 	free(url);
 	return result;
+}
+
+/* call_with without a streamed body: what every call but an upload sends. */
+static int call(const char *method, const char *path, const cJSON *body, struct jarena *arena,
+		cJSON **out)
+{
+	return call_with(method, path, body, NULL, arena, out);
 }
 
 int api_call(const char *method, const char *path, const cJSON *body, cJSON **out)
@@ -614,6 +637,25 @@ static bool seen_add(struct seen *sn, const char *bookmark)
 	return true;
 }
 
+/* Whether a page is of the published shape: an object with an "items" array, and a
+ * "bookmark" that is a string or null (or absent). Anything else is no page at all, never an
+ * empty one: its items, or the pages after it, would be lost without a word. Logs why. */
+static bool page_shaped(const char *path, const cJSON *answer)
+{
+	const cJSON *bm = cJSON_GetObjectItemCaseSensitive(answer, "bookmark");
+
+	if (!cJSON_IsObject(answer) ||
+	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(answer, "items"))) {
+		log_warn("GET %.200s: answer has no items list", path);
+		return false;
+	}
+	if (bm && !cJSON_IsString(bm) && !cJSON_IsNull(bm)) {
+		log_warn("GET %.200s: answer's bookmark is not a string", path);
+		return false;
+	}
+	return true;
+}
+
 int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ctx), void *ctx)
 {
 	struct seen seen = {0};
@@ -636,10 +678,8 @@ int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ct
 			break;
 		items = cJSON_GetObjectItemCaseSensitive(answer, "items");
 		bm = cJSON_GetObjectItemCaseSensitive(answer, "bookmark");
-		if (!cJSON_IsArray(items)) {
-			log_warn("GET %.200s: answer has no items list", path);
+		if (!page_shaped(path, answer))
 			result = -EIO;
-		}
 		cJSON_ArrayForEach(it, items)
 		{
 			if (result)
@@ -674,4 +714,10 @@ int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ct
 int api_get_account(cJSON **out)
 {
 	return api_call("GET", "/user_account", NULL, out);
+}
+
+int api_call_stream(const char *method, const char *path, const struct api_stream *body,
+		    cJSON **out)
+{
+	return call_with(method, path, NULL, body, NULL, out);
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 struct pin {
@@ -106,12 +107,19 @@ int api_errno(long status);
  * Returns 0 or -errno, logging the API's message once. */
 int api_call(const char *method, const char *path, const cJSON *body, cJSON **out);
 
+/* Whether the calling thread's last api_call sent its request more than once (a retry after a
+ * lost or failed answer): a 404 to a DELETE sent again means the first one was done. */
+bool api_last_retried(void);
+
 /* The items a page of a listing holds at most: the API's largest page_size. */
 #define API_PAGE_SIZE 250
 
-/* Walks every page of a listing, calling item() for each element of "items"; item may stop
- * the walk by returning non-zero, which api_list returns. The query carries page_size=250
- * unless paged is false (GET /search/pins takes no page_size). Returns 0 or -errno. */
+/* Walks every page of a listing, calling item() for each element of "items" as it is (any
+ * JSON value: item judges it, and says what it skipped); item may stop the walk by returning
+ * non-zero, which api_list returns. A page not of the published shape (no "items" array, a
+ * "bookmark" neither string nor null) ends the walk with -EIO and one log line, as does a
+ * bookmark met before. The query carries page_size=250 unless paged is false (GET
+ * /search/pins takes no page_size). Returns 0 or -errno. */
 int api_list(const char *path, bool paged, int (*item)(const cJSON *it, void *ctx), void *ctx);
 
 /* The path of one page of a listing: path with page_size=250 (when paged) and the bookmark,
@@ -120,5 +128,19 @@ char *api_page_path(const char *path, bool paged, const char *bookmark);
 
 /* GET /user_account: the raw account object. Caller cJSON_Deletes it. */
 int api_get_account(cJSON **out);
+
+/* A JSON request body too large to hold in memory (a pin's image as base64), made piece by
+ * piece while it is sent: see http_req.read_body for read and rewind. */
+struct api_stream {
+	size_t len; /* the body's exact length */
+	ssize_t (*read)(void *ctx, char *buf, size_t size);
+	int (*rewind)(void *ctx);
+	void *ctx;
+};
+
+/* api_call with body made while it is sent, never held whole; the same token renewal, retries,
+ * errors and logging. */
+int api_call_stream(const char *method, const char *path, const struct api_stream *body,
+		    cJSON **out);
 
 #endif

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static char *root;
 static int sizes_fd = -1;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* the sizes */
 static struct size_rec *table;
-static size_t cap, used;
+static size_t cap, used, forgotten; /* slots, and those of forgotten sizes */
 
 uint64_t cache_key(const char *url)
 {
@@ -71,6 +72,7 @@ static bool table_reserve(void)
 	return true;
 }
 
+/* size < 0: the size is forgotten (a download contradicted it); the slot stays. */
 static void table_put(uint64_t key, int64_t size)
 {
 	struct size_rec *r;
@@ -80,16 +82,26 @@ static void table_put(uint64_t key, int64_t size)
 	r = slot_for(key);
 	if (!r->key)
 		used++;
+	else if (r->size < 0)
+		forgotten--;
+	if (size < 0)
+		forgotten++;
 	r->key = key;
-	r->size = size;
+	r->size = size < 0 ? -1 : size;
 }
 
+static bool table_has(uint64_t key)
+{
+	return table && slot_for(key)->key;
+}
+
+/* Reads the records back in order: a later one (a size learnt again, or forgotten) wins. */
 static void load_sizes(void)
 {
 	struct size_rec rec;
 
 	while (read(sizes_fd, &rec, sizeof(rec)) == (ssize_t)sizeof(rec))
-		if (rec.key && rec.size >= 0)
+		if (rec.key && (rec.size >= 0 || table_has(rec.key)))
 			table_put(rec.key, rec.size);
 }
 
@@ -141,7 +153,7 @@ void cache_cleanup(void)
 	sizes_fd = -1;
 	free(table);
 	table = NULL;
-	cap = used = 0;
+	cap = used = forgotten = 0;
 	free(root);
 	root = NULL;
 }
@@ -162,19 +174,43 @@ int64_t cache_size_get(const char *url)
 	return size;
 }
 
-void cache_size_put(const char *url, int64_t size)
+/* Records url's size (-1: forgets it), in memory and on disk, unless it says nothing new. */
+static void size_record(const char *url, int64_t size)
 {
-	struct size_rec rec = {cache_key(url), size};
-	bool known;
+	struct size_rec rec = {cache_key(url), size < 0 ? -1 : size};
+	bool same;
 
 	pthread_mutex_lock(&lock);
-	known = table && slot_for(rec.key)->key && slot_for(rec.key)->size == size;
-	if (!known)
-		table_put(rec.key, size);
+	if (size < 0)
+		same = !table_has(rec.key) || slot_for(rec.key)->size < 0;
+	else
+		same = table_has(rec.key) && slot_for(rec.key)->size == size;
+	if (!same)
+		table_put(rec.key, rec.size);
 	pthread_mutex_unlock(&lock);
 	/* One 16-byte O_APPEND write is atomic, so concurrent writers never tear a record. */
-	if (!known && sizes_fd >= 0 && write(sizes_fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
+	if (!same && sizes_fd >= 0 && write(sizes_fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
 		log_warn("cannot record an image size in the cache: %s", strerror(errno));
+}
+
+void cache_size_put(const char *url, int64_t size)
+{
+	if (size >= 0)
+		size_record(url, size);
+}
+
+static atomic_uint_least64_t forgets; /* see cache_size_forgets */
+
+/* A download contradicted the size: it is not known any more, after a remount too. */
+static void size_forget(const char *url)
+{
+	size_record(url, -1);
+	atomic_fetch_add(&forgets, 1);
+}
+
+uint64_t cache_size_forgets(void)
+{
+	return atomic_load(&forgets);
 }
 
 uint64_t cache_sizes_known(void)
@@ -182,7 +218,7 @@ uint64_t cache_sizes_known(void)
 	uint64_t n;
 
 	pthread_mutex_lock(&lock);
-	n = used;
+	n = used - forgotten;
 	pthread_mutex_unlock(&lock);
 	return n;
 }
@@ -231,6 +267,115 @@ static void cond_init(pthread_cond_t *c)
 	pthread_condattr_destroy(&a);
 }
 
+/* ---- what an image's bytes must look like ----
+ *
+ * A CDN or a proxy may answer 200 with an error page, and a cut file keeps a plausible name:
+ * bytes are only served, and cached, when they start as the image the URL names does. The
+ * kind comes from the URL's extension; a URL without one may hold any of the four. */
+
+enum img_kind { IMG_ANY, IMG_JPEG, IMG_PNG, IMG_GIF, IMG_WEBP };
+
+#define HEAD_LEN 12 /* bytes enough to tell every kind (WEBP's is the longest) */
+
+static enum img_kind kind_of_url(const char *url)
+{
+	static const struct {
+		const char *ext;
+		enum img_kind kind;
+	} exts[] = {{"jpg", IMG_JPEG},
+		    {"jpeg", IMG_JPEG},
+		    {"png", IMG_PNG},
+		    {"gif", IMG_GIF},
+		    {"webp", IMG_WEBP}};
+	const char *end = url + strcspn(url, "?#"), *dot = end;
+
+	while (dot > url && dot[-1] != '.' && dot[-1] != '/')
+		dot--;
+	if (dot == url || dot[-1] != '.')
+		return IMG_ANY;
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+		if ((size_t)(end - dot) == strlen(exts[i].ext) &&
+		    strncasecmp(dot, exts[i].ext, (size_t)(end - dot)) == 0)
+			return exts[i].kind;
+	return IMG_ANY;
+}
+
+static const char *kind_name(enum img_kind kind)
+{
+	static const char *const names[] = {"JPEG, PNG, GIF or WEBP", "JPEG", "PNG", "GIF", "WEBP"};
+
+	return names[kind];
+}
+
+/* lit at offset at of b[0..n): 1 there, 0 not, -1 not enough bytes yet (those there agree). */
+static int has_at(const unsigned char *b, size_t n, size_t at, const char *lit, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (at + i >= n)
+			return -1;
+		if (b[at + i] != (unsigned char)lit[i])
+			return 0;
+	}
+	return 1;
+}
+
+static int either(int a, int b)
+{
+	return a == 1 || b == 1 ? 1 : a < 0 || b < 0 ? -1 : 0;
+}
+
+static int both(int a, int b)
+{
+	return a == 0 || b == 0 ? 0 : a < 0 || b < 0 ? -1 : 1;
+}
+
+/* Whether b[0..n) starts as an image of kind: 1, 0, or -1 when more bytes must tell. */
+static int looks_like(enum img_kind kind, const unsigned char *b, size_t n)
+{
+	switch (kind) {
+	case IMG_JPEG:
+		return has_at(b, n, 0, "\xff\xd8\xff", 3);
+	case IMG_PNG:
+		return has_at(b, n, 0, "\x89PNG\r\n\x1a\n", 8);
+	case IMG_GIF:
+		return either(has_at(b, n, 0, "GIF87a", 6), has_at(b, n, 0, "GIF89a", 6));
+	case IMG_WEBP:
+		return both(has_at(b, n, 0, "RIFF", 4), has_at(b, n, 8, "WEBP", 4));
+	case IMG_ANY:
+		break;
+	}
+	return either(either(looks_like(IMG_JPEG, b, n), looks_like(IMG_PNG, b, n)),
+		      either(looks_like(IMG_GIF, b, n), looks_like(IMG_WEBP, b, n)));
+}
+
+/* Judges the first bytes of the file on fd as kind: 1 an image of that kind, 0 not (then
+ * why, when given, says so for a log line), -1 too few bytes to tell yet; at the end of the
+ * file (done), too few is not. */
+static int head_check(int fd, enum img_kind kind, bool done, char *why, size_t len)
+{
+	unsigned char b[HEAD_LEN];
+	char shown[4 * HEAD_LEN + 1] = "";
+	ssize_t n = pread(fd, b, sizeof(b), 0);
+	int verdict = looks_like(kind, b, n > 0 ? (size_t)n : 0);
+
+	if (verdict < 0 && done)
+		verdict = 0;
+	if (verdict != 0 || !why)
+		return verdict;
+	if (n <= 0) {
+		snprintf(why, len, "is empty");
+		return 0;
+	}
+	/* What it starts with, without letting a hostile answer put control bytes in a log. */
+	for (ssize_t i = 0, at = 0; i < n; i++)
+		at += snprintf(
+		    shown + at, sizeof(shown) - (size_t)at,
+		    b[i] >= 0x20 && b[i] < 0x7f && b[i] != '"' && b[i] != '\\' ? "%c" : "\\x%02x",
+		    b[i]);
+	snprintf(why, len, "is not a %s image (it starts with \"%s\")", kind_name(kind), shown);
+	return 0;
+}
+
 /* ---- image downloads ----
  *
  * One struct download per URL being fetched, shared by every handle open on it. A small
@@ -242,6 +387,13 @@ static void cond_init(pthread_cond_t *c)
  * Readers learn a transfer's progress from the .part's size: http_send calls bytes_came
  * after each write into it, which wakes them, and they look again after POLL_S anyway (up to
  * POLL_MAX_S while nothing comes); they wake at once when the download ends.
+ *
+ * Checks: no byte is served before the first ones say the answer is the URL's kind of image
+ * (an HTML page ends the transfer there, and fails it); a read that reaches the image's known
+ * size waits for the end, where the whole length is held against that size, so a download
+ * that is longer or shorter fails instead of being cut at the size or served short. A failed
+ * download is never renamed into place; one that contradicts the known size makes it
+ * forgotten. The .part is fsynced before its rename: a crash leaves no cut image in place.
  *
  * Stopping: when the last handle closes, the worker's sink descriptor is made read-only
  * (dup3 of the .part's read-only descriptor over it). curl's next write into it fails,
@@ -262,6 +414,9 @@ struct download {
 	int rfd; /* the .part read-only (the image, once renamed): readers' */
 	int wfd; /* the .part for writing: http_send's sink, the worker's */
 	enum dl_state state;
+	enum img_kind kind;   /* what its bytes must start as */
+	int64_t want;	      /* the size known when it started, or -1 */
+	int head;	      /* the first bytes: 1 right, 0 wrong, -1 not judged yet */
 	int handles;	      /* open cache_image handles on it */
 	int refs;	      /* handles, plus one while a worker runs it */
 	bool stop;	      /* the last handle went: the transfer is to end */
@@ -271,6 +426,7 @@ struct download {
 
 struct cache_image {
 	int fd;		     /* the cached image, or -1 */
+	int64_t len;	     /* its length when opened */
 	struct download *dl; /* else the download bringing it */
 };
 
@@ -353,6 +509,14 @@ static struct download *dl_new(const char *url, uint64_t key, char *path)
 	d->rfd = open(d->tmp, O_RDONLY | O_CLOEXEC);
 	if (d->rfd < 0)
 		goto fail;
+	d->kind = kind_of_url(url);
+	d->want = cache_size_get(url);
+	/* What a stopped download left is resumed only when it starts right. */
+	d->head = head_check(d->rfd, d->kind, false, NULL, 0);
+	if (d->head == 0 && ftruncate(d->wfd, 0) < 0)
+		goto fail;
+	if (d->head == 0)
+		d->head = -1;
 	while (*end)
 		end = &(*end)->next;
 	*end = d;
@@ -462,15 +626,36 @@ static enum next_step judge(int rc, const struct http_resp *resp, bool moved, in
 	return rc == -ETIMEDOUT && !moved ? STEP_FAIL : STEP_RETRY;
 }
 
-/* Checks that the .part holds the whole image: a transfer cut short must not be taken for
- * it. Returns 0 or -EIO (logged). */
+/* The size the download is held against: the one known when it started, else one a HEAD
+ * learnt meanwhile (and a stat showed), or -1. */
+static int64_t dl_want(const struct download *d)
+{
+	return d->want >= 0 ? d->want : cache_size_get(d->url);
+}
+
+/* Checks that the .part holds the whole image: a transfer cut short, an answer that is no
+ * image of the URL's kind, or one whose length is not the image's known size must not be
+ * taken for it (the last also makes that size forgotten). Returns 0 or -EIO (logged). */
 static int check_whole(const struct download *d, const struct http_resp *resp)
 {
-	int64_t size = file_size(d->wfd);
+	int64_t size = file_size(d->wfd), want = dl_want(d);
+	char why[160];
 
 	if (resp->full_len >= 0 && size != resp->full_len) {
 		log_warn("download of %.200s ended early (%lld of %lld bytes)", d->url,
 			 (long long)size, (long long)resp->full_len);
+		return -EIO;
+	}
+	if (head_check(d->rfd, d->kind, true, why, sizeof(why)) != 1) {
+		log_warn("download of %.200s failed: the answer %s", d->url, why);
+		return -EIO;
+	}
+	if (want >= 0 && size != want) {
+		log_warn(
+		    "download of %.200s failed: %lld bytes, where its size was %lld; that size "
+		    "is forgotten",
+		    d->url, (long long)size, (long long)want);
+		size_forget(d->url);
 		return -EIO;
 	}
 	return 0;
@@ -489,13 +674,39 @@ static bool was_cut(struct download *d, unsigned breaks)
 }
 
 /* http_send wrote bytes into d's .part: its readers wake now rather than at their next look
- * (which, after a wait for the first bytes, came up to POLL_MAX_S late). */
+ * (which, after a wait for the first bytes, came up to POLL_MAX_S late). The first bytes are
+ * judged once there are enough: wrong ones end the transfer at once (fetch reports it). Only
+ * the worker writes d->head, under dl_lock for the readers. */
 static void bytes_came(void *ctx)
 {
 	struct download *d = ctx;
+	int head = d->head < 0 ? head_check(d->rfd, d->kind, false, NULL, 0) : d->head;
 
 	pthread_mutex_lock(&dl_lock);
+	if (head == 0 && d->head != 0)
+		break_sink(d);
+	d->head = head;
 	pthread_cond_broadcast(&d->moved);
+	pthread_mutex_unlock(&dl_lock);
+}
+
+/* A transfer ended because its first bytes were wrong: no retry brings the image. */
+static int refuse_head(struct download *d)
+{
+	char why[160];
+
+	head_check(d->rfd, d->kind, true, why, sizeof(why));
+	log_warn("download of %.200s failed: the answer %s", d->url, why);
+	return -EIO;
+}
+
+/* Before a restart from byte 0: the first bytes are judged again. */
+static void restart(struct download *d)
+{
+	pthread_mutex_lock(&dl_lock);
+	if (ftruncate(d->wfd, 0) < 0)
+		log_debug("download of %.200s: cannot restart: %s", d->url, strerror(errno));
+	d->head = -1;
 	pthread_mutex_unlock(&dl_lock);
 }
 
@@ -522,6 +733,10 @@ static int fetch(struct download *d)
 		if (stop_now(d, &breaks))
 			return STOPPED;
 		rc = http_send(&req, &resp);
+		if (d->head == 0) {
+			http_resp_release(&resp);
+			return refuse_head(d);
+		}
 		if (rc == 0 && resp.status >= 200 && resp.status < 300) {
 			rc = check_whole(d, &resp);
 			http_resp_release(&resp);
@@ -536,9 +751,8 @@ static int fetch(struct download *d)
 			return rc == 0 && resp.status == 404 ? -ENOENT : -EIO;
 		}
 		/* Failing, the sink was cut meanwhile: the next stop_now sorts it out. */
-		if (step == STEP_RESTART && ftruncate(d->wfd, 0) < 0)
-			log_debug("download of %.200s: cannot restart: %s", d->url,
-				  strerror(errno));
+		if (step == STEP_RESTART)
+			restart(d);
 		stats_retry(1);
 		/* A transfer that was moving is resumed at once; one that was not, after a
 		 * growing, jittered pause. */
@@ -558,6 +772,11 @@ static void finish(struct download *d, int outcome)
 {
 	int64_t size = file_size(d->wfd);
 
+	/* On disk before it has its name: after a crash the name holds the whole image. */
+	if (outcome == 0 && fsync(d->wfd) < 0) {
+		log_warn("cannot keep the image of %.200s: %s", d->url, strerror(errno));
+		outcome = -EIO;
+	}
 	pthread_mutex_lock(&dl_lock);
 	if (outcome == 0 && rename(d->tmp, d->path) < 0) {
 		log_warn("cannot keep the image of %.200s: %s", d->url, strerror(errno));
@@ -660,6 +879,29 @@ static void stop_downloads(void)
 	pthread_mutex_unlock(&dl_lock);
 }
 
+/* Whether the cached file of url, open on fd, may be served: as long as the image's known
+ * size, and starting as its kind of image does. One cut or emptied on disk, or an answer that
+ * was no image (kept by an older pinfs, which recorded its length as the size: forgotten), is
+ * removed, to be fetched again. *len: its length. dl_lock held, so that no other open meets
+ * the file half judged. */
+static bool cached_ok(const char *url, const char *path, int fd, int64_t *len)
+{
+	int64_t want = cache_size_get(url);
+	char why[160];
+
+	*len = file_size(fd);
+	if (want >= 0 && *len != want)
+		snprintf(why, sizeof(why), "has %lld bytes, not %lld", (long long)*len,
+			 (long long)want);
+	else if (head_check(fd, kind_of_url(url), true, why, sizeof(why)) == 1)
+		return true;
+	else if (want >= 0)
+		size_forget(url);
+	log_warn("cached image of %.200s %s: fetching it again", url, why);
+	unlink(path);
+	return false;
+}
+
 int cache_image_open(const char *url, struct cache_image **out)
 {
 	uint64_t key = cache_key(url);
@@ -678,6 +920,11 @@ int cache_image_open(const char *url, struct cache_image **out)
 	d = find_listed(key);
 	if (!d) {
 		img->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (img->fd >= 0 && !cached_ok(url, path, img->fd, &img->len)) {
+			close(img->fd);
+			img->fd = -1;
+			errno = ENOENT;
+		}
 		if (img->fd < 0 && errno == ENOENT && (d = dl_new(url, key, path)))
 			path = NULL; /* the download's now */
 		else if (img->fd < 0)
@@ -696,7 +943,7 @@ int cache_image_open(const char *url, struct cache_image **out)
 	}
 	pthread_mutex_unlock(&dl_lock);
 	if (img->fd >= 0)
-		stats_cache_hit(file_size(img->fd));
+		stats_cache_hit(img->len);
 out:
 	free(path);
 	if (result)
@@ -706,9 +953,11 @@ out:
 	return result;
 }
 
-/* Waits until d holds the bytes before `end`, or ended. Returns 0 (*done: the whole image
- * is there) or -EIO. */
-static int wait_bytes(struct download *d, int64_t end, bool *done)
+/* Waits until d holds the bytes before `end`, their first bytes judged right, or ended. A
+ * read that reaches the image's size (want, -1 when not known) waits for the end, where the
+ * download's length is checked: its last bytes are never served from a download that turns
+ * out longer or shorter than that size. Returns 0 (*done: the whole image is there) or -EIO. */
+static int wait_bytes(struct download *d, int64_t end, int64_t want, bool *done)
 {
 	double poll = POLL_S;
 	int64_t had = -1;
@@ -727,7 +976,7 @@ static int wait_bytes(struct download *d, int64_t end, bool *done)
 			result = -EIO;
 			break;
 		}
-		if (size >= end)
+		if (d->head == 1 && size >= end && (want < 0 || end < want))
 			break;
 		poll = size > had ? POLL_S : poll * 2 < POLL_MAX_S ? poll * 2 : POLL_MAX_S;
 		had = size;
@@ -759,16 +1008,32 @@ static ssize_t pread_full(int fd, char *buf, size_t size, off_t off)
 	return (ssize_t)got;
 }
 
+/* A read of the cached file: never short before the length it had when opened (a file cut on
+ * disk meanwhile), which its stat promised. */
+static ssize_t read_cached(struct cache_image *img, char *buf, size_t size, off_t off)
+{
+	ssize_t n = pread_full(img->fd, buf, size, off);
+
+	if (n >= 0 && (size_t)n < size && off + n < img->len) {
+		log_warn("a cached image file was cut while open (%lld of %lld bytes)",
+			 (long long)(off + n), (long long)img->len);
+		return -EIO;
+	}
+	return n;
+}
+
 ssize_t cache_image_read(struct cache_image *img, char *buf, size_t size, off_t off)
 {
+	int64_t want = img->fd < 0 ? dl_want(img->dl) : -1;
+
 	for (;;) {
 		bool done;
 		ssize_t n;
 		int result;
 
 		if (img->fd >= 0)
-			return pread_full(img->fd, buf, size, off);
-		result = wait_bytes(img->dl, off + (int64_t)size, &done);
+			return read_cached(img, buf, size, off);
+		result = wait_bytes(img->dl, off + (int64_t)size, want, &done);
 		if (result)
 			return result;
 		n = pread_full(img->dl->rfd, buf, size, off);
@@ -808,7 +1073,32 @@ void cache_image_close(struct cache_image *img)
 	pthread_mutex_unlock(&dl_lock);
 }
 
-int cache_image_put(const char *url, const void *data, size_t len)
+/* Copies the first len bytes of src into fd, a piece at a time. Returns 0 or -errno. */
+static int copy_fd(int fd, int src, int64_t len)
+{
+	char buf[32768];
+
+	for (int64_t done = 0; done < len;) {
+		size_t want =
+		    len - done < (int64_t)sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+		ssize_t n = pread(src, buf, want, done);
+		int rc;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO; /* the file shrank */
+		rc = dirs_write_all(fd, buf, (size_t)n);
+		if (rc)
+			return rc;
+		done += n;
+	}
+	return 0;
+}
+
+/* Installs data[0..len) as the bytes of url, or when data is NULL the first len bytes of the
+ * file src. */
+static int put_image(const char *url, const void *data, int src, int64_t len)
 {
 	uint64_t key = cache_key(url);
 	char *path = image_path(key, ""), *tmp = image_path(key, ".put.XXXXXX");
@@ -824,7 +1114,10 @@ int cache_image_put(const char *url, const void *data, size_t len)
 		result = -errno;
 		goto out;
 	}
-	result = dirs_write_all(fd, data, len);
+	result = data ? dirs_write_all(fd, data, (size_t)len) : copy_fd(fd, src, len);
+	/* On disk before it has its name, as a download's. */
+	if (!result && fsync(fd) < 0)
+		result = -errno;
 	if (!result && close(fd) < 0)
 		result = -errno;
 	fd = -1;
@@ -842,4 +1135,14 @@ out:
 	free(path);
 	free(tmp);
 	return result;
+}
+
+int cache_image_put(const char *url, const void *data, size_t len)
+{
+	return put_image(url, data, -1, (int64_t)len);
+}
+
+int cache_image_put_file(const char *url, int fd, int64_t len)
+{
+	return put_image(url, NULL, fd, len);
 }

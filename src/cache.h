@@ -22,7 +22,7 @@ int cache_init(const char *dir);
 /* Stops the downloads still running (waiting for each to end) and frees everything. */
 void cache_cleanup(void);
 
-/* The size of the image at url, or -1 when not known. */
+/* The size of the image at url, or -1 when not known (or forgotten: see cache_size_forgets). */
 int64_t cache_size_get(const char *url);
 
 /* Remembers a size, in memory and on disk. */
@@ -53,8 +53,17 @@ void cache_image_close(struct cache_image *img);
  * Atomic: readers see no file or the whole one. Returns 0 or -errno. */
 int cache_image_put(const char *url, const void *data, size_t len);
 
+/* cache_image_put of the first len bytes of the file fd (read with pread, a piece at a time:
+ * an upload's file is never held in memory). fd stays the caller's. */
+int cache_image_put_file(const char *url, int fd, int64_t len);
+
 /* How many sizes are known (for tests and stats). */
 uint64_t cache_sizes_known(void);
+
+/* How often a size was forgotten since cache_init: a download of the image had another length
+ * (it failed with EIO), so cache_size_get says -1 for it from then on, after a remount too. A
+ * copy of a size taken earlier is stale once this count moves. */
+uint64_t cache_size_forgets(void);
 
 /* 64-bit FNV-1a of a NUL-terminated string (never 0): the key of a URL. */
 uint64_t cache_key(const char *url);

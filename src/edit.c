@@ -5,7 +5,9 @@
 #include "log.h"
 #include "meta.h"
 #include "names.h"
+#include "pinstore.h"
 #include "stats.h"
+#include "textcheck.h"
 #include "tree.h"
 #include "upload.h"
 
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <strings.h>
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -81,14 +85,186 @@ static int check_title(const char *title)
 	return 0;
 }
 
+static int check_pin_value(const char *key, const cJSON *v);
+
+/* True when the object as Pinterest holds it has every field of a PATCH body (a "" sent
+ * clears a field, which then reads as null or ""). */
+static bool holds_fields(const cJSON *object, const cJSON *body)
+{
+	const cJSON *v;
+
+	cJSON_ArrayForEach(v, body)
+	{
+		const cJSON *now = cJSON_GetObjectItemCaseSensitive(object, v->string);
+		bool cleared = cJSON_IsString(v) && !v->valuestring[0];
+
+		if (cJSON_Compare(now, v, true) || (cleared && (!now || cJSON_IsNull(now))))
+			continue;
+		/* A pin's board and section are read back as fields of their own names. */
+		if (strcmp(v->string, "board_section_id") == 0 && cJSON_IsNull(v) &&
+		    (!now || cJSON_IsNull(now)))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+struct by_id {
+	const char *id;
+	cJSON *found;
+};
+
+static int match_id(const cJSON *it, void *ctx)
+{
+	struct by_id *b = ctx;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+
+	if (!cJSON_IsString(id) || strcmp(id->valuestring, b->id) != 0)
+		return 0;
+	b->found = cJSON_Duplicate(it, true); /* the page's tree goes with the page */
+	return b->found ? 1 : -ENOMEM;
+}
+
+/* The object at api_path as Pinterest holds it now: a GET, or for a section, which v5 has no
+ * GET of, its board's list of sections. Caller deletes *now. */
+static int read_back(const char *api_path, cJSON **now)
+{
+	const char *sec = strstr(api_path, "/sections/");
+	char list[128];
+	struct by_id b = {NULL, NULL};
+	int result;
+
+	if (!sec)
+		return api_call("GET", api_path, NULL, now);
+	snprintf(list, sizeof(list), "%.*s/sections", (int)(sec - api_path), api_path);
+	b.id = sec + strlen("/sections/");
+	result = api_list(list, true, match_id, &b);
+	*now = b.found;
+	return result == 1 ? 0 : result ? result : -ENOENT;
+}
+
+/* PATCH body to api_path. When its answer is lost (EIO: a stall, a closed connection), the
+ * change may have been made all the same: one GET of the object tells, and a change that is
+ * there is a success, with the object as the answer. Never sent twice by this. */
+static int patch(const char *api_path, const cJSON *body, cJSON **answer)
+{
+	int result = api_call("PATCH", api_path, body, answer);
+	cJSON *now = NULL;
+
+	if (result != -EIO && result != -ETIMEDOUT)
+		return result;
+	if (read_back(api_path, &now) == 0 && cJSON_IsObject(now) && holds_fields(now, body)) {
+		log_info("PATCH %s: the answer was lost, the change was made", api_path);
+		*answer = now;
+		return 0;
+	}
+	cJSON_Delete(now);
+	return result;
+}
+
 /* ---- folders ---- */
+
+/* A walk of a listing for a board or section of one name. */
+struct hunt {
+	const char *name;
+	bool fold;    /* ignore ASCII case, as Pinterest does for names it keeps unique */
+	cJSON *found; /* the first match, a copy: the caller's */
+};
+
+static int hunt_item(const cJSON *it, void *ctx)
+{
+	struct hunt *h = ctx;
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+
+	if (!cJSON_IsString(name) || (h->fold ? strcasecmp(name->valuestring, h->name)
+					      : strcmp(name->valuestring, h->name)) != 0)
+		return 0;
+	/* The page's tree goes with the page (jarena.h): keep a copy. */
+	h->found = cJSON_Duplicate(it, true);
+	return h->found ? 1 : -ENOMEM;
+}
+
+/* The board or section named name in the listing at list_path (every page), into *found; the
+ * caller cJSON_Deletes it. Returns 0, -ENOENT when there is none, or -errno. */
+static int find_named(const char *list_path, const char *name, bool fold, cJSON **found)
+{
+	struct hunt h = {name, fold, NULL};
+	int result = api_list(list_path, true, hunt_item, &h);
+
+	*found = h.found;
+	if (result == 1)
+		return 0;
+	return result ? result : -ENOENT;
+}
+
+/* Installs a board (board_id NULL) or a section of board_id in the tree. */
+static int apply_folder(const char *board_id, const cJSON *j)
+{
+	return board_id ? tree_apply_section(board_id, j) : tree_apply_board(j);
+}
+
+/* POST of a board (board_id NULL) or of one of board_id's sections, named name, to api_path,
+ * which lists them too. Returns 0 or -errno. */
+static int make_folder(const char *path, const char *api_path, const char *board_id,
+		       const cJSON *body, const char *name)
+{
+	cJSON *answer = NULL, *found = NULL;
+	int result = api_call("POST", api_path, body, &answer);
+
+	if (!result)
+		result = apply_folder(board_id, answer);
+	if (result == -EIO) {
+		/* The answer was lost or broken (cut, stalled, 5xx) and the folder may have been
+		 * made: one walk of the listing settles it. The tree had no folder of that name,
+		 * so one of exactly that name is this one. */
+		result = find_named(api_path, name, false, &found);
+		log_info("mkdir %s: the answer was lost; %s", path,
+			 !result	     ? "it was made"
+			 : result == -ENOENT ? "it was not made"
+					     : "whether it was made is not known");
+		result = result ? -EIO : apply_folder(board_id, found);
+	} else if (result == (board_id ? -EBUSY : -EINVAL)) {
+		/* Pinterest's answer to a name taken ignoring case (400 for a board, 409 for a
+		 * section): maybe by a folder made elsewhere that the tree does not show yet. It
+		 * shows from now on. A 400 for another reason stays EINVAL. */
+		if (find_named(api_path, name, true, &found) == 0)
+			apply_folder(board_id, found);
+		result = board_id || found ? -EEXIST : -EINVAL;
+	}
+	cJSON_Delete(found);
+	cJSON_Delete(answer);
+	return result;
+}
+
+struct fold_match {
+	const char *name;
+	bool hit;
+};
+
+static int match_folded(void *ctx, const char *name, mode_t kind)
+{
+	struct fold_match *m = ctx;
+
+	m->hit = kind == S_IFDIR && strcasecmp(name, m->name) == 0;
+	return m->hit;
+}
+
+/* True when boards/ shows a board named name but for its case: Pinterest keeps board names
+ * unique ignoring case, and would refuse the new one. */
+static bool board_name_taken(const char *boards, const char *name)
+{
+	struct fold_match m = {name, false};
+
+	tree_list(boards, 0, match_folded, &m, NULL);
+	return m.hit;
+}
 
 int edit_mkdir(const char *path)
 {
 	struct node_info parent, existing;
 	char dir[PATH_MAX], api_path[128], *title = NULL;
-	const char *base = split(path, dir, sizeof(dir));
-	cJSON *body = NULL, *answer = NULL;
+	const char *base = split(path, dir, sizeof(dir)), *board_id = NULL;
+	cJSON *body = NULL;
 	int result;
 
 	result = tree_stat(dir, false, &parent);
@@ -102,26 +278,27 @@ int edit_mkdir(const char *path)
 		log_warn("mkdir %s: boards and sections cannot be named with a leading '.'", path);
 		return -EINVAL;
 	}
+	if (parent.type == NODE_BOARDS && board_name_taken(dir, base)) {
+		log_warn("mkdir %s: a board of that name in another case exists, and Pinterest's "
+			 "board names ignore case",
+			 path);
+		return -EEXIST;
+	}
 	title = names_to_title(base);
 	body = cJSON_CreateObject();
 	if (!title || !body || !cJSON_AddStringToObject(body, "name", title)) {
 		result = -ENOMEM;
 		goto out;
 	}
-	if (parent.type == NODE_BOARDS) {
-		result = api_call("POST", "/boards", body, &answer);
-		if (!result)
-			result = tree_apply_board(answer);
-	} else if (!(result = check_section_name(title))) {
-		snprintf(api_path, sizeof(api_path), "/boards/%s/sections", parent.board_id);
-		result = api_call("POST", api_path, body, &answer);
-		if (!result)
-			result = tree_apply_section(parent.board_id, answer);
+	snprintf(api_path, sizeof(api_path), "/boards");
+	if (parent.type == NODE_BOARD) {
+		board_id = parent.board_id;
+		snprintf(api_path, sizeof(api_path), "/boards/%s/sections", board_id);
+		result = check_section_name(title);
 	}
-	if (result == -EBUSY) /* 409: the board has a section of that name */
-		result = -EEXIST;
+	if (!result)
+		result = make_folder(path, api_path, board_id, body, title);
 out:
-	cJSON_Delete(answer);
 	cJSON_Delete(body);
 	free(title);
 	return result;
@@ -135,12 +312,86 @@ static int count_entry(void *ctx, const char *name, mode_t kind)
 	return 0;
 }
 
+/* True when GET api_path answers 404: the object is gone. */
+static bool gone_on_server(const char *api_path)
+{
+	cJSON *answer = NULL;
+	int result = api_call("GET", api_path, NULL, &answer);
+
+	cJSON_Delete(answer);
+	return result == -ENOENT;
+}
+
+/* DELETE api_path. A 404 to a DELETE that was sent again (the first one's answer was cut or
+ * lost) means the first one did it; so does a 404 to one GET of check_path after an answer lost
+ * for good (EIO: stalled past the retry time). Returns 0, -ENOENT for an object deleted
+ * elsewhere before (the caller says so), or -errno. */
+static int delete_object(const char *path, const char *api_path, const char *check_path)
+{
+	cJSON *answer = NULL;
+	int result = api_call("DELETE", api_path, NULL, &answer);
+
+	cJSON_Delete(answer);
+	if ((result == -ENOENT && api_last_retried()) ||
+	    (result == -EIO && gone_on_server(check_path))) {
+		log_info("%s: deleted, though the answer was lost", path);
+		result = 0;
+	}
+	return result;
+}
+
+/* Whether the first page of the listing at api_path holds an item: 1, 0, or -errno. */
+static int has_items(const char *api_path)
+{
+	cJSON *answer = NULL;
+	const cJSON *items;
+	int result = api_call("GET", api_path, NULL, &answer);
+
+	if (!result) {
+		items = cJSON_GetObjectItemCaseSensitive(answer, "items");
+		if (cJSON_IsArray(items)) {
+			result = cJSON_GetArraySize(items) > 0;
+		} else {
+			log_warn("GET %.200s: answer has no items list", api_path);
+			result = -EIO;
+		}
+	}
+	cJSON_Delete(answer);
+	return result;
+}
+
+/* Pinterest deletes a board or section with everything in it, and the tree's listing may
+ * predate a pin saved there since by another client (pin_count is not documented as exact):
+ * one fresh look at its first pin, and at a board's first section, before the DELETE. An
+ * entry found is one the mount never showed: -ENOTEMPTY, and every listing is asked for again
+ * at the next look, so that it shows. base: the folder's API path. */
+static int check_empty(const char *path, const struct node_info *info, const char *base)
+{
+	char api_path[192];
+	const char *what = "pin";
+	int result;
+
+	snprintf(api_path, sizeof(api_path), "%s/pins?page_size=1", base);
+	result = has_items(api_path);
+	if (!result && info->type == NODE_BOARD) {
+		what = "section";
+		snprintf(api_path, sizeof(api_path), "%s/sections?page_size=1", base);
+		result = has_items(api_path);
+	}
+	if (result == 1) {
+		log_warn("rmdir %s: it holds a %s the mount had not shown; nothing was deleted",
+			 path, what);
+		tree_invalidate();
+		result = -ENOTEMPTY;
+	}
+	return result;
+}
+
 int edit_rmdir(const char *path)
 {
 	struct node_info info;
-	char api_path[128];
+	char api_path[128], check[192];
 	size_t n = 0;
-	cJSON *answer = NULL;
 	int result = tree_stat(path, false, &info);
 
 	if (result)
@@ -148,6 +399,12 @@ int edit_rmdir(const char *path)
 	if (info.type != NODE_BOARD && info.type != NODE_SECTION)
 		return info.kind == S_IFDIR ? -EPERM : -ENOTDIR;
 	result = tree_list(path, 0, count_entry, &n, NULL);
+	if (result == -ENOENT && info.type == NODE_BOARD) {
+		/* Its listing found it deleted elsewhere, and said so: it goes from the tree
+		 * too. */
+		log_info("rmdir %s: it was deleted elsewhere already", path);
+		tree_apply_board_gone(info.board_id);
+	}
 	if (result)
 		return result;
 	local_list(path, count_entry, &n);
@@ -158,30 +415,38 @@ int edit_rmdir(const char *path)
 	else
 		snprintf(api_path, sizeof(api_path), "/boards/%s/sections/%s", info.board_id,
 			 info.section_id);
-	result = api_call("DELETE", api_path, NULL, &answer);
-	cJSON_Delete(answer);
-	if (result)
+	/* v5 has no GET of one section: its pins answer 404 once it is gone. */
+	snprintf(check, sizeof(check), "%s%s", api_path,
+		 info.type == NODE_BOARD ? "" : "/pins?page_size=1");
+	result = check_empty(path, &info, api_path);
+	if (!result)
+		result = delete_object(path, api_path, check);
+	if (result == -ENOENT)
+		log_warn("rmdir %s: it was deleted elsewhere already", path);
+	if (result && result != -ENOENT)
 		return result;
 	if (info.type == NODE_BOARD)
 		tree_apply_board_gone(info.board_id);
 	else
 		tree_apply_section_gone(info.board_id, info.section_id);
-	return 0;
+	return result;
 }
 
 /* ---- pins ---- */
 
-static int delete_pin(const struct node_info *info)
+static int delete_pin(const char *path, const struct node_info *info)
 {
 	char api_path[128];
-	cJSON *answer = NULL;
 	int result;
 
 	snprintf(api_path, sizeof(api_path), "/pins/%s", info->pin_id);
-	result = api_call("DELETE", api_path, NULL, &answer);
-	cJSON_Delete(answer);
-	if (!result)
+	result = delete_object(path, api_path, api_path);
+	if (result == -ENOENT)
+		log_warn("rm %s: the pin was deleted elsewhere already", path);
+	if (!result || result == -ENOENT) {
 		tree_apply_pin_gone(info->board_id, info->pin_id);
+		pinstore_forget(info->pin_id);
+	}
 	return result;
 }
 
@@ -208,13 +473,13 @@ int edit_unlink(const char *path)
 		return result;
 	switch (info.type) {
 	case NODE_PIN_IMAGE:
-		return delete_pin(&info);
+		return delete_pin(path, &info);
 	case NODE_PIN_JSON:
 		if (pin_has_image(&info)) {
 			log_warn("rm %s: remove the pin's image to delete the pin", path);
 			return -EPERM;
 		}
-		return delete_pin(&info);
+		return delete_pin(path, &info);
 	case NODE_BOARD_JSON:
 		/* It describes the board; removing it means nothing, and rm -r of a board must
 		 * get past it. It shows again, as the board does. */
@@ -264,7 +529,7 @@ static int patch_pin(const char *pin_id, const char *old_board_id, cJSON *body, 
 	int result;
 
 	snprintf(api_path, sizeof(api_path), "/pins/%s", pin_id);
-	result = api_call("PATCH", api_path, body, &answer);
+	result = patch(api_path, body, &answer);
 	if (result == -EPERM && moving) {
 		/* Pinterest refuses some moves; EXDEV makes mv copy and delete by itself. */
 		log_info("pin %s: Pinterest refused the move; mv copies instead", pin_id);
@@ -318,8 +583,13 @@ static int rename_pin(const char *from, const struct node_info *info, const char
 		cJSON_AddStringToObject(body, "board_section_id", dest.section_id);
 	else if (moving)
 		cJSON_AddNullToObject(body, "board_section_id");
-	if (!body->child)
-		goto out; /* same title, same place: nothing to tell Pinterest */
+	if (!body->child) {
+		/* Same title, same place: only the extension, which is the file's own. */
+		if (info->type == NODE_PIN_IMAGE && *ext &&
+		    (result = tree_pin_ext(info->board_id, info->pin_id, ext)))
+			log_warn("mv %s: %s is not an image extension", from, ext);
+		goto out;
+	}
 	result = patch_pin(info->pin_id, info->board_id, body,
 			   info->type == NODE_PIN_IMAGE && *ext ? ext : NULL, moving);
 out:
@@ -358,7 +628,7 @@ static int rename_folder(const struct node_info *info, const char *to)
 	else
 		snprintf(api_path, sizeof(api_path), "/boards/%s/sections/%s", info->board_id,
 			 info->section_id);
-	result = api_call("PATCH", api_path, body, &answer);
+	result = patch(api_path, body, &answer);
 	if (!result)
 		result = info->type == NODE_BOARD ? tree_apply_board(answer)
 						  : tree_apply_section(info->board_id, answer);
@@ -399,12 +669,50 @@ int edit_rename(const char *from, const char *to, unsigned int flags)
 	}
 }
 
-int edit_upload(const char *path, const char *staging)
+/* Checks the text a new pin is to get, as a sidecar edit would. */
+static int check_pin_text(const struct pin_text *t)
 {
+	const char *const values[] = {t->description, t->link, t->alt_text};
+	const char *const keys[] = {"description", "link", "alt_text"};
+	int result = 0;
+
+	for (size_t i = 0; i < 3 && !result; i++) {
+		cJSON *v = values[i] ? cJSON_CreateString(values[i]) : NULL;
+
+		if (values[i])
+			result = v ? check_pin_value(keys[i], v) : -ENOMEM;
+		cJSON_Delete(v);
+	}
+	return result;
+}
+
+/* The bytes a pin was made from, the name its file was given and the mtime its writer set
+ * (rsync -a and cp -p set it before the close or the rename): the file reads back as written,
+ * across remounts (pinstore.h). The pin exists either way; a failure here is only logged. */
+static void keep_upload(const cJSON *pin, const char *name, const char *staging)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(pin, "id");
+	struct stat st;
+	int result;
+
+	if (!cJSON_IsString(id))
+		return;
+	result = stat(staging, &st) < 0 ? -errno : 0;
+	if (!result)
+		result = pinstore_put(id->valuestring, name, staging, &st.st_mtim);
+	if (result)
+		log_warn("pin %s: its bytes are not kept (%s); it reads as Pinterest serves it",
+			 id->valuestring, strerror(-result));
+}
+
+int edit_upload(const char *path, const char *staging, const struct pin_text *text)
+{
+	static const struct pin_text none;
+	const struct pin_text *t = text ? text : &none;
 	struct node_info folder;
 	char dir[PATH_MAX];
 	const char *base = split(path, dir, sizeof(dir)), *ext;
-	char *title = title_of(base);
+	char *title = t->title ? strdup(t->title) : title_of(base);
 	cJSON *pin = NULL;
 	int result = title ? tree_stat(dir, false, &folder) : -ENOMEM;
 
@@ -412,17 +720,26 @@ int edit_upload(const char *path, const char *staging)
 		result = -EPERM;
 	if (!result)
 		result = check_title(title);
+	if (!result)
+		result = check_pin_text(t);
 	if (!result) {
-		struct upload u = {staging, folder.board_id,
-				   folder.section_id[0] ? folder.section_id : NULL, title};
+		struct upload u = {.staging = staging,
+				   .board_id = folder.board_id,
+				   .section_id = folder.section_id[0] ? folder.section_id : NULL,
+				   .title = title,
+				   .description = t->description,
+				   .link = t->link,
+				   .alt_text = t->alt_text};
 
 		result = upload_pin(&u, &pin);
 	}
 	if (!result) {
+		keep_upload(pin, base, staging);
 		names_strip_ext(base, &ext);
 		result = tree_apply_pin(NULL, pin, ext);
 	}
-	if (result)
+	/* upload.c has said why for a file it refused. */
+	if (result && result != -EMEDIUMTYPE && result != -EFBIG)
 		log_warn("%s: not uploaded (%s)", path, strerror(-result));
 	stats_upload(result == 0);
 	cJSON_Delete(pin);
@@ -510,7 +827,36 @@ int edit_diff(const cJSON *now, const cJSON *edited, bool pin, cJSON *diff)
 			   pin ? check_pin_value : check_board_value, diff);
 }
 
-int edit_text(const char *path, const char *text, size_t len)
+/* Refuses what the API would refuse or cJSON would silently cut: bytes that are not UTF-8,
+ * and a string holding \u0000. */
+static int check_text(const char *path, const char *text, size_t len)
+{
+	if (!text_utf8_valid(text, len)) {
+		log_warn("%s: the text is not UTF-8; nothing was changed", path);
+		return -EINVAL;
+	}
+	if (text_json_has_nul(text, len)) {
+		log_warn("%s: a string holds \\u0000; nothing was changed", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Keeps only the writable fields of a pin's sidecar copied from another pin: its id, dates
+ * and place are the other pin's, not an edit. */
+static void keep_copied(cJSON *edited)
+{
+	cJSON *v = edited->child, *next;
+
+	for (; v; v = next) {
+		next = v->next;
+		if (!is_writable(meta_pin_writable, v->string))
+			cJSON_Delete(cJSON_DetachItemViaPointer(edited, v));
+	}
+}
+
+/* edit_text; copied: the text is another pin's sidecar (edit_text_copied). */
+static int apply_text(const char *path, const char *text, size_t len, bool copied)
 {
 	struct node_info info;
 	char *cur_text = NULL, api_path[128];
@@ -526,6 +872,9 @@ int edit_text(const char *path, const char *text, size_t len)
 	if (result)
 		goto out;
 	pin = info.type == NODE_PIN_JSON;
+	result = check_text(path, text, len);
+	if (result)
+		goto out;
 	now = cJSON_ParseWithLength(cur_text, cur_len);
 	edited = cJSON_ParseWithLength(text, len);
 	if (!cJSON_IsObject(edited)) {
@@ -533,6 +882,8 @@ int edit_text(const char *path, const char *text, size_t len)
 		result = -EINVAL;
 		goto out;
 	}
+	if (copied && pin)
+		keep_copied(edited);
 	if (!now || !diff) {
 		result = -ENOMEM;
 		goto out;
@@ -548,7 +899,7 @@ int edit_text(const char *path, const char *text, size_t len)
 		snprintf(api_path, sizeof(api_path), "/pins/%s", info.pin_id);
 	else
 		snprintf(api_path, sizeof(api_path), "/boards/%s", info.board_id);
-	result = api_call("PATCH", api_path, diff, &answer);
+	result = patch(api_path, diff, &answer);
 	if (!result)
 		result = pin ? tree_apply_pin(NULL, answer, NULL) : tree_apply_board(answer);
 out:
@@ -558,6 +909,16 @@ out:
 	cJSON_Delete(now);
 	free(cur_text);
 	return result;
+}
+
+int edit_text(const char *path, const char *text, size_t len)
+{
+	return apply_text(path, text, len, false);
+}
+
+int edit_text_copied(const char *path, const char *text, size_t len)
+{
+	return apply_text(path, text, len, true);
 }
 
 int edit_setxattr(const char *path, const char *name, const char *value, size_t size)
@@ -578,6 +939,10 @@ int edit_setxattr(const char *path, const char *name, const char *value, size_t 
 	if (!is_writable(meta_pin_writable, name)) {
 		log_warn("setfattr %s: user.pinterest.%s is read-only", path, name);
 		return -EPERM;
+	}
+	if (!text_utf8_valid(value, size)) {
+		log_warn("setfattr %s: the value is not UTF-8 text", path);
+		return -EINVAL;
 	}
 	text = strndup(value, size);
 	body = cJSON_CreateObject();

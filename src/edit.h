@@ -22,12 +22,26 @@ int edit_unlink(const char *path);
 /* mv of a board, a section, or a pin (retitle and/or move). from must be in the tree. */
 int edit_rename(const char *from, const char *to, unsigned int flags);
 
-/* Creates a pin at path (its folder and title) from the bytes in staging. */
-int edit_upload(const char *path, const char *staging);
+/* Text for a new pin beyond its image, each NULL when not given. */
+struct pin_text {
+	const char *title; /* wins over the file name's (cp -a of "Tart {ID}.jpg" keeps "Tart") */
+	const char *description;
+	const char *link;
+	const char *alt_text;
+};
+
+/* Creates a pin at path (its folder, and its title from the name unless text has one) from
+ * the bytes in staging, with text (may be NULL) in the same POST. */
+int edit_upload(const char *path, const char *staging, const struct pin_text *text);
 
 /* Applies text written to a pin's sidecar or a board's .board.json: one PATCH of the fields
  * that changed. -EINVAL for malformed JSON, unknown fields, read-only fields changed. */
 int edit_text(const char *path, const char *text, size_t len);
+
+/* A sidecar copied from another pin written onto a pin this mount just made (cp -r of a board
+ * within the mount, copyin.h): its writable fields are the new pin's; its id, dates and place
+ * are left out. Otherwise as edit_text. */
+int edit_text_copied(const char *path, const char *text, size_t len);
 
 /* What an edit of a sidecar asks for, without sending anything: the writable fields of edited
  * that differ from now (both parsed sidecars; pin: a pin's, else a board's .board.json) go

@@ -1,10 +1,13 @@
 #include "fs.h"
 
 #include "cache.h"
+#include "commit.h"
+#include "copyin.h"
 #include "edit.h"
 #include "local.h"
 #include "log.h"
 #include "openlist.h"
+#include "pinstore.h"
 #include "names.h"
 #include "social.h"
 #include "stamp.h"
@@ -37,8 +40,11 @@ struct handle {
 	char *text;		 /* H_TEXT */
 	size_t len, cap;
 	bool writable, dirty;
+	unsigned long local_id; /* H_LOCAL opened for writing: see local_closed */
 	bool push; /* a sidecar's text to put in the kernel's page cache at open (fs_text_push) */
-	pid_t opener;	       /* the process that opened it for writing: see caller_process */
+	bool committed;	       /* H_LOCAL: its pin is made; later writes cannot change it */
+	bool copied;	       /* H_TEXT: another pin's sidecar copied onto a pin just made */
+	bool excl;	       /* H_LOCAL made with O_EXCL, as cp does in a folder it made */
 	struct open_link link; /* in open_handles */
 };
 
@@ -63,7 +69,7 @@ static gid_t owner_gid;
  * The kernel's inode and its pages move with a rename, so the record moves too. A path not in
  * the table (never stat'ed, or pushed out: the table is bounded) is opened with direct_io.
  * libfuse's auto_cache is not used: it compares only mtime and size, and keeps pages when a
- * text changes to one of the same length (a pin's JSON keeps its mtime, its creation time). */
+ * text changes to one of the same length within the second its mtime counts. */
 #define SEEN_WAYS 4
 #define SEEN_SETS (1 << 14) /* 65536 paths, 1.5 MB */
 
@@ -186,27 +192,6 @@ void fs_init(struct fuse_conn_info *conn)
 	owner_gid = getgid();
 }
 
-/* The process (not the thread) a request comes from. A file is uploaded, and a sidecar edit
- * applied, when the process that opened it closes it: a child that inherited the descriptor
- * across fork sends a flush too when it closes its copy (at exec, say), and that must not
- * upload a file its opener is still writing. */
-static pid_t caller_process(void)
-{
-	pid_t tid = caller_pid, tgid = tid;
-	char path[64], line[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return tid;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
-}
-
 static struct handle *handle_of(const struct fuse_file_info *fi)
 {
 	return fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
@@ -227,6 +212,8 @@ static struct handle *handle_new(enum handle_kind kind)
 static void handle_free(struct handle *h)
 {
 	open_list_remove(&open_handles, &h->link);
+	if (h->local_id)
+		local_closed(h->local_id);
 	if (h->fd >= 0)
 		close(h->fd);
 	cache_image_close(h->img);
@@ -246,12 +233,38 @@ unsigned fs_close_all(void)
 	return n;
 }
 
+/* A pin this mount made reads back as it was written (pinstore.h): the size of the bytes
+ * uploaded and the mtime its writer set, so that rsync -a run again finds it the same. */
+static void kept_stat(const struct node_info *info, struct stat *st)
+{
+	struct pinstore_rec rec;
+
+	if (info->type != NODE_PIN_IMAGE || pinstore_get(info->pin_id, &rec) != 0)
+		return;
+	if (rec.size >= 0) {
+		st->st_size = rec.size;
+		st->st_blocks = (st->st_size + 511) / 512;
+	}
+	st->st_mtim = st->st_ctim = rec.mtime;
+}
+
+/* True when the image's size is known: learnt from Pinterest, or kept by this mount. */
+static bool size_known(const struct node_info *info)
+{
+	struct pinstore_rec rec;
+
+	return info->size >= 0 || (pinstore_get(info->pin_id, &rec) == 0 && rec.size >= 0);
+}
+
 static void fill_stat(const struct node_info *info, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_mode = info->kind | (info->kind == S_IFREG   ? 0644
 				    : info->kind == S_IFLNK ? 0777
 							    : 0755);
+	/* With -o allow_other, default_permissions keeps a SECRET board's pins from others. */
+	if (info->secret)
+		st->st_mode &= info->kind == S_IFDIR ? ~077 : ~066;
 	st->st_nlink = info->nlink;
 	st->st_uid = owner_uid;
 	st->st_gid = owner_gid;
@@ -261,6 +274,7 @@ static void fill_stat(const struct node_info *info, struct stat *st)
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_blksize = 65536;
 	st->st_mtime = st->st_ctime = st->st_atime = info->mtime;
+	kept_stat(info, st);
 }
 
 /* ---- MOUNT/.pinfs: pinfs's own files, never Pinterest's ---- */
@@ -283,8 +297,10 @@ static int pinfs_getattr(const char *path, struct stat *st)
 	st->st_uid = owner_uid;
 	st->st_gid = owner_gid;
 	st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
+	/* What the mount did is its owner's business: with -o allow_other, default_permissions
+	 * keeps others out. */
 	if (strcmp(path, PINFS_DIR) == 0) {
-		st->st_mode = S_IFDIR | 0555;
+		st->st_mode = S_IFDIR | 0500;
 		st->st_nlink = 2;
 		return 0;
 	}
@@ -293,7 +309,7 @@ static int pinfs_getattr(const char *path, struct stat *st)
 	text = stats_json();
 	if (!text)
 		return -ENOMEM;
-	st->st_mode = S_IFREG | 0444;
+	st->st_mode = S_IFREG | 0400;
 	st->st_nlink = 1;
 	st->st_size = (off_t)strlen(text);
 	free(text);
@@ -363,7 +379,11 @@ static int stat_path(const char *path, struct stat *st, struct fuse_file_info *f
 	else {
 		if (!want_size)
 			tree_count_lookup();
-		result = tree_stat(path, want_size, &info);
+		result = tree_stat(path, false, &info);
+		/* An unknown size is learnt (a HEAD sweep of the folder) unless this mount
+		 * keeps the pin's bytes. */
+		if (!result && want_size && info.type == NODE_PIN_IMAGE && !size_known(&info))
+			result = tree_stat(path, true, &info);
 	}
 	if (result == -ENOENT && tree_ghost(path, false)) {
 		/* The sidecar of a pin just deleted: found, so that rm can remove it quietly. */
@@ -375,7 +395,7 @@ static int stat_path(const char *path, struct stat *st, struct fuse_file_info *f
 	if (result)
 		return result;
 	fill_stat(&info, st);
-	*unknown = info.type == NODE_PIN_IMAGE && info.size < 0;
+	*unknown = info.type == NODE_PIN_IMAGE && !size_known(&info);
 	/* The text this handle reads (a snapshot taken at open, or the edit as written so far):
 	 * the kernel asks with the handle before cached reads, which then end where it ends. */
 	if (h && h->kind == H_TEXT)
@@ -476,7 +496,7 @@ static int fill_described(void *ctx, const char *name, mode_t kind, const struct
 	/* As getattr does: the size the kernel now holds decides how the text is served. */
 	if (S_ISREG(st.st_mode) && info->type != NODE_PIN_IMAGE)
 		seen_size(path, st.st_size);
-	if (info->type == NODE_PIN_IMAGE && info->size < 0)
+	if (info->type == NODE_PIN_IMAGE && !size_known(info))
 		return fill_at(fc, name, &st, FUSE_FILL_DIR_PLUS | FS_FILL_SIZE_UNKNOWN);
 	return fill_at(fc, name, &st, FUSE_FILL_DIR_PLUS);
 }
@@ -650,6 +670,26 @@ static int in_pin_folder(const char *path)
 	return info.type == NODE_BOARD || info.type == NODE_SECTION ? 0 : -EPERM;
 }
 
+/* cp -r of a board within the mount copies x.jpg, whose pin then shows x.json, then x.json
+ * with O_EXCL: onto the sidecar of a pin this mount just made, that text is the new pin's
+ * (edit_text_copied). Anything else that exists: EEXIST. */
+static int create_onto_sidecar(const char *path, const struct node_info *info,
+			       struct fuse_file_info *fi)
+{
+	struct handle *h;
+
+	if (info->type != NODE_PIN_JSON || !copyin_take(path, caller_pid))
+		return -EEXIST;
+	h = handle_new(H_TEXT);
+	if (!h)
+		return -ENOMEM;
+	h->writable = h->dirty = h->copied = true;
+	fi->direct_io = 1;
+	fi->fh = (uintptr_t)h;
+	seen_other(path, true);
+	return 0;
+}
+
 static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	const char *name = strrchr(path, '/') + 1;
@@ -672,7 +712,11 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (result)
 		return result;
 	if (tree_stat(path, false, &info) == 0)
-		return -EEXIST;
+		return create_onto_sidecar(path, &info, fi);
+	if (local_busy(path)) {
+		log_warn("%s: another writer is making this pin", path);
+		return -EBUSY;
+	}
 	if (local_is_upload_name(name) && names_strip_ext(name, NULL) > 0) {
 		char *title = names_to_title(name);
 		size_t chars = 0;
@@ -687,23 +731,22 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 			return -ENAMETOOLONG;
 		}
 	}
-	result = local_create(path, mode);
-	if (result)
-		return result;
-	seen_other(path, true);
 	h = handle_new(H_LOCAL);
 	if (!h)
 		return -ENOMEM;
-	h->fd = local_open(path, O_RDWR);
-	if (h->fd < 0) {
-		result = h->fd;
+	h->fd = local_create(path, mode, &h->local_id);
+	result = h->fd < 0 ? h->fd : 0;
+	if (result == -EEXIST && local_busy(path))
+		result = -EBUSY; /* the other writer made it first */
+	if (result) {
 		handle_free(h);
 		return result;
 	}
-	/* Made now, so written even when nothing is written to it: an empty file is refused
-	 * at close like any other bad image. */
+	seen_other(path, true);
+	/* Made now, so committed even when nothing is written to it: an empty file is a
+	 * partial one (commit.h). */
 	h->writable = h->dirty = true;
-	h->opener = caller_process();
+	h->excl = fi->flags & O_EXCL;
 	fi->fh = (uintptr_t)h;
 	return 0;
 }
@@ -744,15 +787,16 @@ static int open_local(const char *path, struct fuse_file_info *fi)
 
 	if (!h)
 		return -ENOMEM;
-	h->fd = local_open(path, fi->flags);
+	h->fd = local_open(path, fi->flags, &h->local_id);
 	if (h->fd < 0) {
 		int result = h->fd;
 
+		if (result == -EBUSY)
+			log_warn("%s: another writer is making this pin", path);
 		handle_free(h);
 		return result;
 	}
 	h->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
-	h->opener = h->writable ? caller_process() : 0;
 	seen_other(path, h->writable);
 	/* An existing local file opened with O_TRUNC is being written anew. */
 	h->dirty = h->writable && (fi->flags & O_TRUNC);
@@ -760,7 +804,8 @@ static int open_local(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-static int open_image(const char *path, struct fuse_file_info *fi, struct handle *h)
+static int open_image(const char *path, const struct node_info *pin, struct fuse_file_info *fi,
+		      struct handle *h)
 {
 	struct node_info info;
 	char *url = NULL;
@@ -769,6 +814,12 @@ static int open_image(const char *path, struct fuse_file_info *fi, struct handle
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		log_warn("%s: Pinterest cannot replace a pin's image", path);
 		return -EPERM;
+	}
+	/* The bytes this mount uploaded, where it keeps them: the file reads as written. */
+	h->fd = pinstore_open(pin->pin_id);
+	if (h->fd >= 0) {
+		fi->keep_cache = 1;
+		return 0;
 	}
 	result = tree_image_url(path, &url);
 	if (result)
@@ -813,7 +864,7 @@ static int open_text(const char *path, const struct node_info *info, struct fuse
 	}
 	h->cap = h->len;
 	h->writable = write;
-	h->opener = write ? caller_process() : 0;
+	h->copied = write && copyin_take(path, caller_pid);
 	if (write && (fi->flags & O_TRUNC)) {
 		h->len = 0;
 		h->dirty = true;
@@ -851,7 +902,7 @@ static int open_any(const char *path, struct fuse_file_info *fi)
 	h->text = text;
 	h->len = len;
 	if (info.type == NODE_PIN_IMAGE)
-		result = open_image(path, fi, h);
+		result = open_image(path, &info, fi, h);
 	else
 		result = open_text(path, &info, fi, h);
 	if (result) {
@@ -932,6 +983,11 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	(void)path;
 	if (!h->writable)
 		return -EBADF;
+	if (h->committed) {
+		log_warn(
+		    "a pin was made of this file at an earlier close; its image cannot change");
+		return -EPERM;
+	}
 	h->dirty = true;
 	if (h->kind == H_LOCAL) {
 		n = pwrite(h->fd, buf, size, off);
@@ -970,37 +1026,71 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	return social_owns(path) ? -EACCES : -EPERM;
 }
 
-/* Uploads a new image file, or applies an edited sidecar, when its writer closes it: an error
- * here is what close() returns, so cp and editors report it. */
+/* The caller made the pin whose sidecar is path[0..len) + suffix (copyin.h). */
+static void made_by_caller(const char *path, size_t len, const char *suffix)
+{
+	char sidecar[PATH_MAX];
+
+	if (snprintf(sidecar, sizeof(sidecar), "%.*s%s", (int)len, path, suffix) <
+	    (int)sizeof(sidecar))
+		copyin_made(sidecar, caller_pid);
+}
+
+bool fs_lookup_hidden(const char *path)
+{
+	return copyin_hidden(path, caller_pid);
+}
+
+/* A writer's close: a new image file whose bytes are whole is uploaded, an edited sidecar
+ * whose text is whole is applied (commit.h says why a close that finds them partial waits);
+ * an error here is what close() returns, so cp and editors report it. last: the release,
+ * whose result reaches nobody. */
+static int commit(const char *path, struct handle *h, bool last)
+{
+	bool pending = false;
+	int result = 0;
+
+	if (!path) /* removed while open: no pin to edit or to make */
+		result = h->kind == H_TEXT && !last ? -ENOENT : 0;
+	else if (h->kind == H_TEXT)
+		result =
+		    commit_edit(path, h->text ? h->text : "", h->len, h->copied, last, &pending);
+	else if (h->kind == H_LOCAL && local_is_upload_name(strrchr(path, '/') + 1))
+		h->committed = (result = commit_upload(path, last, &pending)) == 0 && !pending;
+	h->dirty = pending;
+	if (h->committed && h->excl)
+		made_by_caller(path, names_strip_ext(path, NULL), ".json");
+	return result;
+}
+
 static int fs_flush(const char *path, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
-	char staging[PATH_MAX];
-	int result = 0;
 
+	/* Any process's close counts, the opener's or a child's that inherited the descriptor
+	 * (dash runs `cat > f` in a child, and only cat hears a failure): a close while the
+	 * bytes are still being written finds them partial and changes nothing. */
 	if (!h->dirty)
 		return 0;
-	if (h->opener && caller_process() != h->opener)
-		return 0; /* another process's copy of the descriptor: the opener's close counts */
-	h->dirty = false;
-	if (!path) /* removed while open: no pin to edit or to make */
-		return h->kind == H_TEXT ? -ENOENT : 0;
-	if (h->kind == H_TEXT)
-		return edit_text(path, h->text ? h->text : "", h->len);
-	if (h->kind != H_LOCAL || !local_is_upload_name(strrchr(path, '/') + 1))
-		return 0; /* a scratch file: it stays local */
-	result = local_staging(path, staging, sizeof(staging));
-	if (!result)
-		result = edit_upload(path, staging);
-	/* Uploaded or refused, the local copy goes: the user's source file is untouched. */
-	local_unlink(path);
-	return result;
+	return commit(path, h, false);
+}
+
+bool fs_release_wants_path(const struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+
+	return h && h->dirty;
 }
 
 static int fs_release(const char *path, struct fuse_file_info *fi)
 {
-	(void)path;
-	handle_free(handle_of(fi));
+	struct handle *h = handle_of(fi);
+
+	/* Closed without a close that found the bytes whole: a child's flush was skipped, or
+	 * the file is still partial (commit.h). Done now if whole; the log tells the result. */
+	if (h->dirty)
+		commit(path, h, true);
+	handle_free(h);
 	return 0;
 }
 
@@ -1023,12 +1113,17 @@ static int fs_unlink(const char *path)
 
 static int fs_mkdir(const char *path, mode_t mode)
 {
+	int result;
+
 	(void)mode;
 	if (in_pinfs_dir(path))
 		return -EACCES;
 	if (social_owns(path))
 		return social_mkdir(path);
-	return edit_mkdir(path);
+	result = edit_mkdir(path);
+	if (!result)
+		copyin_folder(path, caller_pid);
+	return result;
 }
 
 static int fs_rmdir(const char *path)
@@ -1040,13 +1135,33 @@ static int fs_rmdir(const char *path)
 	return edit_rmdir(path);
 }
 
+/* A local file renamed onto a sidecar: its text is the edit (sed -i, editors' save). */
+static int rename_onto_sidecar(const char *from, const char *to)
+{
+	char *text = NULL;
+	ssize_t len = -1;
+	struct stat st;
+	int fd = local_open(from, O_RDONLY, &(unsigned long){0}), result;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) == 0 && st.st_size <= MAX_TEXT && (text = malloc(st.st_size + 1)))
+		len = pread(fd, text, st.st_size, 0);
+	result = !text ? -EFBIG : len < 0 ? -errno : 0;
+	close(fd);
+	if (!result)
+		result = edit_text(to, text, (size_t)len);
+	free(text);
+	if (!result)
+		local_unlink(from);
+	return result;
+}
+
 /* A local file renamed: onto a sidecar it is an edit (sed -i, editors' save), onto a plain
  * image name it becomes a pin (rsync), elsewhere it stays local. */
 static int rename_local(const char *from, const char *to)
 {
 	struct node_info info;
-	char staging[PATH_MAX], *text = NULL;
-	size_t len = 0;
 	int result = in_pin_folder(to);
 
 	if (result)
@@ -1054,31 +1169,11 @@ static int rename_local(const char *from, const char *to)
 	if (tree_stat(to, false, &info) == 0) {
 		if (info.type != NODE_PIN_JSON && info.type != NODE_BOARD_JSON)
 			return -EPERM;
-		int fd = local_open(from, O_RDONLY);
-		struct stat st;
-
-		if (fd < 0)
-			return fd;
-		if (fstat(fd, &st) == 0 && st.st_size <= MAX_TEXT &&
-		    (text = malloc(st.st_size + 1)))
-			len = (size_t)pread(fd, text, st.st_size, 0);
-		close(fd);
-		if (!text)
-			return -EFBIG;
-		result = edit_text(to, text, len);
-		free(text);
-		if (!result)
-			local_unlink(from);
-		return result;
+		return rename_onto_sidecar(from, to);
 	}
 	if (!local_is_upload_name(strrchr(to, '/') + 1))
 		return local_rename(from, to);
-	result = local_staging(from, staging, sizeof(staging));
-	if (!result)
-		result = edit_upload(to, staging);
-	if (!result)
-		local_unlink(from);
-	return result;
+	return commit_rename(from, to);
 }
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)
@@ -1114,10 +1209,25 @@ static int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 	return 0;
 }
 
+/* touch, rsync -a, cp -p: a local file keeps its times with its bytes; a pin's image keeps
+ * the mtime given, across remounts (pinstore.h); the rest is accepted and forgotten. */
 static int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
-	(void)path, (void)tv, (void)fi;
-	return 0;
+	struct node_info info;
+	struct timespec mtime = tv[1];
+	struct pinstore_rec rec;
+
+	(void)fi;
+	if (path && local_exists(path))
+		return local_utimens(path, tv);
+	if (!path || mtime.tv_nsec == UTIME_OMIT || tree_stat(path, false, &info) != 0 ||
+	    info.type != NODE_PIN_IMAGE)
+		return 0;
+	if (mtime.tv_nsec == UTIME_NOW)
+		clock_gettime(CLOCK_REALTIME, &mtime);
+	if (pinstore_get(info.pin_id, &rec) == 0)
+		return pinstore_set_mtime(info.pin_id, &mtime);
+	return pinstore_put(info.pin_id, strrchr(path, '/') + 1, NULL, &mtime);
 }
 
 static int fs_readlink(const char *path, char *buf, size_t len)
@@ -1135,14 +1245,18 @@ static int fs_getxattr(const char *path, const char *name, char *value, size_t s
 	 * trips per file. */
 	if (strncmp(name, "user.", 5) != 0)
 		return -ENOTSUP;
-	if (social_owns(path) || local_exists(path) || in_pinfs_dir(path))
+	if (local_exists(path))
+		return local_getxattr(path, name, value, size);
+	if (social_owns(path) || in_pinfs_dir(path))
 		return -ENODATA;
 	return tree_xattr_get(path, name, value, size);
 }
 
 static int fs_listxattr(const char *path, char *list, size_t size)
 {
-	if (social_owns(path) || local_exists(path) || in_pinfs_dir(path))
+	if (local_exists(path))
+		return local_listxattr(path, list, size);
+	if (social_owns(path) || in_pinfs_dir(path))
 		return 0;
 	return tree_xattr_list(path, list, size);
 }
@@ -1151,7 +1265,9 @@ static int fs_setxattr(const char *path, const char *name, const char *value, si
 		       int flags)
 {
 	(void)flags;
-	if (social_owns(path) || local_exists(path) || in_pinfs_dir(path))
+	if (local_exists(path))
+		return local_setxattr(path, name, value, size);
+	if (social_owns(path) || in_pinfs_dir(path))
 		return -ENOTSUP;
 	return edit_setxattr(path, name, value, size);
 }
@@ -1170,6 +1286,10 @@ static int fs_statfs(const char *path, struct statvfs *st)
 	st->f_frsize = 4096;
 	/* df's "files used" is the pin count: nothing else on the account is a quota. */
 	st->f_files = tree_pin_count();
+	/* Pinterest has no limit on pins that a file system could report: free inodes are
+	 * plenty, so that df -i, and file managers reading it, never see a full disk. */
+	st->f_ffree = st->f_favail = UINT32_MAX;
+	st->f_files += st->f_ffree;
 	st->f_namemax = 255;
 	return 0;
 }

@@ -34,6 +34,14 @@ bool fs_text_push(const struct fuse_file_info *fi, const char **text, size_t *le
 pid_t fs_dir_opened(const char *path);
 void fs_dir_closed(pid_t token);
 
+/* True when the release of fi has work that needs the file's path (a writer's file that no
+ * close found whole yet): lowlevel.c then looks the path up for it. */
+bool fs_release_wants_path(const struct fuse_file_info *fi);
+
+/* True when the caller's look-up of path must find nothing for now: a sidecar it is about to
+ * copy onto the pin or board it just made (copyin.h). Not cached by the kernel. */
+bool fs_lookup_hidden(const char *path);
+
 /* The kernel forgot the inode at path, and with it the file's pages in its page cache. */
 void fs_forgotten(const char *path);
 

@@ -22,6 +22,9 @@
 #define MAX_BACKOFF_S	  30.0
 #define MAX_RETRY_AFTER_S 60.0
 #define MAX_REDIRECTS	  5
+/* No API or CDN URL comes near this (Pinterest's are about 100 bytes); curl itself takes up to
+ * 8 MB, and a hostile answer may hold one that long. */
+#define MAX_URL 65536
 
 static struct http_config config;
 static CURLSH *share;
@@ -213,26 +216,47 @@ static bool loopback_host(const char *host)
 	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-bool http_url_allowed(const char *url)
+/* Why url may not be fetched, in why[len]; false when it may. Each refusal names its own
+ * cause: "only https" for a URL that is too long to parse would send the reader looking at
+ * the wrong thing. */
+static bool url_refused(const char *url, char *why, size_t len)
 {
-	CURLU *u = curl_url();
+	size_t n = strlen(url);
+	CURLU *u = NULL;
 	char *scheme = NULL, *host = NULL;
-	bool ok = false;
+	bool refused = true;
 
-	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+	if (n > MAX_URL) {
+		snprintf(why, len, "a URL of %zu bytes, over the %d pinfs fetches", n, MAX_URL);
+		return true;
+	}
+	u = curl_url();
+	if (!u) {
+		snprintf(why, len, "out of memory");
 		goto out;
-	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(why, len, "not a URL with a scheme and a host");
 		goto out;
-	if (strcasecmp(scheme, "https") == 0)
-		ok = true;
-	else if (strcasecmp(scheme, "http") == 0)
-		ok = loopback_host(host);
+	}
+	refused = strcasecmp(scheme, "https") != 0 &&
+		  !(strcasecmp(scheme, "http") == 0 && loopback_host(host));
+	if (refused)
+		snprintf(why, len, "only https, or http on loopback");
 out:
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);
-	return ok;
+	return refused;
+}
+
+bool http_url_allowed(const char *url)
+{
+	char why[128];
+
+	return !url_refused(url, why, sizeof(why));
 }
 
 int http_last_error(void)
@@ -437,6 +461,7 @@ static int curl_errno(CURLcode rc, bool too_big)
 		return -ECONNRESET;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
+	case CURLE_TOO_MANY_REDIRECTS: /* curl follows none itself; a loop is never transient */
 		return -EPROTO;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
@@ -457,7 +482,95 @@ struct exchange {
 	CURLcode rc;
 	double retry_after; /* seconds, -1 when absent */
 	char *location;	    /* where a redirect points (absolute), or NULL; caller frees */
+	int sends;	    /* times curl sent the request: see on_prereq */
+	bool body_failed;   /* read_body or rewind_body failed: ours, not the server's */
 };
+
+/* A streamed request body on its way (http_req.read_body). */
+struct body_src {
+	const struct http_req *req;
+	size_t sent;
+	int error; /* read_body's or rewind_body's -errno; -EIO when it ended early */
+};
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *user)
+{
+	struct body_src *b = user;
+	size_t want = size * nitems, left = b->req->body_len - b->sent;
+	ssize_t n;
+
+	if (left == 0)
+		return 0;
+	n = b->req->read_body(b->req->body_ctx, buf, want < left ? want : left);
+	if (n <= 0) {
+		/* Short of the Content-Length sent: the server would wait for the rest. */
+		b->error = n < 0 ? (int)n : -EIO;
+		return CURL_READFUNC_ABORT;
+	}
+	b->sent += (size_t)n;
+	return (size_t)n;
+}
+
+/* curl goes back to the start when it must send the body again on its own. */
+static int on_seek(void *user, curl_off_t offset, int origin)
+{
+	struct body_src *b = user;
+	int rc;
+
+	if (origin != SEEK_SET || offset != 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	rc = b->req->rewind_body(b->req->body_ctx);
+	if (rc) {
+		b->error = rc;
+		return CURL_SEEKFUNC_FAIL;
+	}
+	b->sent = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* Gives e the request's body: req->body as it is, or read_body's from its first byte (so a
+ * retry sends it whole). Returns 0 or rewind_body's -errno. */
+static int set_body(CURL *e, const struct http_req *req, struct body_src *b)
+{
+	if (req->body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		return 0;
+	}
+	if (!req->read_body)
+		return 0;
+	b->req = req;
+	b->sent = 0;
+	b->error = req->rewind_body(req->body_ctx);
+	if (b->error)
+		return b->error;
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(e, CURLOPT_READDATA, b);
+	curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+	curl_easy_setopt(e, CURLOPT_SEEKDATA, b);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	return 0;
+}
+
+/* The body could not be made: no server is to blame, and sending again would not help. */
+static int body_failure(int err, struct http_resp *resp, struct exchange *x)
+{
+	snprintf(resp->error, sizeof(resp->error), "cannot read the request body: %s",
+		 strerror(-err));
+	x->body_failed = true;
+	return err;
+}
+
+/* curl calls it each time it is about to send the request, its own silent re-send on a reused
+ * connection that died first included: a DELETE's 404 then tells whether the first one was
+ * done (http_resp.attempts). */
+static int on_prereq(void *user, char *remote_ip, char *local_ip, int remote_port, int local_port)
+{
+	(void)remote_ip, (void)local_ip, (void)remote_port, (void)local_port;
+	++*(int *)user;
+	return CURL_PREREQFUNC_OK;
+}
 
 /* The whole entity's length from an answer: a 206's Content-Range total, else Content-Length.
  * Returns -1 when unknown, or -2 when a 206 does not start where it was asked to. */
@@ -479,6 +592,7 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 {
 	CURL *e = thread_easy();
 	struct curl_slist *headers = NULL;
+	struct body_src b = {.req = req};
 	struct sink s = {.easy = e,
 			 .fd = req->sink_fd,
 			 .retry_after = -1,
@@ -508,9 +622,9 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	else if (strcmp(req->method, "GET") != 0)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
-	if (req->body) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	if (set_body(e, req, &b) != 0) {
+		result = body_failure(b.error, resp, x);
+		goto out;
 	}
 	if (req->bearer) {
 		if (asprintf(&auth, "Authorization: Bearer %s", req->bearer) < 0) {
@@ -540,6 +654,8 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, &s);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, &x->sends);
 
 	loop_will_wait(); /* the network: another thread reads FUSE requests meanwhile */
 	pace();
@@ -551,6 +667,10 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 	stats_request(req->method, url);
 	s.moved_at = now_s();
 	x->rc = curl_easy_perform(e);
+	if (x->rc != CURLE_OK && b.error) {
+		result = body_failure(b.error, resp, x);
+		goto out;
+	}
 	if (x->rc == CURLE_ABORTED_BY_CALLBACK && s.cancelled) {
 		snprintf(resp->error, sizeof(resp->error), "cancelled: unmounting");
 		result = -ECANCELED;
@@ -608,6 +728,10 @@ out:
 	/* A reused handle must not keep pointers to this call's stack or headers. */
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(e, CURLOPT_USERPWD, NULL);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, NULL);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_READDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_SEEKDATA, NULL);
 	return result;
 }
 
@@ -660,38 +784,65 @@ static int64_t sink_size(int fd)
 	return fd >= 0 && fstat(fd, &st) == 0 ? st.st_size : 0;
 }
 
-/* Where a redirect leads, when pinfs may go there. Returns 0, or -errno with resp->error
- * saying why. */
-static int check_redirect(const char *from, const char *to, int hops, struct http_resp *resp)
+/* The URLs one http_send has been to: a redirect back to one of them is a loop. */
+struct trail {
+	char *url[MAX_REDIRECTS + 1];
+	int n;
+};
+
+/* Where a redirect leads, when pinfs may go there: within MAX_REDIRECTS hops, to no URL this
+ * request has been to, and an allowed one. Returns 0, or -EPROTO with resp->error saying why:
+ * none of these is transient, so no one asks again (a loop retried cost 36 GETs and 5.6 s). */
+static int check_redirect(const struct trail *t, const char *to, struct http_resp *resp)
 {
-	if (hops > MAX_REDIRECTS) {
-		snprintf(resp->error, sizeof(resp->error), "more than %d redirects", MAX_REDIRECTS);
-		return -EIO;
+	const char *from = t->url[t->n - 1];
+	char why[128];
+
+	for (int i = 0; i < t->n; i++) {
+		if (strcmp(t->url[i], to) == 0) {
+			snprintf(resp->error, sizeof(resp->error), "redirect loop back to %.200s",
+				 to);
+			return -EPROTO;
+		}
 	}
-	if (!http_url_allowed(to)) {
-		snprintf(resp->error, sizeof(resp->error), "redirect to a refused URL");
-		log_warn("refusing to follow %.200s to %.200s: only https, or http on loopback",
-			 from, to);
+	if (t->n > MAX_REDIRECTS) {
+		snprintf(resp->error, sizeof(resp->error), "more than %d redirects", MAX_REDIRECTS);
+		return -EPROTO;
+	}
+	if (url_refused(to, why, sizeof(why))) {
+		snprintf(resp->error, sizeof(resp->error), "redirect to a refused URL: %s", why);
+		log_warn("refusing to follow %.200s to %.200s: %s", from, to, why);
 		return -EPROTO;
 	}
 	return 0;
 }
 
+/* The first URL of a request, when pinfs may go there: 0, or -EPROTO logged. */
+static int check_first(const char *url, struct http_resp *resp)
+{
+	char why[128];
+
+	if (!url_refused(url, why, sizeof(why)))
+		return 0;
+	snprintf(resp->error, sizeof(resp->error), "refused URL: %s", why);
+	log_warn("refusing to fetch %.200s: %s", url, why);
+	return -EPROTO;
+}
+
 int http_send(const struct http_req *req, struct http_resp *resp)
 {
 	double t0 = now_s(), budget_from = t0;
-	char *url = NULL;
+	struct trail trail = {.n = 0};
+	const char *url = req->url;
 	bool resumable = true;
-	int result = -EIO, hops = 0;
+	int result;
 
 	resp->error[0] = '\0';
-	if (!http_url_allowed(req->url)) {
-		snprintf(resp->error, sizeof(resp->error), "refused URL scheme or host");
-		log_warn("refusing to fetch %.200s: only https, or http on loopback", req->url);
-		result = -EPROTO;
+	resp->attempts = 0;
+	result = check_first(req->url, resp);
+	if (result)
 		goto out;
-	}
-	url = strdup(req->url);
+	url = trail.url[trail.n++] = strdup(req->url);
 	if (!url) {
 		result = -ENOMEM;
 		goto out;
@@ -706,12 +857,15 @@ int http_send(const struct http_req *req, struct http_resp *resp)
 		resp->content_len = resp->full_len = -1;
 		resp->error[0] = '\0';
 		result = perform_once(req, url, resume, resp, &x);
+		resp->attempts += x.sends;
 		if (!result && req->follow && is_redirect(resp->status) && x.location) {
-			result = check_redirect(url, x.location, ++hops, resp);
-			free(url);
-			url = x.location;
-			if (result)
+			resp->attempts = 0; /* what counts is the sends of the last URL's request */
+			result = check_redirect(&trail, x.location, resp);
+			if (result) {
+				free(x.location);
 				break;
+			}
+			url = trail.url[trail.n++] = x.location;
 			continue; /* a hop is not an attempt */
 		}
 		free(x.location);
@@ -722,7 +876,7 @@ int http_send(const struct http_req *req, struct http_resp *resp)
 		 * starts a new retry budget (the attempts stay bounded by max_retries). */
 		if (result && resumable && sink_size(req->sink_fd) > resume)
 			budget_from = now_s();
-		again = result ? error_retryable(result, req->retry)
+		again = result ? !x.body_failed && error_retryable(result, req->retry)
 			       : status_retryable(resp->status, req->retry);
 		if (!again || attempt >= config.max_retries)
 			break;
@@ -748,7 +902,8 @@ int http_send(const struct http_req *req, struct http_resp *resp)
 	log_debug("%s %.200s -> %ld (%.0f ms)", req->method, url, resp->status,
 		  (now_s() - t0) * 1000);
 out:
-	free(url);
+	for (int i = 0; i < trail.n; i++)
+		free(trail.url[i]);
 	last_error = result;
 	return result;
 }
@@ -775,6 +930,23 @@ static CURL *head_handle(const char *url, size_t index)
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, head_progress);
 	return e;
+}
+
+/* Whether a HEAD may go on from one hop to the next. A refusal is logged with its own cause,
+ * and is for good: asking again would get the same answer. A loop through several URLs ends
+ * at the hop limit (a HEAD keeps no trail of them). */
+static bool head_may_follow(const char *from, const char *to, int hops)
+{
+	char why[128];
+
+	if (from && strcmp(from, to) == 0)
+		snprintf(why, sizeof(why), "a redirect loop");
+	else if (hops > MAX_REDIRECTS)
+		snprintf(why, sizeof(why), "more than %d redirects", MAX_REDIRECTS);
+	else if (!url_refused(to, why, sizeof(why)))
+		return true;
+	log_warn("refusing to follow %.200s to %.200s: %s", from ? from : "?", to, why);
+	return false;
 }
 
 /* One HEAD of a round is over. Returns a handle for the next hop of a redirect that may be
@@ -807,12 +979,8 @@ static CURL *head_done(CURL *e, CURLcode rc, int64_t *sizes, unsigned char *hops
 		return NULL;
 	}
 	curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff);
-	if (++hops[i] > MAX_REDIRECTS || !http_url_allowed(location)) {
-		/* Refused for good: asking again would get the same answer. */
-		log_warn("refusing to follow %.200s to %.200s: only https, or http on loopback",
-			 eff ? eff : "?", location);
+	if (!head_may_follow(eff, location, ++hops[i]))
 		return NULL;
-	}
 	return head_handle(location, i);
 }
 
@@ -850,13 +1018,12 @@ static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_
 	loop_will_wait();
 	for (;;) {
 		while (running < (size_t)parallel && next < n && !atomic_load(&cancelled)) {
+			char why[128];
 			CURL *e;
 
-			if (!http_url_allowed(urls[todo[next]])) {
+			if (url_refused(urls[todo[next]], why, sizeof(why))) {
 				/* Refused for good: not worth another round. */
-				log_warn(
-				    "refusing to fetch %.200s: only https, or http on loopback",
-				    urls[todo[next++]]);
+				log_warn("refusing to fetch %.200s: %s", urls[todo[next++]], why);
 				continue;
 			}
 			e = head_handle(urls[todo[next]], todo[next]);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct http_config {
 	long connect_timeout_s; /* to open a connection; at most stall_timeout_s */
@@ -40,7 +41,15 @@ struct http_req {
 	const char *basic;	  /* "user:password" for Basic auth, or NULL */
 	const char *content_type; /* of body, or NULL */
 	const char *body;	  /* request body, or NULL */
-	size_t body_len;
+	size_t body_len;	  /* of body, or of the body read_body makes */
+	/* A body made while it is sent, when body is NULL: read_body puts up to size next
+	 * bytes into buf and returns how many, or -errno; body_len bytes exactly, sent with
+	 * that Content-Length, so it never holds the whole body. rewind_body starts it over
+	 * at byte 0 (before each attempt, and when curl must send it again); 0 or -errno.
+	 * Both are called in the sending thread, with body_ctx. */
+	ssize_t (*read_body)(void *ctx, char *buf, size_t size);
+	int (*rewind_body)(void *ctx);
+	void *body_ctx;
 	int sink_fd; /* >= 0: the answer body is written there instead of memory */
 	/* Called in the sending thread each time bytes were written to sink_fd (may be NULL):
 	 * lets readers of the file wait for bytes instead of polling its size. */
@@ -61,12 +70,14 @@ struct http_resp {
 	int64_t full_len;    /* the whole entity: a resumed download's Content-Range total,
 			      * else Content-Length; -1 when unknown */
 	char error[256];     /* why, when status is 0 */
+	int attempts;	     /* times the request was sent (curl's own re-sends included) */
 };
 
 void http_resp_release(struct http_resp *resp);
 
 /* Sends req, retrying as req->retry allows, and fills resp. Returns 0 when an HTTP answer came
- * (whatever its status), -ETIMEDOUT, -ECONNREFUSED, -EPROTO (a refused URL or redirect),
+ * (whatever its status), -ETIMEDOUT, -ECONNREFUSED, -EPROTO (a refused URL or redirect, a
+ * redirect loop or more than 5 redirects: never retried), read_body's -errno (not retried),
  * -EKEYREJECTED (the server's TLS certificate is not trusted), -EFBIG (answer over the cap),
  * -ECANCELED (http_cancel) or -EIO otherwise; resp->error then says why. */
 int http_send(const struct http_req *req, struct http_resp *resp);

@@ -1,10 +1,13 @@
 #include "jarena.h"
 
+#include "log.h"
+
 #include <pthread.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Under AddressSanitizer a block's free bytes are poisoned, and so is a kept block when its
  * trees end: a read of a tree after jarena_reset fails there as a use after free would. */
@@ -114,12 +117,91 @@ static void unlink_live(struct jarena *a)
 	a->live = 0;
 }
 
+/* The UTF-16 code unit of the \uXXXX escape whose backslash is t[i], or -1. */
+static long escape_at(const char *t, size_t len, size_t i)
+{
+	long v = 0;
+
+	if (i + 6 > len || t[i + 1] != 'u')
+		return -1;
+	for (size_t k = i + 2; k < i + 6; k++) {
+		int c = t[k] | 0x20; /* a letter's lower case; digits keep their value */
+
+		if (t[k] >= '0' && t[k] <= '9')
+			v = v * 16 + (t[k] - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (c - 'a' + 10);
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* Counts the lone UTF-16 surrogate escapes of text[0..len) (half of a pair: an emoji cut in
+ * two by a server that cut a string at a code unit) and, when fix is given (a copy of text),
+ * writes each there as \ufffd, of the same length. cJSON refuses a whole answer for one. */
+static size_t mend_surrogates(const char *text, size_t len, char *fix)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		const char *bs = memchr(text + i, '\\', len - i);
+		long u, low;
+
+		if (!bs)
+			break;
+		i = (size_t)(bs - text);
+		u = escape_at(text, len, i);
+		if (u < 0xD800 || u > 0xDFFF) {
+			i++; /* the escaped character: an escaped backslash starts no escape */
+			continue;
+		}
+		low = u <= 0xDBFF && i + 7 < len && text[i + 6] == '\\'
+			  ? escape_at(text, len, i + 6)
+			  : -1;
+		if (low >= 0xDC00 && low <= 0xDFFF) {
+			i += 11; /* a whole pair */
+			continue;
+		}
+		if (fix)
+			memcpy(fix + i, "\\ufffd", 6);
+		n++;
+		i += 5;
+	}
+	return n;
+}
+
+/* cJSON_ParseWithLength, with lone surrogate escapes read as U+FFFD (logged). */
+static cJSON *parse_mended(const char *text, size_t len)
+{
+	size_t lone = mend_surrogates(text, len, NULL);
+	char *copy;
+	cJSON *tree;
+
+	if (!lone)
+		return cJSON_ParseWithLength(text, len);
+	/* Parsed nodes copy their strings: the mended text goes once the tree is made. */
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, text, len);
+	mend_surrogates(text, len, copy);
+	log_warn("an API answer holds %zu lone UTF-16 surrogate escape(s) (half a character): "
+		 "read as U+FFFD",
+		 lone);
+	tree = cJSON_ParseWithLength(copy, len);
+	free(copy);
+	return tree;
+}
+
 cJSON *jarena_parse(struct jarena *a, const char *text, size_t len)
 {
 	struct jarena *outer = parsing;
 	cJSON *tree;
 
 	jarena_install();
+	if (!a)
+		return parse_mended(text, len);
 	/* Live before the parse: a parse that fails deletes what it built. */
 	if (!a->live) {
 		a->next_live = live_head;
@@ -127,7 +209,7 @@ cJSON *jarena_parse(struct jarena *a, const char *text, size_t len)
 		a->live = 1;
 	}
 	parsing = a;
-	tree = cJSON_ParseWithLength(text, len);
+	tree = parse_mended(text, len);
 	parsing = outer;
 	return tree;
 }

@@ -25,8 +25,11 @@ void jarena_install(void);
 
 /* Parses text[0..len) into a's blocks. The tree is the arena's: the caller never cJSON_Deletes
  * it (a cJSON_Delete of it or of a part of it, in this thread, frees nothing) and must not keep
- * any of it past jarena_release. Items the caller adds to it are its own, from malloc. Returns
- * NULL when text is not JSON or memory is short. */
+ * any of it past jarena_release. Items the caller adds to it are its own, from malloc. With a
+ * NULL, the tree is made with malloc as cJSON_ParseWithLength's, and the caller cJSON_Deletes
+ * it. Either way a lone UTF-16 surrogate escape ("\ud83c", half an emoji), which cJSON refuses
+ * along with the whole answer, is read as U+FFFD, with one log line. Returns NULL when text is
+ * not JSON or memory is short. */
 cJSON *jarena_parse(struct jarena *a, const char *text, size_t len);
 
 /* Ends the life of every tree parsed into a and keeps its first block for the next parse. */

@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "names.h"
+#include "textcheck.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,12 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* The text a writer gave a file as user.pinterest.* attributes (cp -a, mv across boards),
+ * for the pin it becomes. */
+static const char *const text_fields[LOCAL_TEXT_FIELDS] = {"title", "description", "link",
+							   "alt_text"};
 
 struct local_file {
 	char *path;
 	char *staging;
 	mode_t mode;
+	unsigned long id; /* names this file across renames (local_open, local_closed) */
+	int writers;	  /* descriptors open for writing */
+	char *text[LOCAL_TEXT_FIELDS]; /* as text_fields[]; NULL: not set */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -53,12 +63,21 @@ int local_init(const char *cache_dir)
 	return 0;
 }
 
+static void free_text(struct local_file *f)
+{
+	for (size_t i = 0; i < LOCAL_TEXT_FIELDS; i++) {
+		free(f->text[i]);
+		f->text[i] = NULL;
+	}
+}
+
 void local_cleanup(void)
 {
 	for (size_t i = 0; i < nfiles; i++) {
 		unlink(files[i].staging);
 		free(files[i].path);
 		free(files[i].staging);
+		free_text(&files[i]);
 	}
 	free(files);
 	files = NULL;
@@ -86,27 +105,27 @@ bool local_exists(const char *path)
 	return found;
 }
 
-int local_create(const char *path, mode_t mode)
+int local_create(const char *path, mode_t mode, unsigned long *id)
 {
-	struct local_file f = {.mode = mode & 07777}, *grown;
-	int fd, result = 0;
+	struct local_file f = {.mode = mode & 07777, .writers = 1}, *grown;
+	int fd = -1, result = 0;
 
 	pthread_mutex_lock(&lock);
 	if (find(path)) {
 		result = -EEXIST;
 		goto out;
 	}
-	if (asprintf(&f.staging, "%s/%lu", staging_dir, ++serial) < 0) {
+	f.id = ++serial;
+	if (asprintf(&f.staging, "%s/%lu", staging_dir, f.id) < 0) {
 		f.staging = NULL;
 		result = -ENOMEM;
 		goto out;
 	}
-	fd = open(f.staging, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(f.staging, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		result = -errno;
 		goto out;
 	}
-	close(fd);
 	f.path = strdup(path);
 	grown = f.path ? realloc(files, (nfiles + 1) * sizeof(*files)) : NULL;
 	if (!grown) {
@@ -116,12 +135,15 @@ int local_create(const char *path, mode_t mode)
 	}
 	files = grown;
 	files[nfiles++] = f;
+	*id = f.id;
 	f.path = f.staging = NULL;
 out:
 	pthread_mutex_unlock(&lock);
+	if (result && fd >= 0)
+		close(fd);
 	free(f.path);
 	free(f.staging);
-	return result;
+	return result ? result : fd;
 }
 
 int local_stat(const char *path, struct stat *st)
@@ -141,18 +163,61 @@ int local_stat(const char *path, struct stat *st)
 	return result;
 }
 
-int local_open(const char *path, int flags)
+/* A name whose upload is pending has one writer: a second would make a second pin of it, or
+ * truncate the bytes the first is about to send. */
+static bool pending_upload(const struct local_file *f)
+{
+	return f->writers > 0 && local_is_upload_name(strrchr(f->path, '/') + 1);
+}
+
+int local_open(const char *path, int flags, unsigned long *id)
+{
+	bool write = (flags & O_ACCMODE) != O_RDONLY;
+	struct local_file *f;
+	int fd = -ENOENT;
+
+	*id = 0;
+	pthread_mutex_lock(&lock);
+	f = find(path);
+	if (!f)
+		goto out;
+	if (write && pending_upload(f)) {
+		fd = -EBUSY;
+		goto out;
+	}
+	fd = open(f->staging, (flags & (O_ACCMODE | O_TRUNC | O_APPEND)) | O_CLOEXEC);
+	if (fd < 0) {
+		fd = -errno;
+		goto out;
+	}
+	if (write) {
+		f->writers++;
+		*id = f->id;
+	}
+out:
+	pthread_mutex_unlock(&lock);
+	return fd;
+}
+
+void local_closed(unsigned long id)
+{
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < nfiles; i++)
+		if (files[i].id == id && files[i].writers > 0)
+			files[i].writers--;
+	pthread_mutex_unlock(&lock);
+}
+
+bool local_busy(const char *path)
 {
 	struct local_file *f;
-	int fd;
+	bool busy;
 
 	pthread_mutex_lock(&lock);
 	f = find(path);
-	fd = f ? open(f->staging, (flags & (O_ACCMODE | O_TRUNC | O_APPEND)) | O_CLOEXEC) : -1;
-	if (fd < 0)
-		fd = f ? -errno : -ENOENT;
+	busy = f && pending_upload(f);
 	pthread_mutex_unlock(&lock);
-	return fd;
+	return busy;
 }
 
 int local_staging(const char *path, char *buf, size_t len)
@@ -175,6 +240,7 @@ static void drop(struct local_file *f)
 	unlink(f->staging);
 	free(f->path);
 	free(f->staging);
+	free_text(f);
 	*f = files[--nfiles];
 }
 
@@ -233,6 +299,129 @@ int local_chmod(const char *path, mode_t mode)
 		f->mode = mode & 07777;
 	pthread_mutex_unlock(&lock);
 	return f ? 0 : -ENOENT;
+}
+
+int local_utimens(const char *path, const struct timespec tv[2])
+{
+	struct local_file *f;
+	int result = 0;
+
+	pthread_mutex_lock(&lock);
+	f = find(path);
+	if (!f)
+		result = -ENOENT;
+	else if (utimensat(AT_FDCWD, f->staging, tv, 0) < 0)
+		result = -errno;
+	pthread_mutex_unlock(&lock);
+	return result;
+}
+
+/* The index in text_fields[] of a user.pinterest.* attribute, or -1. */
+static int text_field(const char *name)
+{
+	static const char prefix[] = "user.pinterest.";
+
+	if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
+		return -1;
+	for (int i = 0; i < LOCAL_TEXT_FIELDS; i++)
+		if (strcmp(name + sizeof(prefix) - 1, text_fields[i]) == 0)
+			return i;
+	return -1;
+}
+
+int local_setxattr(const char *path, const char *name, const char *value, size_t size)
+{
+	int field = text_field(name), result = 0;
+	struct local_file *f;
+	char *copy = NULL;
+
+	if (strncmp(name, "user.pinterest.", 15) != 0)
+		return -ENOTSUP;
+	if (field < 0)
+		return 0; /* id, url, board_id...: what Pinterest decides, which cp -a copies too */
+	if (!text_utf8_valid(value, size)) {
+		log_warn("%s: %s is not UTF-8 text", path, name);
+		return -EINVAL;
+	}
+	copy = strndup(value, size);
+	if (!copy)
+		return -ENOMEM;
+	pthread_mutex_lock(&lock);
+	f = find(path);
+	if (!f) {
+		result = -ENOENT;
+	} else {
+		free(f->text[field]);
+		f->text[field] = copy;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&lock);
+	free(copy);
+	return result;
+}
+
+int local_getxattr(const char *path, const char *name, char *buf, size_t len)
+{
+	int field = text_field(name), result;
+	struct local_file *f;
+	size_t n;
+
+	pthread_mutex_lock(&lock);
+	f = find(path);
+	if (!f) {
+		result = -ENOENT;
+	} else if (field < 0 || !f->text[field]) {
+		result = -ENODATA;
+	} else {
+		n = strlen(f->text[field]);
+		result = len && n > len ? -ERANGE : (int)n;
+		if (len && n <= len)
+			memcpy(buf, f->text[field], n);
+	}
+	pthread_mutex_unlock(&lock);
+	return result;
+}
+
+int local_listxattr(const char *path, char *buf, size_t len)
+{
+	struct local_file *f;
+	size_t need = 0;
+	int result;
+
+	pthread_mutex_lock(&lock);
+	f = find(path);
+	for (int i = 0; f && i < LOCAL_TEXT_FIELDS; i++) {
+		size_t n = f->text[i] ? strlen("user.pinterest.") + strlen(text_fields[i]) + 1 : 0;
+
+		if (n && len && need + n <= len)
+			snprintf(buf + need, n, "user.pinterest.%s", text_fields[i]);
+		need += n;
+	}
+	result = !f ? -ENOENT : len && need > len ? -ERANGE : (int)need;
+	pthread_mutex_unlock(&lock);
+	return result;
+}
+
+int local_text(const char *path, char *text[LOCAL_TEXT_FIELDS])
+{
+	struct local_file *f;
+	int result = 0;
+
+	memset(text, 0, LOCAL_TEXT_FIELDS * sizeof(*text));
+	pthread_mutex_lock(&lock);
+	f = find(path);
+	for (int i = 0; f && i < LOCAL_TEXT_FIELDS && !result; i++)
+		if (f->text[i] && !(text[i] = strdup(f->text[i])))
+			result = -ENOMEM;
+	if (!f)
+		result = -ENOENT;
+	pthread_mutex_unlock(&lock);
+	if (result)
+		for (int i = 0; i < LOCAL_TEXT_FIELDS; i++) {
+			free(text[i]);
+			text[i] = NULL;
+		}
+	return result;
 }
 
 int local_truncate(const char *path, off_t size)

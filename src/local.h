@@ -21,15 +21,25 @@ void local_cleanup(void);
 /* True when path is a local file. */
 bool local_exists(const char *path);
 
-/* Creates an empty local file. -EEXIST when there is one. */
-int local_create(const char *path, mode_t mode);
+/* Creates an empty local file and opens it for reading and writing: returns the fd (the
+ * caller closes it; *id names the writer for local_closed), or -errno: -EEXIST when there
+ * is one. */
+int local_create(const char *path, mode_t mode, unsigned long *id);
 
 /* Fills st for the local file at path, or answers -ENOENT. */
 int local_stat(const char *path, struct stat *st);
 
 /* Opens the staging file of path with flags (O_RDONLY, O_RDWR, O_TRUNC...). Returns an fd
- * the caller closes, or -errno. */
-int local_open(const char *path, int flags);
+ * the caller closes, or -errno: -EBUSY when path is an upload name (local_is_upload_name)
+ * already open for writing, so that two writers of one new name never make two pins. A
+ * writer's *id is for local_closed once its descriptor is released (0 for a reader). */
+int local_open(const char *path, int flags, unsigned long *id);
+
+/* A descriptor for writing that local_create or local_open gave is released. */
+void local_closed(unsigned long id);
+
+/* True when path is an upload name open for writing (its upload is pending). */
+bool local_busy(const char *path);
 
 /* The staging file of path, into buf. */
 int local_staging(const char *path, char *buf, size_t len);
@@ -43,6 +53,23 @@ int local_unlink(const char *path);
 /* Keeps the mode or times a user sets (chmod, touch): only locally. */
 int local_chmod(const char *path, mode_t mode);
 int local_truncate(const char *path, off_t size);
+
+/* Sets the staging file's times: the mtime a writer gives (rsync -a, cp -p) goes with the
+ * bytes to the pin they become. */
+int local_utimens(const char *path, const struct timespec tv[2]);
+
+/* user.pinterest.{title,description,link,alt_text} set on a file being written (cp -a, mv
+ * across boards) are kept for the pin it becomes; the other user.pinterest.* ones (id, url,
+ * board_id...) are Pinterest's to decide: accepted and ignored. Other names: -ENOTSUP.
+ * Value not UTF-8: -EINVAL. get and list follow getxattr/listxattr (size, -ERANGE). */
+#define LOCAL_TEXT_FIELDS 4 /* title, description, link, alt_text: struct upload's order */
+int local_setxattr(const char *path, const char *name, const char *value, size_t size);
+int local_getxattr(const char *path, const char *name, char *buf, size_t len);
+int local_listxattr(const char *path, char *buf, size_t len);
+
+/* Copies of the text set on path, in LOCAL_TEXT_FIELDS order (NULL where not set); the
+ * caller frees each. 0, -ENOENT or -ENOMEM. */
+int local_text(const char *path, char *text[LOCAL_TEXT_FIELDS]);
 
 /* Lists the local files directly in the folder dir ("/boards/X"). */
 void local_list(const char *dir, tree_fill_fn fill, void *ctx);

@@ -4,6 +4,7 @@
 #include "inodes.h"
 #include "log.h"
 #include "openlist.h"
+#include "textcheck.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -60,6 +61,28 @@ static int entry_of(fuse_ino_t parent, const char *name, const char *path,
 	return result ? result : make_entry(parent, name, &st, unknown, e);
 }
 
+/* A name about to be made (mkdir, create, rename's target): at most 255 bytes
+ * (-ENAMETOOLONG), valid UTF-8 with no control character (-EINVAL), checked before anything
+ * is sent, as a name pinfs could not list as written must not be made. One log line. */
+static int new_name(const char *op, const char *name)
+{
+	int result = text_name_check(name);
+	char shown[61];
+	size_t i;
+
+	if (result == -ENAMETOOLONG)
+		log_warn("%s: a name has at most 255 bytes (this one has %zu)", op, strlen(name));
+	if (result != -EINVAL)
+		return result;
+	/* The name as a log line can hold it: one line, the bad bytes as '?'. */
+	for (i = 0; name[i] && i < sizeof(shown) - 1; i++)
+		shown[i] =
+		    (unsigned char)name[i] < 0x20 || (unsigned char)name[i] >= 0x7f ? '?' : name[i];
+	shown[i] = '\0';
+	log_warn("%s \"%s\": a name must be UTF-8 text without control characters", op, shown);
+	return result;
+}
+
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
@@ -75,6 +98,14 @@ static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int result;
 
 	serve(req);
+	if (strlen(name) > 255) {
+		reply_status(req, -ENAMETOOLONG);
+		goto out;
+	}
+	if (path && fs_lookup_hidden(path)) {
+		reply_status(req, -ENOENT); /* not a cached "no": others must see it */
+		goto out;
+	}
 	result = path ? fs_lookup(path, &st, &unknown) : -ENOENT;
 	if (result == -ENOENT) {
 		/* No such name, for as long as a name is kept. */
@@ -206,7 +237,9 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	int result;
 
 	serve(req);
-	result = path ? ops->mkdir(path, mode) : -ENOENT;
+	result = new_name("mkdir", name);
+	if (!result)
+		result = path ? ops->mkdir(path, mode) : -ENOENT;
 	if (!result)
 		result = entry_of(parent, name, path, &e);
 	if (result)
@@ -248,7 +281,9 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	int result;
 
 	serve(req);
-	result = from && to ? ops->rename(from, to, flags) : -ENOENT;
+	result = new_name("rename", newname);
+	if (!result)
+		result = from && to ? ops->rename(from, to, flags) : -ENOENT;
 	if (!result)
 		inodes_renamed(parent, name, newparent, newname, flags & RENAME_EXCHANGE);
 	reply_status(req, result);
@@ -264,7 +299,9 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	int result;
 
 	serve(req);
-	result = path ? ops->create(path, mode, fi) : -ENOENT;
+	result = new_name("create", name);
+	if (!result)
+		result = path ? ops->create(path, mode, fi) : -ENOENT;
 	if (result) {
 		reply_status(req, result);
 		goto out;
@@ -359,12 +396,12 @@ static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	char *path = fi->flush ? inodes_path(ino) : NULL;
+	char *path = fi->flush || fs_release_wants_path(fi) ? inodes_path(ino) : NULL;
 
 	serve(req);
 	if (fi->flush) /* the last close of a file with locks: its flush comes here */
 		ops->flush(path, fi);
-	ops->release(NULL, fi);
+	ops->release(path, fi);
 	fuse_reply_err(req, 0);
 	free(path);
 }
@@ -657,6 +694,32 @@ static void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	free(path);
 }
 
+/* Special files, symbolic and hard links: Pinterest holds none of them. */
+static void refuse(fuse_req_t req, const char *what, const char *name)
+{
+	serve(req);
+	log_warn("%s \"%.60s\": Pinterest holds no such thing", what, name);
+	reply_status(req, -EPERM);
+}
+
+static void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	(void)parent, (void)mode, (void)rdev;
+	refuse(req, "mknod", name);
+}
+
+static void ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link, (void)parent;
+	refuse(req, "symlink", name);
+}
+
+static void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	(void)ino, (void)newparent;
+	refuse(req, "link", newname);
+}
+
 static const struct fuse_lowlevel_ops ll_ops = {
     .init = ll_init,
     .lookup = ll_lookup,
@@ -665,7 +728,10 @@ static const struct fuse_lowlevel_ops ll_ops = {
     .getattr = ll_getattr,
     .setattr = ll_setattr,
     .readlink = ll_readlink,
+    .mknod = ll_mknod,
     .mkdir = ll_mkdir,
+    .symlink = ll_symlink,
+    .link = ll_link,
     .unlink = ll_unlink,
     .rmdir = ll_rmdir,
     .rename = ll_rename,

@@ -10,6 +10,7 @@
 #include "loop.h"
 #include "oauth.h"
 #include "options.h"
+#include "pinstore.h"
 #include "sighup.h"
 #include "social.h"
 #include "stats.h"
@@ -401,7 +402,8 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 	 * what needs no network is set up while both are on their way. */
 	tree_preload_start();
 	account_check_start(&check);
-	if (cache_init(o->cache_dir) || local_init(o->cache_dir) || upload_init()) {
+	if (cache_init(o->cache_dir) || local_init(o->cache_dir) || pinstore_init(o->cache_dir) ||
+	    upload_init()) {
 		int unused; /* the mount ends for the local failure, already logged */
 
 		cJSON_Delete(account_check_end(&check, &unused));
@@ -434,6 +436,7 @@ out:
 	token_file_release(&tf);
 	oauth_cleanup();
 	upload_cleanup();
+	pinstore_cleanup();
 	local_cleanup();
 	cache_cleanup();
 	api_cleanup();

@@ -109,6 +109,18 @@ void token_file_release(struct token_file *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* What group or others may do to a file of this mode, so that a refusal names the real cause:
+ * a group-writable token file is refused too (anyone in the group could swap the token), but
+ * calling it readable would send its owner looking for the wrong thing. */
+static const char *access_word(mode_t mode)
+{
+	if (mode & (S_IRGRP | S_IROTH))
+		return (mode & (S_IWGRP | S_IWOTH)) ? "read and write" : "read";
+	if (mode & (S_IWGRP | S_IWOTH))
+		return "write";
+	return "execute";
+}
+
 int token_load(const char *file, struct token_file *t, char *why, size_t len)
 {
 	const char *env = getenv("PINFS_ACCESS_TOKEN");
@@ -140,8 +152,8 @@ int token_load(const char *file, struct token_file *t, char *why, size_t len)
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		result = -EPERM;
-		snprintf(why, len, "%s: group or others may read it; run 'chmod 600 %s'", path,
-			 path);
+		snprintf(why, len, "%s: group or others may %s it (mode %04o); run 'chmod 600 %s'",
+			 path, access_word(st.st_mode), (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	text = calloc(1, st.st_size + 1);

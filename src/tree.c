@@ -7,6 +7,7 @@
 #include "loop.h"
 #include "meta.h"
 #include "names.h"
+#include "pinstore.h"
 #include "suggest.h"
 #include "walkorder.h"
 
@@ -26,12 +27,14 @@ struct folder {
 	uint32_t *pins;
 	size_t n;
 	bool sizes_busy, sizes_tried;
+	time_t mtime; /* when a name came or went; 0: not since the mount (node_mtime) */
 };
 
 /* The image extensions a pin's file can have: names_ext_for_url's, and those a file copied in
- * kept (see struct given). Index 0: the pin has no image. */
-static const char *const exts[] = {NULL,    ".jpg", ".png", ".gif", ".webp",
-				   ".jpeg", ".JPG", ".PNG", ".JPEG"};
+ * kept (ext_for). Index 0: the pin has no image. */
+static const char *const exts[] = {NULL,   ".jpg", ".png",  ".gif", ".webp", ".jpeg",
+				   ".JPG", ".PNG", ".JPEG", ".Jpg", ".Png",  ".Jpeg",
+				   ".jpe", ".GIF", ".WEBP", ".Gif", ".Webp"};
 
 /* 40 bytes and the record: a walk of 100 000 pins keeps every one of them. */
 struct pin_node {
@@ -43,7 +46,14 @@ struct pin_node {
 	uint8_t ext;	  /* index in exts[] */
 	uint8_t told;	  /* the forget epoch in which a listing last described it (emit) */
 	bool waited;	  /* a stat waits for its size from a sweep: say when it comes */
+	/* When its sidecar's text was seen to change: seconds after T.epoch, 0 when not since
+	 * the mount (its creation time stands). Four bytes, in what was padding. */
+	uint32_t changed_at;
 };
+
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct pin_node) == 40, "a pin node is 40 bytes: see the comment above");
+#endif
 
 /* a then b into buf (len > 0), cut where buf ends as snprintf("%s%s") would cut them. Not
  * snprintf: a listing names two files per pin and describes each with three ids, and glibc's
@@ -85,7 +95,9 @@ struct board_node {
 	char *dname;
 	bool gone;
 	bool listed, busy;
+	bool seen; /* listed before: the next listing is compared with it (carry_times) */
 	double listed_at;
+	time_t json_mtime;   /* when .board.json's text changed; 0: not since the mount */
 	char *stamp;	     /* board_pins_modified_at when listed */
 	unsigned gen;	     /* bumped at each new listing: folder pointers from before are stale */
 	unsigned edits;	     /* local changes made to the listing: see ensure_listed */
@@ -99,13 +111,6 @@ struct board_node {
 	char *block;  /* the pins' records and names: see pack_pins */
 	void **loose; /* records and names of pins added in place (insert_pin) beside a block */
 	size_t nloose;
-};
-
-/* A file copied in keeps the name it was given, even where its extension differs from the one
- * its image URL would give (a PNG copied in as photo.jpg). */
-struct given {
-	char id[TREE_ID_MAX + 1];
-	char ext[8];
 };
 
 /* The sidecar of a pin just deleted: still found for a few seconds, so that `rm a.jpg a.json`
@@ -131,9 +136,11 @@ static struct {
 	struct board_node **dead;
 	size_t ndead;
 	bool boards_listed, boards_busy;
+	bool boards_seen; /* boards/ listed before: a new list is compared with it */
 	double boards_at;
-	struct given *given; /* extensions of files copied in, by pin id */
-	size_t ngiven;
+	time_t boards_mtime; /* when a board came, went or was renamed; 0: not since the mount */
+	time_t epoch;	     /* a second before the mount: what pins' changed_at counts from */
+	uint64_t forgets;    /* cache_size_forgets() when the listed sizes were last checked */
 	struct ghost *ghosts;
 	size_t nghosts;
 	uint64_t changes;	/* local changes installed: see tree_pins_version */
@@ -174,6 +181,15 @@ static bool fresh(double at)
 	return now_s() - at < T.ttl;
 }
 
+/* Now as a pin's changed_at: seconds after T.epoch, never 0 (a clock set back gives 1). Four
+ * bytes last 136 years. */
+static uint32_t change_stamp(void)
+{
+	time_t d = time(NULL) - T.epoch;
+
+	return d < 1 ? 1 : d >= (time_t)UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
 /* ---- listings: fetched unlocked, built unlocked, installed under the lock ---- */
 
 /* A pin's name in the listing before this one: names stay while a mount runs. */
@@ -189,6 +205,8 @@ struct listing {
 	size_t npins, cap_pins;
 	struct kept *kept; /* sorted by id */
 	size_t nkept;
+	/* What the pages held, and how much of it could not be used: said once a listing. */
+	size_t sec_items, sec_skips, pin_items, pin_skips;
 };
 
 static bool grow(void **arr, size_t *cap, size_t n, size_t size)
@@ -212,9 +230,11 @@ static int collect_section(const cJSON *it, void *ctx)
 	struct listing *l = ctx;
 	struct section *s = section_from_json(it);
 
-	/* A section's id goes into API paths too (/boards/B/sections/S). */
+	l->sec_items++;
+	/* A section's id goes into API paths too (/boards/B/sections/S). Counted, and said
+	 * once for the listing (tidy_listing). */
 	if (!s || !id_ok(s->id)) {
-		log_warn("skipping a section without a usable id or name");
+		l->sec_skips++;
 		section_free(s);
 		return 0;
 	}
@@ -242,8 +262,9 @@ static int collect_pin(const cJSON *it, void *ctx)
 	struct pin *p = pin_from_json(it, T.image_size);
 	struct pinrec *r;
 
+	l->pin_items++;
 	if (!p || !id_ok(p->id)) {
-		log_warn("skipping a pin without a usable id");
+		l->pin_skips++;
 		pin_free(p);
 		return 0;
 	}
@@ -309,6 +330,126 @@ static const char *kept_name(const struct listing *l, const char *id)
 	return hit ? hit->name : NULL;
 }
 
+/* ---- what a listing's pages held that cannot be shown ----
+ *
+ * Items without a usable id are skipped as they come; each listing says once how many. An id
+ * met twice in one listing (a server that repeats an item across pages) would show one pin
+ * under two names, or one board as two folders, and acting on one name would leave the other
+ * a ghost: only the first of each id is kept, and the listing says so once. */
+
+/* The id of item i of a listing's array, for mark_repeats. */
+typedef const char *(*id_at_fn)(const void *ctx, size_t i);
+
+/* Marks in gone[] each of items 0..n-1 whose id an earlier one has (the first keeps its
+ * place). Returns how many, or -ENOMEM. */
+static long mark_repeats(size_t n, id_at_fn id_at, const void *ctx, bool *gone)
+{
+	size_t cap = 16;
+	uint32_t *slots; /* 1 + the index of the first item of an id, or 0 */
+	long repeats = 0;
+
+	while (cap < n * 2)
+		cap *= 2;
+	slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *id = id_at(ctx, i);
+		size_t h = cache_key(id) & (cap - 1);
+
+		while (slots[h] && strcmp(id_at(ctx, slots[h] - 1), id) != 0)
+			h = (h + 1) & (cap - 1);
+		gone[i] = slots[h] != 0;
+		if (gone[i])
+			repeats++;
+		else
+			slots[h] = (uint32_t)(i + 1);
+	}
+	free(slots);
+	return repeats;
+}
+
+/* The one line a listing gets for its skipped items, and the one for its repeated ids. */
+static void say_skipped(const char *route, const char *what, size_t skips, size_t items)
+{
+	if (skips)
+		log_warn("GET %s: skipping %s: %zu of %zu items", route, what, skips, items);
+}
+
+static void say_repeats(const char *route, long repeats, const char *what, const char *id)
+{
+	log_warn("GET %s: dropping %ld item(s) that repeat an earlier one's id (%s %s)", route,
+		 repeats, what, id);
+}
+
+static const char *pin_id_at(const void *ctx, size_t i)
+{
+	return pinrec_id(((const struct listing *)ctx)->pins[i]);
+}
+
+static const char *sec_id_at(const void *ctx, size_t i)
+{
+	return ((const struct listing *)ctx)->secs[i]->id;
+}
+
+/* Drops l's repeated pins and sections (gone: room for the larger count). */
+static int drop_repeats(const char *board_id, struct listing *l, bool *gone)
+{
+	char route[TREE_ID_MAX + 32];
+	long repeats = mark_repeats(l->npins, pin_id_at, l, gone);
+	size_t kept = 0;
+
+	if (repeats < 0)
+		return (int)repeats;
+	snprintf(route, sizeof(route), "/boards/%s/pins", board_id);
+	for (size_t i = 0; i < l->npins; i++) {
+		if (gone[i] && repeats > 0) {
+			say_repeats(route, repeats, "pin", pinrec_id(l->pins[i]));
+			repeats = 0;
+		}
+		if (gone[i])
+			free(l->pins[i]);
+		else
+			l->pins[kept++] = l->pins[i];
+	}
+	l->npins = kept;
+	repeats = mark_repeats(l->nsecs, sec_id_at, l, gone);
+	if (repeats < 0)
+		return (int)repeats;
+	snprintf(route, sizeof(route), "/boards/%s/sections", board_id);
+	kept = 0;
+	for (size_t i = 0; i < l->nsecs; i++) {
+		if (gone[i] && repeats > 0) {
+			say_repeats(route, repeats, "section", l->secs[i]->id);
+			repeats = 0;
+		}
+		if (gone[i])
+			section_free(l->secs[i]);
+		else
+			l->secs[kept++] = l->secs[i];
+	}
+	l->nsecs = kept;
+	return 0;
+}
+
+/* A board's pages are in: what could not be used is said, repeated ids are dropped. */
+static int tidy_listing(const char *board_id, struct listing *l)
+{
+	char route[TREE_ID_MAX + 32];
+	bool *gone = calloc(l->npins > l->nsecs ? l->npins + 1 : l->nsecs + 1, sizeof(*gone));
+	int result;
+
+	if (!gone)
+		return -ENOMEM;
+	snprintf(route, sizeof(route), "/boards/%s/sections", board_id);
+	say_skipped(route, "a section without a usable id or name", l->sec_skips, l->sec_items);
+	snprintf(route, sizeof(route), "/boards/%s/pins", board_id);
+	say_skipped(route, "a pin without a usable id", l->pin_skips, l->pin_items);
+	result = drop_repeats(board_id, l, gone);
+	free(gone);
+	return result;
+}
+
 struct sections_job {
 	char path[TREE_ID_MAX + 32];
 	struct listing *l;
@@ -344,7 +485,9 @@ static int fetch_listing(const char *board_id, struct listing *l)
 	result = api_list(path, true, collect_pin, l);
 	if (threaded)
 		pthread_join(thread, NULL);
-	return result ? result : job.result;
+	if (!result)
+		result = job.result;
+	return result ? result : tidy_listing(board_id, l);
 }
 
 /* A board's freshly built contents, ready to swap into its node. */
@@ -426,9 +569,6 @@ static int32_t section_index(const struct section_node *secs, size_t nsecs, cons
 	return -1; /* a section we have not seen: show the pin at the board's top */
 }
 
-/* Guards T.given alone: listings are built without the tree's lock. */
-static pthread_mutex_t given_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static uint8_t ext_index(const char *ext)
 {
 	for (uint8_t i = 1; i < sizeof(exts) / sizeof(exts[0]); i++)
@@ -437,20 +577,27 @@ static uint8_t ext_index(const char *ext)
 	return 0;
 }
 
-/* The index in exts[] of the extension of r's image; 0 when it has none. */
-static uint8_t ext_of(const struct pinrec *r)
+/* The index in exts[] of the extension of the image at url of the pin id; 0 when it has
+ * none. A file copied in keeps the extension of the name it was given, across remounts
+ * (pinstore.h). */
+static uint8_t ext_for(const char *id, const char *url)
 {
-	const char *id = pinrec_id(r), *url = pinrec_image_url(r);
+	struct pinstore_rec kept;
+	const char *given;
 	uint8_t ext = 0;
 
 	if (!url)
 		return 0;
-	pthread_mutex_lock(&given_lock);
-	for (size_t i = 0; i < T.ngiven && !ext; i++)
-		if (strcmp(T.given[i].id, id) == 0)
-			ext = ext_index(T.given[i].ext);
-	pthread_mutex_unlock(&given_lock);
+	if (pinstore_get(id, &kept) == 0) {
+		names_strip_ext(kept.name, &given);
+		ext = ext_index(given);
+	}
 	return ext ? ext : ext_index(names_ext_for_url(url));
+}
+
+static uint8_t ext_of(const struct pinrec *r)
+{
+	return ext_for(pinrec_id(r), pinrec_image_url(r));
 }
 
 /* Names the pins of one folder (pins[] holds them oldest first) and fills their nodes. */
@@ -650,6 +797,7 @@ static int build(struct listing *l, struct built *o)
 struct board_vec {
 	struct board **v;
 	size_t n, cap;
+	size_t items, skips; /* of GET /boards's pages: see tidy_boards */
 };
 
 static int collect_board(const cJSON *it, void *ctx)
@@ -657,8 +805,9 @@ static int collect_board(const cJSON *it, void *ctx)
 	struct board_vec *bv = ctx;
 	struct board *b = board_from_json(it);
 
+	bv->items++;
 	if (!b || !id_ok(b->id)) {
-		log_warn("skipping a board without a usable id or name");
+		bv->skips++;
 		board_free(b);
 		return 0;
 	}
@@ -713,11 +862,28 @@ static void bury(struct board_node *bn)
 	T.dead[T.ndead++] = bn;
 }
 
+/* bn's board becomes b (taken): .board.json changed now when its text is not the same. Lock
+ * held. */
+static void set_board(struct board_node *bn, struct board *b)
+{
+	char *was = bn->b ? meta_board_json(bn->b) : NULL;
+	char *is = bn->b ? meta_board_json(b) : NULL;
+
+	/* Out of memory, it is taken as changed: a copy made again beats one left behind. */
+	if (bn->b && (!was || !is || strcmp(was, is) != 0))
+		bn->json_mtime = time(NULL);
+	free(was);
+	free(is);
+	board_free(bn->b);
+	bn->b = b;
+}
+
 /* Swaps in a new list of boards, keeping each known board's node (and its listing). Takes
  * the boards; names are given (one per board, same order). Lock held. */
 static int install_boards(struct board_vec *bv, char **names)
 {
 	struct board_node **nodes = calloc(bv->n ? bv->n : 1, sizeof(*nodes));
+	bool differ = bv->n != T.nboards; /* boards/'s names: see boards_mtime */
 
 	if (!nodes)
 		return -ENOMEM;
@@ -742,13 +908,16 @@ static int install_boards(struct board_vec *bv, char **names)
 			bury(T.boards[i]);
 	}
 	for (size_t i = 0; i < bv->n; i++) {
-		board_free(nodes[i]->b);
+		differ |= !nodes[i]->b || strcmp(nodes[i]->dname, names[i]) != 0;
+		set_board(nodes[i], bv->v[i]);
 		free(nodes[i]->dname);
-		nodes[i]->b = bv->v[i];
 		nodes[i]->dname = names[i];
 		names[i] = NULL;
 		bv->v[i] = NULL;
 	}
+	if (differ && T.boards_seen)
+		T.boards_mtime = time(NULL);
+	T.boards_seen = true;
 	free(T.boards);
 	T.boards = nodes;
 	T.nboards = bv->n;
@@ -756,11 +925,49 @@ static int install_boards(struct board_vec *bv, char **names)
 	return 0;
 }
 
+static const char *board_id_at(const void *ctx, size_t i)
+{
+	return ((const struct board_vec *)ctx)->v[i]->id;
+}
+
+/* GET /boards's pages are in: what could not be used is said, repeated ids are dropped.
+ * Here, not in the walk: the walk made while mounting runs with its thread's log quieted
+ * (its failures are the token check's to tell), and this runs where its list is installed. */
+static int tidy_boards(struct board_vec *bv)
+{
+	bool *gone = calloc(bv->n + 1, sizeof(*gone));
+	long repeats = gone ? mark_repeats(bv->n, board_id_at, bv, gone) : -ENOMEM;
+	size_t kept = 0;
+
+	say_skipped("/boards", "a board without a usable id or name", bv->skips, bv->items);
+	bv->skips = bv->items = 0; /* said once */
+	for (size_t i = 0; repeats >= 0 && i < bv->n; i++) {
+		if (gone[i] && repeats > 0) {
+			say_repeats("/boards", repeats, "board", bv->v[i]->id);
+			repeats = 0;
+		}
+		if (gone[i])
+			board_free(bv->v[i]);
+		else
+			bv->v[kept++] = bv->v[i];
+	}
+	if (repeats >= 0)
+		bv->n = kept;
+	free(gone);
+	return repeats < 0 ? (int)repeats : 0;
+}
+
+/* Names bv's boards (sorting them by age). A list fresh from GET /boards (its items counted)
+ * is tidied first. NULL when out of memory. */
 static char **name_boards(struct board_vec *bv)
 {
-	struct name_slot *slots = calloc(bv->n ? bv->n : 1, sizeof(*slots));
-	char **names = calloc(bv->n ? bv->n : 1, sizeof(*names));
+	struct name_slot *slots = NULL;
+	char **names = NULL;
 
+	if (bv->items && tidy_boards(bv))
+		return NULL;
+	slots = calloc(bv->n ? bv->n : 1, sizeof(*slots));
+	names = calloc(bv->n ? bv->n : 1, sizeof(*names));
 	if (!slots || !names)
 		goto fail;
 	sort(bv->v, bv->n, sizeof(*bv->v), cmp_board_age);
@@ -855,9 +1062,88 @@ static void count_edit(struct board_node *bn)
 	bn->edits++;
 }
 
-/* Frees bn's listing and makes o its new one. Lock held. */
+static bool same_str(const char *a, const char *b);
+static int32_t find_section(const struct board_node *bn, const char *dname);
+
+/* Whether two records of a pin of bn render the same sidecar: every field of their views
+ * agrees. Not a memcmp of pinrec_bytes: a record's strings begin inside struct pinrec's tail
+ * padding, which pinrec_bytes counts, so its last bytes are never written. Lock held. */
+static bool same_record(const struct board_node *bn, const struct pinrec *a, const struct pinrec *b)
+{
+	struct pin_view x, y;
+	const struct pin *p = &x.pin, *q = &y.pin;
+
+	if (pinrec_created(a) != pinrec_created(b))
+		return false;
+	pinrec_view(a, bn->b->id, &x);
+	pinrec_view(b, bn->b->id, &y);
+	return p->width == q->width && p->height == q->height && same_str(p->id, q->id) &&
+	       same_str(p->board_id, q->board_id) && same_str(p->section_id, q->section_id) &&
+	       same_str(p->title, q->title) && same_str(p->description, q->description) &&
+	       same_str(p->link, q->link) && same_str(p->alt_text, q->alt_text) &&
+	       same_str(p->dominant_color, q->dominant_color) &&
+	       same_str(p->creative_type, q->creative_type) &&
+	       same_str(p->media_type, q->media_type) && same_str(p->created_at, q->created_at) &&
+	       same_str(p->image_url, q->image_url) && same_str(p->size_key, q->size_key);
+}
+
+/* Carries into f, a folder of o, the times of was, the folder of bn it follows (NULL: none).
+ * Both are sorted by name, so they are merged without a look-up per pin: a pin under a name
+ * was has keeps its changed_at while its record says the same, else gets stamp; a pin under a
+ * new name (new, moved in, retitled) gets stamp. When the names differ, f changed now. Lock
+ * held. */
+static void carry_folder(const struct board_node *bn, const struct folder *was, struct built *o,
+			 struct folder *f, uint32_t stamp)
+{
+	size_t i = 0, n = was ? was->n : 0;
+	bool differ = !was;
+
+	for (size_t j = 0; j < f->n; j++) {
+		struct pin_node *pn = &o->pins[f->pins[j]];
+		const struct pin_node *old = NULL;
+		int c = 1;
+
+		while (i < n && (c = strcmp(pin_name(&bn->pins[was->pins[i]]), pin_name(pn))) < 0) {
+			differ = true; /* a name gone */
+			i++;
+		}
+		if (i < n && c == 0)
+			old = &bn->pins[was->pins[i++]];
+		differ |= !old;
+		pn->changed_at =
+		    old && same_record(bn, old->rec, pn->rec) ? old->changed_at : stamp;
+	}
+	differ |= i < n;
+	f->mtime = differ ? time(NULL) : was->mtime;
+}
+
+/* Carries into o, the listing about to replace bn's, when bn's files changed, and notes what
+ * differs: a sidecar whose record says something else, a folder whose names are not the same
+ * (a pin or a section come, gone or renamed). Sections are matched by folder name: one under a
+ * new name is a new folder (a rebuild has taken the old ones' objects). Lock held. */
+static void carry_times(const struct board_node *bn, struct built *o)
+{
+	uint32_t stamp = change_stamp();
+	bool differ = o->nsecs != bn->nsecs;
+
+	for (size_t k = 0; k < o->nsecs; k++) {
+		int32_t was = find_section(bn, o->secs[k].dname);
+
+		differ |= was < 0;
+		carry_folder(bn, was < 0 ? NULL : &bn->secs[was].f, o, &o->secs[k].f, stamp);
+	}
+	carry_folder(bn, &bn->top, o, &o->top, stamp);
+	if (differ)
+		o->top.mtime = time(NULL);
+}
+
+/* Frees bn's listing and makes o its new one, which learns from the one before when its files
+ * changed. Lock held. */
 static void take_built(struct board_node *bn, struct built *o)
 {
+	if (bn->seen)
+		carry_times(bn, o);
+	bn->seen = true;
 	folders_release(bn->secs, bn->nsecs, bn->pins, bn->npins, &bn->top, bn->block);
 	loose_release(bn);
 	bn->secs = o->secs;
@@ -1515,6 +1801,7 @@ int tree_init(const struct tree_config *cfg, cJSON *account)
 	T.image_size = cfg->image_size ? strdup(cfg->image_size) : NULL;
 	T.account = account;
 	T.account_at = now_s();
+	T.epoch = time(NULL) - 1; /* a change in the mount's first second is 1, not 0 */
 	preload_install();
 	return cfg->image_size && !T.image_size ? -ENOMEM : 0;
 }
@@ -1546,10 +1833,8 @@ void tree_cleanup(void)
 	for (size_t i = 0; i < T.nghosts; i++)
 		free(T.ghosts[i].path);
 	free(T.ghosts);
-	free(T.given);
 	T.ghosts = NULL;
-	T.given = NULL;
-	T.nghosts = T.ngiven = 0;
+	T.nghosts = 0;
 	free(T.image_size);
 	T.image_size = NULL;
 }
@@ -1582,19 +1867,86 @@ static void copy_id(char *dst, const char *src)
 	join_cut(dst, TREE_ID_MAX + 1, src ? src : "", "");
 }
 
+/* boards/'s mtime: when a board last came, went or was renamed while mounted, else the newest
+ * board's creation. Lock held. */
+static time_t boards_mtime(void)
+{
+	time_t t = T.boards_mtime;
+
+	for (size_t i = 0; !T.boards_mtime && i < T.nboards; i++)
+		if (T.boards[i]->b->created > t)
+			t = T.boards[i]->b->created;
+	return t ? t : T.epoch + 1;
+}
+
+/* When the node at w last changed as far as the mount has seen (a sidecar's text, a folder's
+ * names: carry_times and the tree_apply_* functions), else when what it shows was made. An
+ * image keeps its pin's creation time: an image URL's bytes never change. Lock held. */
+static time_t node_mtime(const struct where *w)
+{
+	const struct board_node *bn = w->bn;
+	const struct folder *f;
+
+	switch (w->type) {
+	case NODE_BOARDS:
+		return boards_mtime();
+	case NODE_BOARD:
+	case NODE_SECTION:
+		f = w->type == NODE_BOARD ? &bn->top : &bn->secs[w->sec].f;
+		return f->mtime ? f->mtime : bn->b->created;
+	case NODE_BOARD_JSON:
+		return bn->json_mtime ? bn->json_mtime : bn->b->created;
+	case NODE_PIN_JSON:
+		return w->pn->changed_at ? T.epoch + (time_t)w->pn->changed_at
+					 : pinrec_created(w->pn->rec);
+	case NODE_PIN_IMAGE:
+		return pinrec_created(w->pn->rec);
+	default: /* the root, me.json (fetched again at each open), the others' folders */
+		return time(NULL);
+	}
+}
+
+/* A size that a download contradicted is forgotten by the cache (cache_size_forgets): the
+ * listings that show it forget it too, so a stat learns it again rather than a read ending
+ * at the wrong size. Rare; then one pass over the listed pins. Lock held. */
+static void drop_forgotten_sizes(void)
+{
+	uint64_t forgets = cache_size_forgets();
+
+	if (forgets == T.forgets)
+		return;
+	T.forgets = forgets;
+	for (size_t b = 0; b < T.nboards; b++) {
+		struct board_node *bn = T.boards[b];
+
+		for (size_t i = 0; bn->listed && i < bn->npins; i++) {
+			struct pin_node *pn = &bn->pins[i];
+			const char *url = pinrec_image_url(pn->rec);
+
+			if (pn->size >= 0 && url && cache_size_get(url) < 0) {
+				pn->size = -1;
+				/* Its folder is swept again at the next stat. */
+				(pn->folder < 0 ? &bn->top : &bn->secs[pn->folder].f)->sizes_tried =
+				    false;
+			}
+		}
+	}
+}
+
 static int fill_info(const struct where *w, struct node_info *out)
 {
+	drop_forgotten_sizes();
 	memset(out, 0, sizeof(*out));
 	out->type = w->type;
 	out->kind = S_IFREG;
 	out->nlink = 1;
+	out->mtime = node_mtime(w);
 	switch (w->type) {
 	case NODE_ROOT:
 	case NODE_BOARDS:
 	case NODE_OTHER:
 		out->kind = S_IFDIR;
 		out->nlink = 2;
-		out->mtime = time(NULL);
 		break;
 	case NODE_ME_JSON: {
 		char *text = meta_pretty(T.account);
@@ -1603,14 +1955,12 @@ static int fill_info(const struct where *w, struct node_info *out)
 			return -ENOMEM;
 		out->size = (int64_t)strlen(text);
 		free(text);
-		out->mtime = time(NULL);
 		break;
 	}
 	case NODE_BOARD:
 	case NODE_SECTION:
 		out->kind = S_IFDIR;
 		out->nlink = w->type == NODE_SECTION ? 2 : 1;
-		out->mtime = w->bn->b->created;
 		copy_id(out->board_id, w->bn->b->id);
 		if (w->sec >= 0)
 			copy_id(out->section_id, w->bn->secs[w->sec].sec->id);
@@ -1622,7 +1972,6 @@ static int fill_info(const struct where *w, struct node_info *out)
 			return -ENOMEM;
 		out->size = (int64_t)strlen(text);
 		free(text);
-		out->mtime = w->bn->b->created;
 		copy_id(out->board_id, w->bn->b->id);
 		break;
 	}
@@ -1631,12 +1980,13 @@ static int fill_info(const struct where *w, struct node_info *out)
 		out->size = w->type == NODE_PIN_IMAGE ? w->pn->size : json_len(w->bn, w->pn);
 		if (out->size < -1)
 			return (int)out->size;
-		out->mtime = pinrec_created(w->pn->rec);
 		copy_id(out->board_id, w->bn->b->id);
 		copy_id(out->section_id, pinrec_section_id(w->pn->rec));
 		copy_id(out->pin_id, pinrec_id(w->pn->rec));
 		break;
 	}
+	/* Everything in a SECRET board is its owner's alone (fs.c's modes). */
+	out->secret = w->bn && w->bn->b->privacy && strcmp(w->bn->b->privacy, "SECRET") == 0;
 	return 0;
 }
 
@@ -2240,6 +2590,7 @@ int tree_username(char *buf, size_t len)
 static int rename_boards(void)
 {
 	struct board_vec bv = {.n = T.nboards, .cap = T.nboards};
+	bool differ = false;
 	char **names;
 
 	T.changes++;
@@ -2257,9 +2608,12 @@ static int rename_boards(void)
 	for (size_t i = 0; i < bv.n; i++) {
 		struct board_node *bn = find_board_id(bv.v[i]->id);
 
+		differ |= strcmp(bn->dname, names[i]) != 0; /* a new board's is "" */
 		free(bn->dname);
 		bn->dname = names[i];
 	}
+	if (differ)
+		T.boards_mtime = time(NULL);
 	sort(T.boards, T.nboards, sizeof(*T.boards), cmp_node_dname);
 	free(names);
 	free(bv.v);
@@ -2279,8 +2633,7 @@ int tree_apply_board(const cJSON *json)
 	pthread_mutex_lock(&T.lock);
 	bn = find_board_id(b->id);
 	if (bn) {
-		board_free(bn->b);
-		bn->b = b;
+		set_board(bn, b);
 	} else if ((bn = calloc(1, sizeof(*bn))) &&
 		   (grown = realloc(T.boards, (T.nboards + 1) * sizeof(*grown)))) {
 		bn->b = b;
@@ -2308,6 +2661,7 @@ void tree_apply_board_gone(const char *board_id)
 		memmove(&T.boards[i], &T.boards[i + 1], (T.nboards - i - 1) * sizeof(*T.boards));
 		T.nboards--;
 		T.board_changes++;
+		T.boards_mtime = time(NULL);
 		break;
 	}
 	pthread_mutex_unlock(&T.lock);
@@ -2449,6 +2803,7 @@ static void unindex_pin(struct board_node *bn, size_t i)
  * name stay in the listing's block until the next listing. Lock held. */
 static void remove_pin(struct board_node *bn, size_t i)
 {
+	folder_of(bn->secs, &bn->top, bn->pins[i].folder)->mtime = time(NULL); /* a name gone */
 	unindex_pin(bn, i);
 	if (!bn->block) { /* a listing without a block owns its pins one by one */
 		free(bn->pins[i].rec);
@@ -2679,6 +3034,19 @@ static int replace_pin(struct board_node *bn, size_t i, struct pinrec *p)
 	return 0;
 }
 
+/* The pin pin_id of bn was changed here: its sidecar's text is new, and so is its folder (sed
+ * -i and editors save by renaming a file over the sidecar, which changes the folder on any file
+ * system). Lock held. */
+static void touch_pin(struct board_node *bn, const char *pin_id)
+{
+	size_t i = pin_index(bn, pin_id);
+
+	if (i == bn->npins)
+		return;
+	bn->pins[i].changed_at = change_stamp();
+	folder_of(bn->secs, &bn->top, bn->pins[i].folder)->mtime = time(NULL);
+}
+
 /* Removes a pin from a board's listing, or when p is given, puts p in its place (or adds it).
  * Takes p. Lock held. */
 static int change_pins(struct board_node *bn, const char *pin_id, struct pinrec *p)
@@ -2715,22 +3083,26 @@ static int change_pins(struct board_node *bn, const char *pin_id, struct pinrec 
 	return rebuild(bn, &l);
 }
 
-static int remember_ext(const char *pin_id, const char *ext)
+/* The pin keeps ext as its image's extension (a name given by its writer, or a rename): in
+ * the per-pin store, which a remount reads too. */
+static int remember_ext(const char *id, const char *title, const char *ext)
 {
-	struct given *g;
+	struct pinstore_rec kept;
+	char name[NAME_MAX + 1];
+	int result;
 
-	if (!ext || strlen(pin_id) > TREE_ID_MAX || strlen(ext) >= sizeof(g->ext))
-		return 0;
-	pthread_mutex_lock(&given_lock);
-	g = realloc(T.given, (T.ngiven + 1) * sizeof(*g));
-	if (g) {
-		T.given = g;
-		snprintf(g[T.ngiven].id, sizeof(g->id), "%s", pin_id);
-		snprintf(g[T.ngiven].ext, sizeof(g->ext), "%s", ext);
-		T.ngiven++;
-	}
-	pthread_mutex_unlock(&given_lock);
-	return g ? 0 : -ENOMEM;
+	if (!ext_index(ext))
+		return 0; /* not an image extension pinfs names files with */
+	snprintf(name, sizeof(name), "%.200s%s", title && *title ? title : id, ext);
+	for (char *c = name; *c; c++)
+		if (*c == '/')
+			*c = '_'; /* only the extension is read back */
+	result = pinstore_get(id, &kept) == 0 ? pinstore_set_name(id, name)
+					      : pinstore_put(id, name, NULL, NULL);
+	if (result)
+		log_warn("pin %s: its file's extension %s cannot be kept (%s)", id, ext,
+			 strerror(-result));
+	return 0;
 }
 
 int tree_apply_pin(const char *old_board_id, const cJSON *json, const char *ext)
@@ -2744,8 +3116,8 @@ int tree_apply_pin(const char *old_board_id, const cJSON *json, const char *ext)
 		pin_free(p);
 		return -EIO;
 	}
-	if (ext && p->image_url && strcmp(ext, names_ext_for_url(p->image_url)) != 0)
-		result = remember_ext(p->id, ext);
+	if (ext && p->image_url && ext_index(ext) != ext_for(p->id, p->image_url))
+		result = remember_ext(p->id, p->title, ext);
 	/* Packed against its own board: the listing it goes into. */
 	if (!result && !(r = pinrec_pack(p, p->board_id)))
 		result = -ENOMEM;
@@ -2757,11 +3129,38 @@ int tree_apply_pin(const char *old_board_id, const cJSON *json, const char *ext)
 	if (bn) {
 		result = change_pins(bn, p->id, r);
 		r = NULL;
+		if (!result)
+			touch_pin(bn, p->id);
 	}
 	pthread_mutex_unlock(&T.lock);
 	free(r);
 	pin_free(p);
 	return result;
+}
+
+int tree_pin_ext(const char *board_id, const char *pin_id, const char *ext)
+{
+	char title[NAME_MAX + 1];
+	struct board_node *bn;
+	size_t i;
+	uint8_t e = ext_index(ext);
+
+	if (!e)
+		return -EINVAL;
+	pthread_mutex_lock(&T.lock);
+	bn = listed_board(board_id);
+	i = bn ? pin_index(bn, pin_id) : 0;
+	if (!bn || i == bn->npins || !bn->pins[i].ext) {
+		pthread_mutex_unlock(&T.lock);
+		return -ENOENT;
+	}
+	snprintf(title, sizeof(title), "%s",
+		 pinrec_title(bn->pins[i].rec) ? pinrec_title(bn->pins[i].rec) : "");
+	bn->pins[i].ext = e;
+	bn->edits++;
+	pthread_mutex_unlock(&T.lock);
+	remember_ext(pin_id, title, ext);
+	return 0;
 }
 
 static void add_ghost(const char *path)

@@ -35,8 +35,13 @@ struct node_info {
 	enum node_type type;
 	mode_t kind;  /* S_IFDIR, S_IFREG or S_IFLNK */
 	int64_t size; /* bytes; -1 for an image whose size could not be learnt */
+	/* When it last changed as far as the mount has seen (a sidecar's text; a folder's names,
+	 * boards/'s included; changes made here or a fresh listing's), else when what it shows
+	 * was made. An image's is its pin's creation. The ctime to show too: nothing else of a
+	 * node changes. */
 	time_t mtime;
 	nlink_t nlink;
+	bool secret; /* in a SECRET board: shown to the mounting user alone (0700, 0600) */
 	char board_id[TREE_ID_MAX + 1];
 	char section_id[TREE_ID_MAX + 1];
 	char pin_id[TREE_ID_MAX + 1];
@@ -167,6 +172,12 @@ void tree_apply_section_gone(const char *board_id, const char *section_id);
 /* A pin created, edited or moved from old_board_id (NULL: not moved). ext is the extension
  * of the name the file was given (NULL: from the image URL): the file keeps it. */
 int tree_apply_pin(const char *old_board_id, const cJSON *pin, const char *ext);
+
+/* The pin's image file now shows ext (an image extension, in another case or form: mv
+ * x.jpg x.png, or x.jpg x.JPG); kept across remounts (pinstore.h). Nothing is sent: the
+ * extension is the file's name, not the pin's. 0, -EINVAL (not an image extension pinfs
+ * shows) or -ENOENT. */
+int tree_pin_ext(const char *board_id, const char *pin_id, const char *ext);
 
 /* A pin deleted. Its sidecar's path stays a ghost for a few seconds: found, never listed. */
 void tree_apply_pin_gone(const char *board_id, const char *pin_id);

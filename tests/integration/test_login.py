@@ -490,4 +490,4 @@ def test_readable_token_file_is_refused(fake, tmp_path):
         os.rmdir(mnt)
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [
-        f"pinfs: {path}: group or others may read it; run 'chmod 600 {path}'"]
+        f"pinfs: {path}: group or others may read it (mode 0644); run 'chmod 600 {path}'"]

@@ -205,9 +205,10 @@ def test_cp_of_new_images_sends_no_image_request(fake, mount, tmp_path):
     assert not image_requests(server.counts())
 
 
-def test_cp_with_another_image_size_shows_pinterests_bytes(fake, mount, tmp_path):
-    """-o image_size=600x shows Pinterest's scaled image, not the uploaded file: nothing is
-    put in the cache for it, and reading it back fetches the scaled bytes."""
+def test_cp_with_another_image_size_reads_back_what_was_written(fake, mount, tmp_path):
+    """-o image_size=600x shows Pinterest's scaled images, but a file copied in reads back the
+    bytes written (the per-pin store), with no image request: the file you wrote is the file
+    you read, which rsync and cmp rely on. Its sidecar names the scaled image."""
     server = fake(SEED)
     m = mount(server, opts=("image_size=600x",))
     folder = m.path("boards", first_board(server)["name"])
@@ -215,10 +216,11 @@ def test_cp_with_another_image_size_shows_pinterests_bytes(fake, mount, tmp_path
     src.write_bytes(small_jpeg((10, 120, 240), (900, 700)))
     subprocess.run(["cp", str(src), str(folder) + "/"], check=True)
     url = json.loads((folder / "scaled.json").read_text())["image"]["url"]
-    assert "/600x/" in url
-    want = server.fetch(url)
-    assert want != src.read_bytes()
-    assert (folder / "scaled.jpg").read_bytes() == want
+    assert "/600x/" in url and server.fetch(url) != src.read_bytes()
+    server.reset_counts()
+    assert os.stat(folder / "scaled.jpg").st_size == src.stat().st_size
+    assert (folder / "scaled.jpg").read_bytes() == src.read_bytes()
+    assert not [r for r in server.counts() if "/img" in r]
 
 
 # ---- 3. JSON sidecars: cached by the kernel, and always the text as it is now ----
