@@ -42,9 +42,14 @@ struct handle {
 	bool writable, dirty;
 	unsigned long local_id; /* H_LOCAL opened for writing: see local_closed */
 	bool push; /* a sidecar's text to put in the kernel's page cache at open (fs_text_push) */
-	bool committed;	       /* H_LOCAL: its pin is made; later writes cannot change it */
-	bool copied;	       /* H_TEXT: another pin's sidecar copied onto a pin just made */
-	bool excl;	       /* H_LOCAL made with O_EXCL, as cp does in a folder it made */
+	bool committed; /* H_LOCAL: its pin is made; later writes cannot change it */
+	bool copied;	/* H_TEXT: another pin's sidecar copied onto a pin just made */
+	bool excl;	/* H_LOCAL made with O_EXCL, as cp does in a folder it made */
+	/* Two processes may close one descriptor at once (a child's copy at exec, and its
+	 * parent's): commit_lock makes one of them commit and the other hear its outcome. It
+	 * guards dirty, committed and outcome once the handle is open. */
+	pthread_mutex_t commit_lock;
+	int outcome; /* what the commit said: every later close of the handle says it too */
 	struct open_link link; /* in open_handles */
 };
 
@@ -204,6 +209,7 @@ static struct handle *handle_new(enum handle_kind kind)
 	if (h) {
 		h->kind = kind;
 		h->fd = -1;
+		pthread_mutex_init(&h->commit_lock, NULL);
 		open_list_add(&open_handles, &h->link);
 	}
 	return h;
@@ -217,6 +223,7 @@ static void handle_free(struct handle *h)
 	if (h->fd >= 0)
 		close(h->fd);
 	cache_image_close(h->img);
+	pthread_mutex_destroy(&h->commit_lock);
 	free(h->text);
 	free(h);
 }
@@ -983,23 +990,28 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	(void)path;
 	if (!h->writable)
 		return -EBADF;
+	pthread_mutex_lock(&h->commit_lock);
 	if (h->committed) {
-		log_warn(
-		    "a pin was made of this file at an earlier close; its image cannot change");
+		pthread_mutex_unlock(&h->commit_lock);
+		log_warn("a pin was made of this file at an earlier close; its image cannot "
+			 "change");
 		return -EPERM;
 	}
 	h->dirty = true;
 	if (h->kind == H_LOCAL) {
+		pthread_mutex_unlock(&h->commit_lock);
 		n = pwrite(h->fd, buf, size, off);
 		return n < 0 ? -errno : (int)n;
 	}
+	/* An edit's buffer: a close of another copy of the descriptor may be reading it. */
 	result = text_reserve(h, off + size);
-	if (result)
-		return result;
-	memcpy(h->text + off, buf, size);
-	if ((size_t)off + size > h->len)
-		h->len = off + size;
-	return (int)size;
+	if (!result) {
+		memcpy(h->text + off, buf, size);
+		if ((size_t)off + size > h->len)
+			h->len = off + size;
+	}
+	pthread_mutex_unlock(&h->commit_lock);
+	return result ? result : (int)size;
 }
 
 static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
@@ -1008,15 +1020,25 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	int result;
 
 	if (h && h->writable && h->kind == H_LOCAL) {
-		h->dirty = true;
+		bool committed;
+
+		/* Once its pin is made, the descriptor's file is the pin's kept bytes. */
+		pthread_mutex_lock(&h->commit_lock);
+		committed = h->committed;
+		h->dirty = !committed;
+		pthread_mutex_unlock(&h->commit_lock);
+		if (committed)
+			return -EPERM;
 		return ftruncate(h->fd, size) < 0 ? -errno : 0;
 	}
 	if (h && h->writable && h->kind == H_TEXT) {
+		pthread_mutex_lock(&h->commit_lock);
 		result = text_reserve(h, size);
 		if (!result) {
 			h->len = size;
 			h->dirty = true;
 		}
+		pthread_mutex_unlock(&h->commit_lock);
 		return result;
 	}
 	if (!path)
@@ -1058,6 +1080,8 @@ static int commit(const char *path, struct handle *h, bool last)
 	else if (h->kind == H_LOCAL && local_is_upload_name(strrchr(path, '/') + 1))
 		h->committed = (result = commit_upload(path, last, &pending)) == 0 && !pending;
 	h->dirty = pending;
+	if (!pending)
+		h->outcome = result;
 	if (h->committed && h->excl)
 		made_by_caller(path, names_strip_ext(path, NULL), ".json");
 	return result;
@@ -1070,16 +1094,25 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 	/* Any process's close counts, the opener's or a child's that inherited the descriptor
 	 * (dash runs `cat > f` in a child, and only cat hears a failure): a close while the
 	 * bytes are still being written finds them partial and changes nothing. */
-	if (!h->dirty)
-		return 0;
-	return commit(path, h, false);
+	int result;
+
+	pthread_mutex_lock(&h->commit_lock);
+	result = h->dirty ? commit(path, h, false) : h->outcome;
+	pthread_mutex_unlock(&h->commit_lock);
+	return result;
 }
 
 bool fs_release_wants_path(const struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
+	bool dirty;
 
-	return h && h->dirty;
+	if (!h)
+		return false;
+	pthread_mutex_lock(&h->commit_lock);
+	dirty = h->dirty;
+	pthread_mutex_unlock(&h->commit_lock);
+	return dirty;
 }
 
 static int fs_release(const char *path, struct fuse_file_info *fi)
@@ -1088,8 +1121,10 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 
 	/* Closed without a close that found the bytes whole: a child's flush was skipped, or
 	 * the file is still partial (commit.h). Done now if whole; the log tells the result. */
+	pthread_mutex_lock(&h->commit_lock);
 	if (h->dirty)
 		commit(path, h, true);
+	pthread_mutex_unlock(&h->commit_lock);
 	handle_free(h);
 	return 0;
 }

@@ -529,3 +529,45 @@ def test_secret_boards_and_stats_are_the_owners_alone_with_allow_other(fake, mou
     assert r.returncode != 0 and "Permission denied" in r.stderr
     # The owner reads everything as before.
     assert json.loads(side.read_text())["board_id"] == secret["id"]
+
+
+def test_a_descriptor_closed_by_two_processes_at_once_makes_one_pin(acct):
+    """A forked child's copy of the descriptor and its parent's, closed at once: one close
+    commits, the other hears the same outcome; 20 rounds, one pin each."""
+    server, m, _ = acct
+    os.mkdir(m.path("boards", "Forked"))
+    data = jpeg(size=(90, 70))
+    for rnd in range(20):
+        fd = os.open(m.path("boards", "Forked", f"f{rnd}.jpg"), os.O_WRONLY | os.O_CREAT, 0o644)
+        os.write(fd, data)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: wait for the word, close its copy, report what close said
+            os.read(r, 1)
+            try:
+                os.close(fd)
+                os._exit(0)
+            except OSError:
+                os._exit(1)
+        os.write(w, b"x")
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        os.close(r)
+        os.close(w)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert len(pins_titled(server, f"f{rnd}")) == 1, rnd
+
+
+def test_every_close_of_a_failed_edit_hears_the_failure(acct, tmp_path):
+    server, m, _ = acct
+    m.expect_log(r"PATCH /pins/\d+: HTTP 500|PATCH")
+    side = first_sidecar(m)
+    doc = json.loads(side.read_text())
+    doc["description"] = "never saved"
+    server.fault(route="PATCH /v5/pins/{pin_id}", action="status", status=500, count=10)
+    fd = os.open(side, os.O_WRONLY | os.O_TRUNC)
+    os.write(fd, json.dumps(doc).encode())
+    other = os.dup(fd)
+    expect_errno(errno.EIO, os.close, other)
+    expect_errno(errno.EIO, os.close, fd)
+    assert held(server, doc["id"])["description"] != "never saved"
