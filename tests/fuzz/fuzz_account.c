@@ -1,4 +1,4 @@
-/* The account object and every other API answer shown as it came (src/meta.c meta_pretty):
+/* The account object and every other API answer shown as it came (src/model/meta.c meta_pretty):
  * me.json, people's and topics' <name>.json. The pretty text must parse back to the very
  * JSON cJSON would have printed, member for member and in order.
  *

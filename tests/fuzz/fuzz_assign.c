@@ -1,4 +1,4 @@
-/* Naming a folder's objects (src/names.c names_assign): every name valid, and no two alike.
+/* Naming a folder's objects (src/model/names.c names_assign): every name valid, and no two alike.
  *
  * Input: one flags byte (bit 0: reserve ".json"'s 5 bytes), then one object a line:
  * "title[\tkeep[\tid]]". A line starting with '!' is a name the folder already uses instead

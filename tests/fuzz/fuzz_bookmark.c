@@ -1,4 +1,4 @@
-/* A listing's next page path (src/api.c api_page_path): the server's bookmark is opaque text
+/* A listing's next page path (src/remote/api.c api_page_path): the server's bookmark is opaque text
  * that goes into the query string, so it must come out escaped, whole, and alone.
  *
  * Input: one flags byte (bit 0: paged; bit 1: the path has a query already; bit 2: no

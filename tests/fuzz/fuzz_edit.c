@@ -1,4 +1,4 @@
-/* Sidecar edits written by users (src/edit.c edit_diff, edit_text's first half): a pin's
+/* Sidecar edits written by users (src/model/edit.c edit_diff, edit_text's first half): a pin's
  * <name>.json or a board's .board.json, changed in an editor, against what pinfs showed.
  *
  * Input: one flags byte (bit 0: a board's sidecar, else a pin's), then the API object the

@@ -1,4 +1,4 @@
-/* Titles to file names and back (src/names.c): names_sanitize, names_to_title,
+/* Titles to file names and back (src/model/names.c): names_sanitize, names_to_title,
  * names_ext_for_url, names_strip_ext, names_is_scratch.
  *
  * Input: one byte of reserve (bytes the caller keeps for an extension or a suffix), then the

@@ -1,4 +1,4 @@
-/* The token endpoint's answers (src/oauth.c oauth_parse_answer): POST /oauth/token after a
+/* The token endpoint's answers (src/remote/oauth.c oauth_parse_answer): POST /oauth/token after a
  * login or a refresh. The expiries are seconds from now or dates; any number may come.
  *
  * Input: the answer's body.

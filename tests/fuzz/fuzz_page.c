@@ -1,6 +1,6 @@
-/* One page of an API listing as api_list walks it (src/api.c): "items" and "bookmark", every
+/* One page of an API listing as api_list walks it (src/remote/api.c): "items" and "bookmark", every
  * item through pin_from_json, board_from_json and section_from_json (a hostile or broken
- * server may send any shape on any route), and what pinfs shows of each (src/meta.c).
+ * server may send any shape on any route), and what pinfs shows of each (src/model/meta.c).
  *
  * Input: the page's JSON text, as the server sent it.
  */

@@ -1,4 +1,4 @@
-/* The API's timestamps (src/api.c api_parse_time): any text parses to something or 0 without
+/* The API's timestamps (src/remote/api.c api_parse_time): any text parses to something or 0 without
  * a crash or undefined behaviour, and a well-formed stamp parses to its exact second.
  *
  * Input: text tried as it is; its first bytes also pick a second between the years 1000 and

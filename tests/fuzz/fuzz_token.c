@@ -1,4 +1,4 @@
-/* Token files (src/token.c token_load): a JSON object as `pinfs login` writes it, the bare
+/* Token files (src/remote/token.c token_load): a JSON object as `pinfs login` writes it, the bare
  * token on a line, or anything else a user may have put there.
  *
  * Input: the file's bytes, written to a private temporary file that token_load reads.

@@ -38,7 +38,7 @@ def expect_errno(code, fn, *args):
 
 
 def cache_key(url):
-    """src/cache.c's key of a URL: 64-bit FNV-1a, never 0."""
+    """src/remote/cache.c's key of a URL: 64-bit FNV-1a, never 0."""
     h = 0xcbf29ce484222325
     for byte in url.encode():
         h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF

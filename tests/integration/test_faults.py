@@ -443,7 +443,7 @@ def test_answer_over_the_cap_is_refused_with_bounded_memory(acct):
 # ---- the token expires: EACCES, and the mount stays up ----
 
 def test_expired_token_is_eacces_and_the_mount_stays_up(acct):
-    # A plain PINFS_ACCESS_TOKEN cannot be refreshed (src/oauth.c refreshes one that came with
+    # A plain PINFS_ACCESS_TOKEN cannot be refreshed (src/remote/oauth.c refreshes one that came with
     # a refresh token; test_login.py covers that).
     server, m = acct
     m.expect_log(r"HTTP 401|cannot list board|Authentication failed")

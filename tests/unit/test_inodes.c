@@ -1,4 +1,4 @@
-/* Unit tests of the inode table (src/inodes.c): paths, lookups counted and forgotten, removals
+/* Unit tests of the inode table (src/fuse/inodes.c): paths, lookups counted and forgotten, removals
  * and renames as the kernel sends them. */
 #include "check.h"
 #include "inodes.h"

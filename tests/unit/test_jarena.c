@@ -1,4 +1,4 @@
-/* Unit tests of the arena a listing's pages are parsed into (src/jarena.c). The ASan build
+/* Unit tests of the arena a listing's pages are parsed into (src/util/jarena.c). The ASan build
  * runs them too: a free of an arena's pointer that reached free(), a leak, a read past a
  * block would fail there. */
 #include "check.h"

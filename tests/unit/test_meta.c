@@ -1,4 +1,4 @@
-/* Unit tests of JSON parsing and rendering (src/api.c objects, src/meta.c). */
+/* Unit tests of JSON parsing and rendering (src/remote/api.c objects, src/model/meta.c). */
 #include "api.h"
 #include "check.h"
 #include "meta.h"

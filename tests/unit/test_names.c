@@ -1,4 +1,4 @@
-/* Unit tests of title <-> file name mapping (src/names.c). */
+/* Unit tests of title <-> file name mapping (src/model/names.c). */
 #include "check.h"
 #include "names.h"
 

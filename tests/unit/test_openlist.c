@@ -1,4 +1,4 @@
-/* Unit tests of the list of handles not released yet (src/openlist.h). */
+/* Unit tests of the list of handles not released yet (src/fuse/openlist.h). */
 #include "check.h"
 #include "openlist.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests of the per-pin store (src/pinstore.h), in a folder of their own under /tmp. */
+/* Unit tests of the per-pin store (src/model/pinstore.h), in a folder of their own under /tmp. */
 #include "cache.h"
 #include "check.h"
 #include "log.h"

@@ -1,4 +1,4 @@
-/* Unit tests of a text's stamp (src/stamp.h). */
+/* Unit tests of a text's stamp (src/util/stamp.h). */
 #include "check.h"
 #include "stamp.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests of the counters behind MOUNT/.pinfs/stats (src/stats.c). */
+/* Unit tests of the counters behind MOUNT/.pinfs/stats (src/util/stats.c). */
 #include "check.h"
 #include "stats.h"
 

@@ -1,4 +1,5 @@
-/* Unit tests of the board ranking behind user.pinterest.suggested_boards (src/suggest.c). */
+/* Unit tests of the board ranking behind user.pinterest.suggested_boards
+ * (src/model/suggest.c). */
 #include "check.h"
 #include "suggest.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests of the checks on written text (src/textcheck.h). */
+/* Unit tests of the checks on written text (src/util/textcheck.h). */
 #include "check.h"
 #include "textcheck.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests of the orders a walk meets and lists the boards in (src/walkorder.h). */
+/* Unit tests of the orders a walk meets and lists the boards in (src/model/walkorder.h). */
 #include "check.h"
 #include "walkorder.h"
 
