@@ -46,3 +46,37 @@ int dirs_write_all(int fd, const char *data, size_t len)
 	}
 	return 0;
 }
+
+int dirs_read_all(int fd, size_t max, char **text, size_t *len)
+{
+	struct stat st;
+	size_t got = 0;
+	ssize_t n = 1;
+	char *buf;
+
+	*text = NULL;
+	*len = 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((size_t)st.st_size > max)
+		return -EFBIG;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	/* At least one read: a descriptor that cannot be read says so even for an empty file. */
+	do {
+		n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n > 0)
+			got += (size_t)n;
+	} while (n > 0 && got < (size_t)st.st_size);
+	if (n < 0) {
+		int result = -errno;
+
+		free(buf);
+		return result;
+	}
+	buf[got] = '\0';
+	*text = buf;
+	*len = got;
+	return 0;
+}

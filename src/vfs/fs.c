@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "commit.h"
 #include "copyin.h"
+#include "dirs.h"
 #include "edit.h"
 #include "local.h"
 #include "log.h"
@@ -1174,18 +1175,15 @@ static int fs_rmdir(const char *path)
 static int rename_onto_sidecar(const char *from, const char *to)
 {
 	char *text = NULL;
-	ssize_t len = -1;
-	struct stat st;
+	size_t len = 0;
 	int fd = local_open(from, O_RDONLY, &(unsigned long){0}), result;
 
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) == 0 && st.st_size <= MAX_TEXT && (text = malloc(st.st_size + 1)))
-		len = pread(fd, text, st.st_size, 0);
-	result = !text ? -EFBIG : len < 0 ? -errno : 0;
+	result = dirs_read_all(fd, MAX_TEXT, &text, &len);
 	close(fd);
 	if (!result)
-		result = edit_text(to, text, (size_t)len);
+		result = edit_text(to, text, len);
 	free(text);
 	if (!result)
 		local_unlink(from);
