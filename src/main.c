@@ -13,6 +13,7 @@
 #include "pinstore.h"
 #include "sighup.h"
 #include "social.h"
+#include "toplevel.h"
 #include "stats.h"
 #include "token.h"
 #include "tree.h"
@@ -67,17 +68,20 @@ static uint64_t lookups(void)
 /* Asks the kernel to drop the dentries below the root's folders that nothing uses. */
 static void forget_unused(void)
 {
-	static const char *const names[] = {"boards", "pins", "search", "followers", "following"};
 	char path[PATH_MAX];
 	struct stat st;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		fuse_lowlevel_notify_inval_entry(F.se, FUSE_ROOT_ID, names[i], strlen(names[i]));
+	for (size_t i = 0; i < top_count; i++) {
+		const char *name = top_entries[i].name;
+
+		/* pinfs's own folder holds one file: nothing worth forgetting. */
+		if (!S_ISDIR(top_entries[i].kind) || top_entries[i].owner == TOP_PINFS)
+			continue;
+		fuse_lowlevel_notify_inval_entry(F.se, FUSE_ROOT_ID, name, strlen(name));
 		/* The kernel unhashes the folder's own dentry too: a shell whose current folder it
 		 * is would see getcwd fail (ENOENT) until the path is looked up again. Looking it
 		 * up here puts that dentry back at once; its unused children stay dropped. */
-		if (snprintf(path, sizeof(path), "%s/%s", F.mountpoint, names[i]) <
-		    (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s/%s", F.mountpoint, name) < (int)sizeof(path))
 			stat(path, &st);
 	}
 }

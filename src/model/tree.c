@@ -9,6 +9,7 @@
 #include "names.h"
 #include "pinstore.h"
 #include "suggest.h"
+#include "toplevel.h"
 #include "walkorder.h"
 
 #include <errno.h>
@@ -157,9 +158,6 @@ static void wait_changed(void)
 	loop_will_wait();
 	pthread_cond_wait(&T.changed, &T.lock);
 }
-
-/* The top-level folders beyond boards/, served by social.c. */
-static const char *const others[] = {"pins", "search", "followers", "following", NULL};
 
 /* qsort that takes an empty, possibly NULL, array: an empty board has no pins array. */
 static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
@@ -2123,11 +2121,11 @@ static int list_any(const char *path, struct lister *l)
 		goto out;
 	switch (w.type) {
 	case NODE_ROOT:
-		/* Undescribed: me.json would be rendered, and the others are social.c's. */
-		emit(l, "me.json", S_IFREG, NULL);
-		emit(l, "boards", S_IFDIR, NULL);
-		for (size_t i = 0; others[i]; i++)
-			emit(l, others[i], S_IFDIR, NULL);
+		/* Undescribed: me.json would be rendered, and the others are social.c's. fs.c
+		 * lists pinfs's own after them. */
+		for (size_t i = 0; i < top_count; i++)
+			if (top_entries[i].owner != TOP_PINFS)
+				emit(l, top_entries[i].name, top_entries[i].kind, NULL);
 		break;
 	case NODE_BOARDS: {
 		struct where b = {.type = NODE_BOARD, .sec = -1};

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "names.h"
 #include "people.h"
+#include "toplevel.h"
 #include "vfolder.h"
 
 #include <errno.h>
@@ -187,12 +188,7 @@ void social_cleanup(void)
 
 bool social_owns(const char *path)
 {
-	static const char *const tops[] = {"/pins", "/search", "/followers", "/following"};
-
-	for (size_t i = 0; i < N(tops); i++)
-		if (within(path, tops[i]))
-			return true;
-	return false;
+	return top_owned_by(path, TOP_SOCIAL);
 }
 
 int social_stat(const char *path, struct node_info *out)

@@ -13,6 +13,7 @@
 #include "social.h"
 #include "stamp.h"
 #include "stats.h"
+#include "toplevel.h"
 #include "tree.h"
 
 #include <errno.h>
@@ -292,9 +293,7 @@ static void fill_stat(const struct node_info *info, struct stat *st)
 
 static bool in_pinfs_dir(const char *path)
 {
-	size_t len = strlen(PINFS_DIR);
-
-	return strncmp(path, PINFS_DIR, len) == 0 && (path[len] == '\0' || path[len] == '/');
+	return top_owned_by(path, TOP_PINFS);
 }
 
 static int pinfs_getattr(const char *path, struct stat *st)
@@ -654,8 +653,10 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		return result;
 	/* The entries after the tree's are numbered after all of its own, skipped or not. */
 	fc.n = 2 + (off_t)met;
-	if (strcmp(path, "/") == 0 && fill_bare(&fc, ".pinfs", S_IFDIR))
-		return 0;
+	for (size_t i = 0; strcmp(path, "/") == 0 && i < top_count; i++)
+		if (top_entries[i].owner == TOP_PINFS &&
+		    fill_bare(&fc, top_entries[i].name, top_entries[i].kind))
+			return 0;
 	local_list(path, fill_bare, &fc);
 	return 0;
 }
