@@ -3,7 +3,6 @@ file operations, each checked against what the fake server now holds."""
 
 import base64
 import errno
-import io
 import json
 import os
 import shutil
@@ -14,23 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from naming import expected_tree
+from pictures import jpeg, png
 
 SEED = "boards=3,pins=24,sections=2"
-
-
-def jpeg(color=(200, 30, 30), size=(64, 48)):
-    buf = io.BytesIO()
-    Image.new("RGB", size, color).save(buf, "JPEG")
-    return buf.getvalue()
-
-
-def png(color=(30, 200, 30), size=(40, 30)):
-    buf = io.BytesIO()
-    Image.new("RGB", size, color).save(buf, "PNG")
-    return buf.getvalue()
 
 
 @pytest.fixture
