@@ -1,5 +1,6 @@
 #include "commit.h"
 
+#include "dirs.h"
 #include "edit.h"
 #include "local.h"
 #include "log.h"
@@ -112,14 +113,19 @@ out:
  * none or it is not a JSON object. Caller deletes. */
 static cJSON *local_json(const char *path)
 {
-	char buf[64 * 1024];
 	unsigned long id;
 	int fd = local_open(path, O_RDONLY, &id);
-	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf), 0) : -1;
-	cJSON *j = n > 0 ? cJSON_ParseWithLength(buf, (size_t)n) : NULL;
+	char *text = NULL;
+	size_t len = 0;
+	cJSON *j = NULL;
 
-	if (fd >= 0)
-		close(fd);
+	if (fd < 0)
+		return NULL;
+	/* A sidecar is far smaller; anything larger is not one. */
+	if (dirs_read_all(fd, 1 << 20, &text, &len) == 0)
+		j = cJSON_ParseWithLength(text, len);
+	close(fd);
+	free(text);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		return NULL;

@@ -244,17 +244,18 @@ unsigned fs_close_all(void)
 
 /* A pin this mount made reads back as it was written (pinstore.h): the size of the bytes
  * uploaded and the mtime its writer set, so that rsync -a run again finds it the same. */
-static void kept_stat(const struct node_info *info, struct stat *st)
+static bool kept_stat(const struct node_info *info, struct stat *st)
 {
 	struct pinstore_rec rec;
 
 	if (info->type != NODE_PIN_IMAGE || pinstore_get(info->pin_id, &rec) != 0)
-		return;
+		return false;
 	if (rec.size >= 0) {
 		st->st_size = rec.size;
 		st->st_blocks = (st->st_size + 511) / 512;
 	}
 	st->st_mtim = st->st_ctim = rec.mtime;
+	return rec.size >= 0;
 }
 
 /* True when the image's size is known: learnt from Pinterest, or kept by this mount. */
@@ -265,7 +266,9 @@ static bool size_known(const struct node_info *info)
 	return info->size >= 0 || (pinstore_get(info->pin_id, &rec) == 0 && rec.size >= 0);
 }
 
-static void fill_stat(const struct node_info *info, struct stat *st)
+/* The attributes of info into st. True when it is an image whose size is not known yet
+ * (neither learnt nor kept): it reads as 0, and the kernel must not keep that. */
+static bool fill_stat(const struct node_info *info, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_mode = info->kind | (info->kind == S_IFREG   ? 0644
@@ -283,7 +286,7 @@ static void fill_stat(const struct node_info *info, struct stat *st)
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_blksize = 65536;
 	st->st_mtime = st->st_ctime = st->st_atime = info->mtime;
-	kept_stat(info, st);
+	return !kept_stat(info, st) && info->type == NODE_PIN_IMAGE && info->size < 0;
 }
 
 /* ---- MOUNT/.pinfs: pinfs's own files, never Pinterest's ---- */
@@ -401,8 +404,7 @@ static int stat_path(const char *path, struct stat *st, struct fuse_file_info *f
 	}
 	if (result)
 		return result;
-	fill_stat(&info, st);
-	*unknown = info.type == NODE_PIN_IMAGE && !size_known(&info);
+	*unknown = fill_stat(&info, st);
 	/* The text this handle reads (a snapshot taken at open, or the edit as written so far):
 	 * the kernel asks with the handle before cached reads, which then end where it ends. */
 	if (h && h->kind == H_TEXT)
@@ -496,14 +498,15 @@ static int fill_described(void *ctx, const char *name, mode_t kind, const struct
 	struct fill_ctx *fc = ctx;
 	struct stat st;
 	char path[PATH_MAX];
+	bool unknown;
 
 	if (!info || !child_path(path, fc->dir, name) || local_exists(path))
 		return fill_bare(ctx, name, kind);
-	fill_stat(info, &st);
+	unknown = fill_stat(info, &st);
 	/* As getattr does: the size the kernel now holds decides how the text is served. */
 	if (S_ISREG(st.st_mode) && info->type != NODE_PIN_IMAGE)
 		seen_size(path, st.st_size);
-	if (info->type == NODE_PIN_IMAGE && !size_known(info))
+	if (unknown)
 		return fill_at(fc, name, &st, FUSE_FILL_DIR_PLUS | FS_FILL_SIZE_UNKNOWN);
 	return fill_at(fc, name, &st, FUSE_FILL_DIR_PLUS);
 }
