@@ -1,6 +1,8 @@
 /* pinfs: options, the checks made before mounting, and the mount's lifetime. */
 #include "api.h"
+#include "bg.h"
 #include "cache.h"
+#include "forgetter.h"
 #include "lowlevel.h"
 #include "http.h"
 #include "jarena.h"
@@ -13,7 +15,6 @@
 #include "pinstore.h"
 #include "sighup.h"
 #include "social.h"
-#include "toplevel.h"
 #include "stats.h"
 #include "token.h"
 #include "tree.h"
@@ -36,130 +37,6 @@
 #define HEAD_PARALLEL 16
 /* libfuse's own default: at most this many requests are served at once. */
 #define DEFAULT_MAX_THREADS 10
-
-/* The inode table (inodes.c) keeps an inode for every name the kernel has looked up, until the
- * kernel forgets it, and the kernel keeps a dentry that was used within its timeout until
- * memory runs short: `ls -lR` of 100 000 pins would leave 300 000 inodes behind. Once this many
- * names have been looked up, the kernel is asked to drop the unused dentries below the root's
- * folders, which makes it forget their inodes. It costs the kernel a LOOKUP of each name on the
- * way next time (a listing describes most again) and the page cache of closed files. 30 000
- * names, about 3 MB, leave a board walk of 10 000 pins and their sidecars' page cache in place
- * from one grep to the next. The count is looked at every 250 ms while names are being looked
- * up, and less and less often, down to every 2 s, while none are: an idle mount should not
- * wake the machine four times a second. */
-#define FORGET_AFTER	30000
-#define FORGET_CHECK_MS 250
-#define FORGET_IDLE_MS	2000
-
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stop, started;
-	pthread_t thread;
-	struct fuse_session *se;
-	const char *mountpoint; /* fopts's, which outlives the thread */
-} F = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
-
-static uint64_t lookups(void)
-{
-	return tree_lookup_count() + vfolder_stat_count();
-}
-
-/* Asks the kernel to drop the dentries below the root's folders that nothing uses. */
-static void forget_unused(void)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	for (size_t i = 0; i < top_count; i++) {
-		const char *name = top_entries[i].name;
-
-		/* pinfs's own folder holds one file: nothing worth forgetting. */
-		if (!S_ISDIR(top_entries[i].kind) || top_entries[i].owner == TOP_PINFS)
-			continue;
-		fuse_lowlevel_notify_inval_entry(F.se, FUSE_ROOT_ID, name, strlen(name));
-		/* The kernel unhashes the folder's own dentry too: a shell whose current folder it
-		 * is would see getcwd fail (ENOENT) until the path is looked up again. Looking it
-		 * up here puts that dentry back at once; its unused children stay dropped. */
-		if (snprintf(path, sizeof(path), "%s/%s", F.mountpoint, name) < (int)sizeof(path))
-			stat(path, &st);
-	}
-}
-
-static void *forgetter(void *arg)
-{
-	uint64_t last = lookups(), seen = last;
-	long wait_ms = FORGET_CHECK_MS;
-	bool trim = false;
-	struct timespec at;
-
-	(void)arg;
-	pthread_setname_np(pthread_self(), "pinfs-forget");
-	pthread_mutex_lock(&F.lock);
-	while (!F.stop) {
-		clock_gettime(CLOCK_REALTIME, &at);
-		at.tv_nsec += wait_ms % 1000 * 1000000L;
-		at.tv_sec += wait_ms / 1000 + at.tv_nsec / 1000000000L;
-		at.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&F.wake, &F.lock, &at);
-		if (F.stop)
-			break;
-		/* Unlocked: the kernel may wait for a request in flight before it drops them. */
-		pthread_mutex_unlock(&F.lock);
-		/* By now libfuse has freed the nodes the kernel forgot at the last check: the pages
-		 * the walk's small blocks left free (nodes, paths, requests) go back to the system,
-		 * which glibc does not do by itself for pages inside the heap. */
-		if (trim)
-			malloc_trim(0);
-		/* A walk looks names up the whole time: checked often then, seldom when idle. */
-		if (lookups() != seen)
-			wait_ms = FORGET_CHECK_MS;
-		else if (wait_ms * 2 < FORGET_IDLE_MS)
-			wait_ms *= 2;
-		else
-			wait_ms = FORGET_IDLE_MS;
-		seen = lookups();
-		trim = lookups() - last >= FORGET_AFTER;
-		if (trim) {
-			log_info("%llu names looked up: asking the kernel to forget those unused",
-				 (unsigned long long)(lookups() - last));
-			tree_forgetting();
-			last = lookups();
-			forget_unused();
-		}
-		pthread_mutex_lock(&F.lock);
-	}
-	pthread_mutex_unlock(&F.lock);
-	return NULL;
-}
-
-/* Without it the mount only keeps more memory: a failure is logged, not fatal. */
-static void forgetter_start(struct fuse_session *se, const char *mountpoint)
-{
-	sigset_t all, old;
-
-	F.mountpoint = mountpoint;
-	F.se = se;
-	F.stop = false;
-	/* Signals belong to the thread that runs the FUSE loop. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	F.started = pthread_create(&F.thread, NULL, forgetter, NULL) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!F.started)
-		log_info("the kernel will not be asked to forget looked-up names");
-}
-
-static void forgetter_stop(void)
-{
-	pthread_mutex_lock(&F.lock);
-	F.stop = true;
-	pthread_cond_signal(&F.wake);
-	pthread_mutex_unlock(&F.lock);
-	if (F.started)
-		pthread_join(F.thread, NULL);
-	F.started = false;
-}
 
 static int setup_logging(const struct fuse_cmdline_opts *fopts, const struct options *o)
 {
@@ -203,14 +80,13 @@ out:
  * call. GET /user_account goes in a thread of its own, so that the set-up that needs no
  * network (the cache, libmagic's database) is done while the answer is on its way. */
 struct account_check {
-	pthread_t thread;
-	bool started;
+	struct bg_beside fetch;
 	enum log_level level; /* the level to restore once the answer is in */
 	cJSON *account;
 	int result;
 };
 
-static void *account_fetch(void *arg)
+static void account_fetch(void *arg)
 {
 	struct account_check *ac = arg;
 
@@ -219,7 +95,6 @@ static void *account_fetch(void *arg)
 	 * http_last_error is this thread's. */
 	if (ac->result == -EIO && http_last_error())
 		ac->result = http_last_error();
-	return NULL;
 }
 
 static void account_check_start(struct account_check *ac)
@@ -229,17 +104,13 @@ static void account_check_start(struct account_check *ac)
 	 * repeat it. */
 	if (ac->level < LOG_LVL_DEBUG)
 		log_set_level(LOG_LVL_ERROR);
-	ac->started = pthread_create(&ac->thread, NULL, account_fetch, ac) == 0;
-	if (!ac->started)
-		account_fetch(ac);
+	bg_beside(&ac->fetch, account_fetch, ac);
 }
 
 /* Waits for the answer. Returns the account (caller frees) or NULL. */
 static cJSON *account_check_end(struct account_check *ac, int *result)
 {
-	if (ac->started)
-		pthread_join(ac->thread, NULL);
-	ac->started = false;
+	bg_join(&ac->fetch);
 	log_set_level(ac->level);
 	*result = ac->result;
 	return ac->account;

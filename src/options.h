@@ -2,9 +2,10 @@
 #ifndef PINFS_OPTIONS_H
 #define PINFS_OPTIONS_H
 
+#include "api.h" /* PINFS_DEFAULT_API */
+
 #include <fuse.h>
 
-#define PINFS_DEFAULT_API "https://api.pinterest.com/v5"
 /* A stream of requests (grep -r, find) comes a few microseconds apart: the FUSE loop's reader
  * looks this long for the next before it sleeps (loop.h). */
 #define PINFS_DEFAULT_SPIN_US 50

@@ -1,5 +1,6 @@
 #include "sighup.h"
 
+#include "bg.h"
 #include "log.h"
 #include "tree.h"
 #include "vfolder.h"
@@ -13,8 +14,8 @@
 #include <unistd.h>
 
 static int pipe_fds[2] = {-1, -1};
-static pthread_t thread;
-static bool started, installed;
+static struct bg_group flushers = BG_GROUP_INIT; /* the one thread that reads the pipe */
+static bool installed;
 
 static void on_hup(int sig)
 {
@@ -29,7 +30,7 @@ static void on_hup(int sig)
 	errno = saved;
 }
 
-static void *flusher(void *arg)
+static void flusher(void *arg)
 {
 	char b;
 	ssize_t n;
@@ -45,7 +46,6 @@ static void *flusher(void *arg)
 		tree_invalidate();
 		vfolder_invalidate();
 	}
-	return NULL;
 }
 
 static int set_handler(void (*handler)(int))
@@ -59,19 +59,6 @@ static int set_handler(void (*handler)(int))
 	return sigaction(SIGHUP, &sa, NULL) < 0 ? -errno : 0;
 }
 
-/* The thread takes no signal: they belong to the thread that runs the FUSE loop. */
-static int start_thread(void)
-{
-	sigset_t all, old;
-	int result;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	result = -pthread_create(&thread, NULL, flusher, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return result;
-}
-
 int sighup_start(void)
 {
 	int result;
@@ -80,10 +67,11 @@ int sighup_start(void)
 		return -errno;
 	/* Only the writing end may not block (the handler); the thread waits on its end. */
 	fcntl(pipe_fds[0], F_SETFL, 0);
-	result = start_thread();
+	bg_resume(&flushers);
+	/* The thread takes no signal (bg.h): they belong to the thread that runs the loop. */
+	result = bg_spawn(&flushers, flusher, NULL);
 	if (result)
 		goto out;
-	started = true;
 	result = set_handler(on_hup);
 	installed = !result;
 out:
@@ -102,9 +90,7 @@ void sighup_stop(void)
 	if (pipe_fds[1] >= 0)
 		close(pipe_fds[1]);
 	pipe_fds[1] = -1;
-	if (started)
-		pthread_join(thread, NULL);
-	started = false;
+	bg_stop(&flushers);
 	if (pipe_fds[0] >= 0)
 		close(pipe_fds[0]);
 	pipe_fds[0] = -1;

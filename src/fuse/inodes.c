@@ -386,3 +386,13 @@ size_t inodes_count(void)
 	pthread_mutex_unlock(&I.lock);
 	return n;
 }
+
+uint64_t inodes_made(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&I.lock);
+	n = I.next ? I.next - INODES_ROOT - 1 : 0;
+	pthread_mutex_unlock(&I.lock);
+	return n;
+}

@@ -44,4 +44,9 @@ void inodes_renamed(uint64_t from_parent, const char *from, uint64_t to_parent, 
 /* How many inodes the kernel holds (the root aside): for the tests and the stats. */
 size_t inodes_count(void);
 
+/* How many inodes were ever made: each is a name the kernel looked up (or took from a
+ * listing) while it held no inode of it, and costs memory until the kernel forgets it. The
+ * forgetter (forgetter.h) counts them. */
+uint64_t inodes_made(void);
+
 #endif

@@ -2,6 +2,7 @@
  * See loop.h. */
 #include "loop.h"
 
+#include "blocking.h"
 #include "log.h"
 #include "stats.h"
 
@@ -374,6 +375,9 @@ int loop_run(struct fuse_session *se, const struct loop_config *cfg)
 		log_error("cannot set up the FUSE loop: %s", strerror(errno));
 		return -1;
 	}
+	/* The layers below say when a thread is about to wait (blocking.h); in a thread of the
+	 * loop's, the reading of requests is handed over then. */
+	blocking_set_hook(loop_will_wait);
 	pthread_mutex_lock(&l.lock);
 	if (start_worker(&l) != 0)
 		end_loop(&l, true);
@@ -387,6 +391,7 @@ int loop_run(struct fuse_session *se, const struct loop_config *cfg)
 	eventfd_write(l.stop_fd, 1);
 	failed = l.failed;
 	loop_finish(&l);
+	blocking_set_hook(NULL);
 	fuse_session_reset(se);
 	return failed ? -1 : 0;
 }

@@ -1,6 +1,6 @@
 #include "lowlevel.h"
 
-#include "fs.h"
+#include "vfs.h"
 #include "inodes.h"
 #include "log.h"
 #include "openlist.h"
@@ -21,12 +21,31 @@
 /* The inode number a plain listing gives each entry: "ask me", as libfuse does. */
 #define UNKNOWN_INO 0xffffffff
 
-static const struct fuse_operations *ops = &pinfs_ops;
-
-/* Every operation starts here: fs.c asks whose request it serves. */
+/* Every operation starts here: the VFS asks whose request it serves. */
 static void serve(fuse_req_t req)
 {
-	fs_set_caller(fuse_req_ctx(req)->pid);
+	vfs_set_caller(fuse_req_ctx(req)->pid);
+}
+
+/* The VFS's view of an open file (vfs.h): the kernel's flags and the handle. */
+static struct vfs_file_info vfi_of(const struct fuse_file_info *fi)
+{
+	struct vfs_file_info v = {0};
+
+	if (fi) {
+		v.flags = fi->flags;
+		v.fh = fi->fh;
+	}
+	return v;
+}
+
+/* What an open or a create decided, into the kernel's reply. */
+static void vfi_back(const struct vfs_file_info *v, struct fuse_file_info *fi)
+{
+	fi->fh = v->fh;
+	fi->direct_io = v->direct_io;
+	fi->keep_cache = v->keep_cache;
+	fi->noflush = v->noflush;
 }
 
 static void reply_status(fuse_req_t req, int result)
@@ -56,7 +75,7 @@ static int entry_of(fuse_ino_t parent, const char *name, const char *path,
 {
 	struct stat st;
 	bool unknown;
-	int result = fs_lookup(path, &st, &unknown);
+	int result = vfs_lookup(path, &st, &unknown);
 
 	return result ? result : make_entry(parent, name, &st, unknown, e);
 }
@@ -86,7 +105,14 @@ static int new_name(const char *op, const char *name)
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
-	fs_init(conn);
+	/* readdirplus on every listing, not only when the kernel guesses attributes will be
+	 * wanted: what the tree knows goes with the names and spares a LOOKUP per file. An image
+	 * of unknown size goes bare, so a listing never costs a HEAD. */
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	/* O_TRUNC arrives with open, not as a separate truncate of a sidecar. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	vfs_init();
 }
 
 static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -102,11 +128,11 @@ static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		reply_status(req, -ENAMETOOLONG);
 		goto out;
 	}
-	if (path && fs_lookup_hidden(path)) {
+	if (path && vfs_lookup_hidden(path)) {
 		reply_status(req, -ENOENT); /* not a cached "no": others must see it */
 		goto out;
 	}
-	result = path ? fs_lookup(path, &st, &unknown) : -ENOENT;
+	result = path ? vfs_lookup(path, &st, &unknown) : -ENOENT;
 	if (result == -ENOENT) {
 		/* No such name, for as long as a name is kept. */
 		memset(&e, 0, sizeof(e));
@@ -126,14 +152,14 @@ out:
 }
 
 /* The kernel forgot n lookups of ino: it evicted its inode, and the file's pages went with
- * it, so fs.c must not take a sidecar's pages for cached at the path's next inode. */
+ * it, so the VFS must not take a sidecar's pages for cached at the path's next inode. */
 static void forget_one(fuse_ino_t ino, uint64_t n)
 {
 	char *path;
 
 	inodes_forget(ino, n, &path);
 	if (path)
-		fs_forgotten(path);
+		vfs_forgotten(path);
 	free(path);
 }
 
@@ -151,14 +177,15 @@ static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 }
 
 /* Answers with ino's attributes as they are now, or with the error of what came before. A
- * file removed while open has no path: fs.c answers from its handle. */
+ * file removed while open has no path: the VFS answers from its handle. */
 static void reply_attr(fuse_req_t req, fuse_ino_t ino, const char *path, struct fuse_file_info *fi,
 		       int result)
 {
+	struct vfs_file_info v = vfi_of(fi);
 	struct stat st;
 
 	if (!result)
-		result = ops->getattr(path, &st, fi);
+		result = vfs_getattr(path, &st, fi ? &v : NULL);
 	if (result) {
 		reply_status(req, result);
 	} else {
@@ -197,20 +224,21 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		       struct fuse_file_info *fi)
 {
 	char *path = inodes_path(ino);
+	struct vfs_file_info v = vfi_of(fi);
 	struct timespec tv[2];
 	int result = 0;
 
 	serve(req);
 	if (to_set & FUSE_SET_ATTR_MODE)
-		result = ops->chmod(path, attr->st_mode, fi);
+		result = vfs_chmod(path, attr->st_mode);
 	if (!result && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
-		result = ops->chown(path, to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1,
-				    to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1, fi);
+		result = vfs_chown(path, to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1,
+				   to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1);
 	if (!result && (to_set & FUSE_SET_ATTR_SIZE))
-		result = ops->truncate(path, attr->st_size, fi);
+		result = vfs_truncate(path, attr->st_size, fi ? &v : NULL);
 	if (!result && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
 		setattr_times(attr, to_set, tv);
-		result = ops->utimens(path, tv, fi);
+		result = vfs_utimens(path, tv);
 	}
 	reply_attr(req, ino, path, fi, result);
 	free(path);
@@ -222,7 +250,7 @@ static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
 	int result;
 
 	serve(req);
-	result = path ? ops->readlink(path, target, sizeof(target)) : -ENOENT;
+	result = path ? vfs_readlink(path, target, sizeof(target)) : -ENOENT;
 	if (result)
 		reply_status(req, result);
 	else
@@ -239,7 +267,7 @@ static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	serve(req);
 	result = new_name("mkdir", name);
 	if (!result)
-		result = path ? ops->mkdir(path, mode) : -ENOENT;
+		result = path ? vfs_mkdir(path, mode) : -ENOENT;
 	if (!result)
 		result = entry_of(parent, name, path, &e);
 	if (result)
@@ -256,7 +284,7 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, boo
 	int result;
 
 	serve(req);
-	result = !path ? -ENOENT : dir ? ops->rmdir(path) : ops->unlink(path);
+	result = !path ? -ENOENT : dir ? vfs_rmdir(path) : vfs_unlink(path);
 	if (!result)
 		inodes_unlinked(parent, name);
 	reply_status(req, result);
@@ -283,7 +311,7 @@ static void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	serve(req);
 	result = new_name("rename", newname);
 	if (!result)
-		result = from && to ? ops->rename(from, to, flags) : -ENOENT;
+		result = from && to ? vfs_rename(from, to, flags) : -ENOENT;
 	if (!result)
 		inodes_renamed(parent, name, newparent, newname, flags & RENAME_EXCHANGE);
 	reply_status(req, result);
@@ -295,24 +323,26 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		      struct fuse_file_info *fi)
 {
 	char *path = inodes_child_path(parent, name);
+	struct vfs_file_info v = vfi_of(fi);
 	struct fuse_entry_param e;
 	int result;
 
 	serve(req);
 	result = new_name("create", name);
 	if (!result)
-		result = path ? ops->create(path, mode, fi) : -ENOENT;
+		result = path ? vfs_create(path, mode, &v) : -ENOENT;
 	if (result) {
 		reply_status(req, result);
 		goto out;
 	}
+	vfi_back(&v, fi);
 	result = entry_of(parent, name, path, &e);
 	if (result) {
-		ops->release(path, fi);
+		vfs_release(path, &v);
 		reply_status(req, result);
 	} else if (fuse_reply_create(req, &e, fi)) {
 		/* Interrupted: the kernel has neither the file nor the name. */
-		ops->release(path, fi);
+		vfs_release(path, &v);
 		inodes_forget(e.ino, 1, NULL);
 	}
 out:
@@ -324,13 +354,13 @@ static struct fuse_session *session;
 /* Puts a sidecar's text in the kernel's page cache before the open is answered: the reads
  * that follow (grep's) are then served there, without a READ round trip each. Keeping the
  * cache is what makes the kernel keep these very pages at the open. */
-static void push_text(fuse_ino_t ino, struct fuse_file_info *fi)
+static void push_text(fuse_ino_t ino, const struct vfs_file_info *v, struct fuse_file_info *fi)
 {
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
 	const char *text;
 	size_t len;
 
-	if (!fs_text_push(fi, &text, &len) || len == 0)
+	if (!vfs_text_push(v, &text, &len) || len == 0)
 		return;
 	bv.buf[0].mem = (void *)text;
 	bv.buf[0].size = len;
@@ -341,16 +371,19 @@ static void push_text(fuse_ino_t ino, struct fuse_file_info *fi)
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	char *path = inodes_path(ino);
+	struct vfs_file_info v = vfi_of(fi);
 	int result;
 
 	serve(req);
-	result = path ? ops->open(path, fi) : -ENOENT;
-	if (!result)
-		push_text(ino, fi);
+	result = path ? vfs_open(path, &v) : -ENOENT;
+	if (!result) {
+		vfi_back(&v, fi);
+		push_text(ino, &v, fi);
+	}
 	if (result)
 		reply_status(req, result);
 	else if (fuse_reply_open(req, fi))
-		ops->release(path, fi); /* interrupted: the kernel never had the file */
+		vfs_release(path, &v); /* interrupted: the kernel never had the file */
 	free(path);
 }
 
@@ -358,12 +391,13 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
+	struct vfs_file_info v = vfi_of(fi);
 	char *buf = malloc(size ? size : 1);
 	int n;
 
 	(void)ino;
 	serve(req);
-	n = buf ? ops->read(NULL, buf, size, off, fi) : -ENOMEM;
+	n = buf ? vfs_read(&v, buf, size, off) : -ENOMEM;
 	if (n < 0)
 		reply_status(req, n);
 	else
@@ -374,11 +408,12 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
+	struct vfs_file_info v = vfi_of(fi);
 	int n;
 
 	(void)ino;
 	serve(req);
-	n = ops->write(NULL, buf, size, off, fi);
+	n = vfs_write(&v, buf, size, off);
 	if (n < 0)
 		reply_status(req, n);
 	else
@@ -388,40 +423,43 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	char *path = inodes_path(ino);
+	struct vfs_file_info v = vfi_of(fi);
 
 	serve(req);
-	reply_status(req, ops->flush(path, fi));
+	reply_status(req, vfs_flush(path, &v));
 	free(path);
 }
 
 static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	char *path = fi->flush || fs_release_wants_path(fi) ? inodes_path(ino) : NULL;
+	struct vfs_file_info v = vfi_of(fi);
+	char *path = fi->flush || vfs_release_wants_path(&v) ? inodes_path(ino) : NULL;
 
 	serve(req);
 	if (fi->flush) /* the last close of a file with locks: its flush comes here */
-		ops->flush(path, fi);
-	ops->release(path, fi);
+		vfs_flush(path, &v);
+	vfs_release(path, &v);
 	fuse_reply_err(req, 0);
 	free(path);
 }
 
 static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	(void)ino;
+	/* Nothing to sync: a pin is made, or an edit applied, at a close (vfs_flush). */
+	(void)ino, (void)datasync, (void)fi;
 	serve(req);
-	reply_status(req, ops->fsync(NULL, datasync, fi));
+	reply_status(req, 0);
 }
 
 /* ---- folders ----
  *
- * fs.c hands a listing over one of two ways (see fs_readdir). The tree's folders give each
+ * The VFS hands a listing over one of two ways (dirfill.h). The tree's folders give each
  * entry its offset and stop when the reply is full; the next call starts after the kernel's
  * last offset. The generated folders give every name at offset 0: the names are kept with
  * the open folder and served from there, a reply at a time, until it is read from the start
  * again. */
 struct dir_handle {
-	pid_t walker; /* fs_dir_opened's answer, for fs_dir_closed */
+	pid_t walker; /* vfs_dir_opened's answer, for vfs_dir_closed */
 	char **names;
 	mode_t *kinds;
 	size_t n, cap;
@@ -442,7 +480,7 @@ static struct dir_handle *dir_handle_new(void)
 
 static void dir_handle_free(struct dir_handle *dh)
 {
-	fs_dir_closed(dh->walker);
+	vfs_dir_closed(dh->walker);
 	open_list_remove(&open_dirs, &dh->link);
 	for (size_t i = 0; i < dh->n; i++)
 		free(dh->names[i]);
@@ -500,12 +538,12 @@ static bool dot_name(const char *name)
  * In readdirplus, a described entry is a lookup the kernel keeps, counted in the inode table
  * only once it is sure to go. */
 static bool add_entry(struct fill *f, const char *name, const struct stat *st, off_t off,
-		      enum fuse_fill_dir_flags flags)
+		      unsigned flags)
 {
 	char *at = f->buf + f->len;
 	size_t room = f->size - f->len, need;
 	struct fuse_entry_param e = {.attr = *st};
-	bool described = f->plus && (flags & FUSE_FILL_DIR_PLUS) && !dot_name(name);
+	bool described = f->plus && (flags & VFS_FILL_PLUS) && !dot_name(name);
 
 	e.attr.st_ino = UNKNOWN_INO;
 	if (!f->plus) {
@@ -519,7 +557,7 @@ static bool add_entry(struct fill *f, const char *name, const struct stat *st, o
 	if (need > room)
 		return true;
 	if (described) {
-		if (make_entry(f->ino, name, st, flags & FS_FILL_SIZE_UNKNOWN, &e)) {
+		if (make_entry(f->ino, name, st, flags & VFS_FILL_SIZE_UNKNOWN, &e)) {
 			f->error = -ENOMEM;
 			return true;
 		}
@@ -528,9 +566,8 @@ static bool add_entry(struct fill *f, const char *name, const struct stat *st, o
 	return false;
 }
 
-/* fs.c's filler. */
-static int fill_entry(void *ctx, const char *name, const struct stat *st, off_t off,
-		      enum fuse_fill_dir_flags flags)
+/* The VFS's filler (vfs_fill_fn). */
+static int fill_entry(void *ctx, const char *name, const struct stat *st, off_t off, unsigned flags)
 {
 	struct fill *f = ctx;
 	struct stat bare = {.st_mode = st ? st->st_mode : 0};
@@ -553,7 +590,7 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	serve(req);
 	path = inodes_path(ino);
-	dh->walker = fs_dir_opened(path);
+	dh->walker = vfs_dir_opened(path);
 	free(path);
 	fi->fh = (uintptr_t)dh;
 	if (fuse_reply_open(req, fi))
@@ -587,8 +624,7 @@ static void list(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct 
 	if (off == 0)
 		dir_forget_names(dh);
 	if (off == 0 || dh->n == 0)
-		result = ops->readdir(path, &f, fill_entry, off, fi,
-				      plus ? FUSE_READDIR_PLUS : (enum fuse_readdir_flags)0);
+		result = vfs_readdir(path, off, plus, fill_entry, &f);
 	else
 		result = 0;
 	if (!result && f.error && !f.len)
@@ -634,7 +670,7 @@ static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 
 	(void)ino;
 	serve(req);
-	result = ops->statfs("/", &st);
+	result = vfs_statfs(&st);
 	if (result)
 		reply_status(req, result);
 	else
@@ -647,7 +683,7 @@ static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	char *path = inodes_path(ino);
 
 	serve(req);
-	reply_status(req, path ? ops->setxattr(path, name, value, size, flags) : -ENOENT);
+	reply_status(req, path ? vfs_setxattr(path, name, value, size, flags) : -ENOENT);
 	free(path);
 }
 
@@ -664,7 +700,7 @@ static void read_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	else if (size && !buf)
 		n = -ENOMEM;
 	else
-		n = name ? ops->getxattr(path, name, buf, size) : ops->listxattr(path, buf, size);
+		n = name ? vfs_getxattr(path, name, buf, size) : vfs_listxattr(path, buf, size);
 	if (n < 0)
 		reply_status(req, n);
 	else if (size == 0)
@@ -690,7 +726,7 @@ static void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	char *path = inodes_path(ino);
 
 	serve(req);
-	reply_status(req, path ? ops->removexattr(path, name) : -ENOENT);
+	reply_status(req, path ? vfs_removexattr(path, name) : -ENOENT);
 	free(path);
 }
 
@@ -714,10 +750,25 @@ static void ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	refuse(req, "symlink", name);
 }
 
+/* ln: the providers decide (vfs_link); none makes one yet. */
 static void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	(void)ino, (void)newparent;
-	refuse(req, "link", newname);
+	char *from = inodes_path(ino), *to = inodes_child_path(newparent, newname);
+	struct fuse_entry_param e;
+	int result;
+
+	serve(req);
+	result = new_name("link", newname);
+	if (!result)
+		result = from && to ? vfs_link(from, to) : -ENOENT;
+	if (!result)
+		result = entry_of(newparent, newname, to, &e);
+	if (result)
+		reply_status(req, result);
+	else if (fuse_reply_entry(req, &e))
+		inodes_forget(e.ino, 1, NULL);
+	free(from);
+	free(to);
 }
 
 static const struct fuse_lowlevel_ops ll_ops = {
@@ -774,7 +825,7 @@ void lowlevel_destroy(struct fuse_session *se)
 	/* No request comes any more: what the kernel never released goes now. */
 	for (struct open_link *l; (l = open_list_first(&open_dirs)); dirs++)
 		dir_handle_free(OPEN_ITEM(l, struct dir_handle, link));
-	files = fs_close_all();
+	files = vfs_close_all();
 	if (files || dirs)
 		log_info("the mount ended with files open: %u, folders open: %u", files, dirs);
 	inodes_cleanup();

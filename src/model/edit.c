@@ -1,7 +1,6 @@
 #include "edit.h"
 
 #include "api.h"
-#include "local.h"
 #include "log.h"
 #include "meta.h"
 #include "names.h"
@@ -18,10 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <strings.h>
-
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
 
 /* Pinterest's limits on pin text (characters, not bytes). */
 static const struct {
@@ -272,7 +267,7 @@ int edit_mkdir(const char *path)
 		return result;
 	if (parent.type != NODE_BOARDS && parent.type != NODE_BOARD)
 		return -EPERM;
-	if (tree_stat(path, false, &existing) == 0 || local_exists(path))
+	if (tree_stat(path, false, &existing) == 0)
 		return -EEXIST;
 	if (names_is_scratch(base)) {
 		log_warn("mkdir %s: boards and sections cannot be named with a leading '.'", path);
@@ -407,7 +402,6 @@ int edit_rmdir(const char *path)
 	}
 	if (result)
 		return result;
-	local_list(path, count_entry, &n);
 	if (n)
 		return -ENOTEMPTY;
 	if (info.type == NODE_BOARD)
@@ -648,7 +642,7 @@ int edit_rename(const char *from, const char *to, unsigned int flags)
 		return result;
 	if (flags & ~RENAME_NOREPLACE)
 		return -EINVAL;
-	if (tree_stat(to, false, &existing) == 0 || local_exists(to)) {
+	if (tree_stat(to, false, &existing) == 0) {
 		if (flags & RENAME_NOREPLACE)
 			return -EEXIST;
 		/* Moving onto another pin or folder would delete it: Pinterest cannot replace
@@ -729,7 +723,8 @@ int edit_upload(const char *path, const char *staging, const struct pin_text *te
 				   .title = title,
 				   .description = t->description,
 				   .link = t->link,
-				   .alt_text = t->alt_text};
+				   .alt_text = t->alt_text,
+				   .known = tree_has_pin};
 
 		result = upload_pin(&u, &pin);
 	}

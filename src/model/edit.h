@@ -8,6 +8,11 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h> /* RENAME_NOREPLACE, with _GNU_SOURCE */
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
 
 /* mkdir boards/X (a board) or boards/X/S (a section). */
 int edit_mkdir(const char *path);

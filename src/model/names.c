@@ -439,3 +439,20 @@ bool names_is_scratch(const char *name)
 		return true;
 	return len >= 4 && strcmp(name + len - 4, ".swp") == 0;
 }
+
+bool names_is_probe(const char *path)
+{
+	static const char *const names[] = {
+	    ".Trash",	   ".hidden",	  ".directory", ".xdg-volume-info",
+	    "desktop.ini", "autorun.inf", ".DS_Store",	NULL,
+	};
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (strncmp(base, ".Trash-", 7) == 0 || strncmp(base, "._", 2) == 0)
+		return true;
+	for (size_t i = 0; names[i]; i++)
+		if (strcmp(base, names[i]) == 0)
+			return true;
+	return false;
+}

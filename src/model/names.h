@@ -55,4 +55,10 @@ size_t names_strip_ext(const char *name, const char **ext);
  * '~' or ".swp". */
 bool names_is_scratch(const char *name);
 
+/* Names file managers and other systems look for in every folder: trash folders, lists of
+ * hidden files, folder settings, Windows' and macOS's metadata. None can be on Pinterest, so
+ * they are refused at once, without listing a board or asking the server anything. path may
+ * be a whole path or a name. */
+bool names_is_probe(const char *path);
+
 #endif

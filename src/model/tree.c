@@ -9,7 +9,6 @@
 #include "names.h"
 #include "pinstore.h"
 #include "suggest.h"
-#include "toplevel.h"
 #include "walkorder.h"
 
 #include <errno.h>
@@ -2121,11 +2120,7 @@ static int list_any(const char *path, struct lister *l)
 		goto out;
 	switch (w.type) {
 	case NODE_ROOT:
-		/* Undescribed: me.json would be rendered, and the others are social.c's. fs.c
-		 * lists pinfs's own after them. */
-		for (size_t i = 0; i < top_count; i++)
-			if (top_entries[i].owner != TOP_PINFS)
-				emit(l, top_entries[i].name, top_entries[i].kind, NULL);
+		/* The router lists the root from its table (vfs/router.c). */
 		break;
 	case NODE_BOARDS: {
 		struct where b = {.type = NODE_BOARD, .sec = -1};

@@ -69,9 +69,9 @@ void tree_cleanup(void);
  * Returns 0 or -errno (-ENOENT, -EIO when a listing failed, ...). */
 int tree_stat(const char *path, bool want_size, struct node_info *out);
 
-/* How many names the kernel may have looked up: the lookups fs.c reports (tree_count_lookup)
- * and the entries listings described. Each costs memory in the inode table (inodes.c) until the
- * kernel forgets it: main.c asks it to forget after a walk of many. */
+/* How many names the kernel may have looked up: the lookups the account provider reports
+ * (tree_count_lookup) and the entries listings described. Each costs memory in the inode table
+ * (inodes.c) until the kernel forgets it: main.c asks it to forget after a walk of many. */
 uint64_t tree_lookup_count(void);
 void tree_count_lookup(void);
 

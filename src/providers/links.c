@@ -2,6 +2,7 @@
 
 #include "api.h"
 #include "http.h"
+#include "bg.h"
 #include "log.h"
 #include "names.h"
 #include "tree.h"
@@ -169,7 +170,7 @@ struct path_jobs {
 	int result;
 };
 
-static void *ask_tree(void *arg)
+static void ask_tree(void *arg)
 {
 	struct path_jobs *jobs = arg;
 	struct board_group *g;
@@ -180,7 +181,7 @@ static void *ask_tree(void *arg)
 		g = jobs->next < jobs->n && !jobs->result ? &jobs->groups[jobs->next++] : NULL;
 		pthread_mutex_unlock(&jobs->lock);
 		if (!g)
-			return NULL;
+			return;
 		result = tree_board_pins(g->v[0].board_id, take_path, g);
 		if (result == -ENOENT) {
 			log_debug("board %s is not among my boards: its pins are left out",
@@ -202,8 +203,7 @@ static void *ask_tree(void *arg)
 static int find_paths(struct found_vec *fv)
 {
 	struct path_jobs jobs = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	pthread_t threads[LIST_PARALLEL - 1];
-	size_t nthreads = 0;
+	size_t extra;
 
 	sort(fv->v, fv->n, sizeof(*fv->v), cmp_board);
 	jobs.groups = calloc(fv->n ? fv->n : 1, sizeof(*jobs.groups));
@@ -214,13 +214,9 @@ static int find_paths(struct found_vec *fv)
 			;
 		jobs.groups[jobs.n++] = (struct board_group){fv->v + i, j - i, j - i, 0};
 	}
-	/* This thread asks too; a thread that cannot start only means fewer at once. */
-	while (nthreads + 1 < jobs.n && nthreads < LIST_PARALLEL - 1 &&
-	       pthread_create(&threads[nthreads], NULL, ask_tree, &jobs) == 0)
-		nthreads++;
-	ask_tree(&jobs);
-	for (size_t i = 0; i < nthreads; i++)
-		pthread_join(threads[i], NULL);
+	/* This thread asks too: one more thread for each board beyond the first. */
+	extra = jobs.n > LIST_PARALLEL ? LIST_PARALLEL - 1 : jobs.n ? jobs.n - 1 : 0;
+	bg_parallel((unsigned)extra, ask_tree, &jobs);
 	free(jobs.groups);
 	return jobs.result;
 }

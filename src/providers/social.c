@@ -1,11 +1,11 @@
 #include "social.h"
 
+#include "bg.h"
 #include "http.h"
 #include "links.h"
 #include "log.h"
 #include "names.h"
 #include "people.h"
-#include "toplevel.h"
 #include "vfolder.h"
 
 #include <errno.h>
@@ -116,13 +116,12 @@ static bool locate(const char *path, struct place *pl)
 
 /* ---- a walk of the whole mount: the generated folders listed ahead, side by side ---- */
 
+/* The folders being listed ahead: busy guarded by lock; the tasks are the group's. */
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t done;
-	unsigned running;	 /* prefetch threads not finished */
 	bool busy[N(generated)]; /* generated[i] is being listed ahead */
-	bool stopping;
-} P = {.lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
+	struct bg_group tasks;
+} P = {.lock = PTHREAD_MUTEX_INITIALIZER, .tasks = BG_GROUP_INIT};
 
 static int ignore_entry(void *ctx, const char *name, mode_t kind)
 {
@@ -130,7 +129,7 @@ static int ignore_entry(void *ctx, const char *name, mode_t kind)
 	return 0;
 }
 
-static void *prefetch_one(void *arg)
+static void prefetch_one(void *arg)
 {
 	size_t i = (size_t)(uintptr_t)arg;
 
@@ -138,57 +137,32 @@ static void *prefetch_one(void *arg)
 	http_thread_end();
 	pthread_mutex_lock(&P.lock);
 	P.busy[i] = false;
-	P.running--;
-	pthread_cond_broadcast(&P.done);
 	pthread_mutex_unlock(&P.lock);
-	return NULL;
 }
 
+/* Detached: the caller, a FUSE request, does not wait for them. social_cleanup does. */
 void social_prefetch(bool people)
 {
-	pthread_attr_t attr;
-
-	if (pthread_attr_init(&attr))
-		return;
-	/* Detached: the caller, a FUSE request, does not wait for them. social_cleanup does. */
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_mutex_lock(&P.lock);
-	for (size_t i = 0; !P.stopping && i < N(generated); i++) {
-		pthread_t t;
-
+	for (size_t i = 0; i < N(generated); i++) {
 		/* generated[0] is pins/; the others are people and interests. */
 		if (P.busy[i] || (i == 0) == people)
 			continue;
-		P.busy[i] = true;
-		P.running++;
-		if (pthread_create(&t, &attr, prefetch_one, (void *)(uintptr_t)i)) {
-			P.busy[i] = false;
-			P.running--;
-		}
+		P.busy[i] = bg_spawn(&P.tasks, prefetch_one, (void *)(uintptr_t)i) == 0;
 	}
 	pthread_mutex_unlock(&P.lock);
-	pthread_attr_destroy(&attr);
 }
 
 void social_init(double ttl_s)
 {
-	P.stopping = false;
+	bg_resume(&P.tasks);
 	vfolder_init(ttl_s);
 }
 
 void social_cleanup(void)
 {
-	pthread_mutex_lock(&P.lock);
-	P.stopping = true;
-	while (P.running)
-		pthread_cond_wait(&P.done, &P.lock);
-	pthread_mutex_unlock(&P.lock);
+	bg_stop(&P.tasks);
 	vfolder_cleanup();
-}
-
-bool social_owns(const char *path)
-{
-	return top_owned_by(path, TOP_SOCIAL);
 }
 
 int social_stat(const char *path, struct node_info *out)

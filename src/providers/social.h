@@ -1,6 +1,6 @@
 /* The folders beyond me.json and boards/: pins/, search/, followers/ and following/.
  *
- * fs.c sends every path for which social_owns() is true here instead of to the tree. The
+ * The router sends every path under those folders here (social_vfs.c, the provider). The
  * functions follow tree.h's conventions: 0 or -errno, copies out, nothing held across calls.
  * What each folder shows and costs is in docs/design.md ("Beyond boards/").
  */
@@ -22,9 +22,6 @@ void social_cleanup(void);
  * folder already being listed ahead is left to that listing. Returns at once; social_cleanup
  * waits for them. */
 void social_prefetch(bool people);
-
-/* True for "/pins", "/search", "/followers", "/following" and everything below them. */
-bool social_owns(const char *path);
 
 int social_stat(const char *path, struct node_info *out);
 int social_list(const char *path, tree_fill_fn fill, void *ctx);

@@ -3,7 +3,7 @@
 #include "cache.h"
 #include "http.h"
 #include "log.h"
-#include "loop.h"
+#include "flight.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -45,16 +45,18 @@ struct vf_builder {
 };
 
 /* A folder found by its key. It is freed only when evicted, and never while a thread that
- * dropped the lock still uses it: that thread holds busy or sizes_busy. Threads that only
- * waited look their folder up again by key. */
+ * dropped the lock still uses it: that thread holds its building or sizing flight. Threads
+ * that only waited look their folder up again by key. Every field is guarded by V.lock. */
 struct vfolder {
 	char *key;
 	struct vf_entry *ents; /* sorted by name */
 	size_t n;
 	struct vf_dirs dirs; /* the entries' dirs */
-	bool built, busy;
-	bool stale; /* changed while being built: build again at the next use */
-	bool sizes_busy, sizes_tried;
+	bool built;
+	struct flight building; /* a build is under way (single flight) */
+	bool stale;		/* changed while being built: build again at the next use */
+	struct flight sizing;	/* the images' sizes are being learnt */
+	bool sizes_tried;
 	double built_at, used_at;
 	time_t built_wall;
 	uint64_t version; /* of its source when it was built */
@@ -62,7 +64,7 @@ struct vfolder {
 
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t changed; /* a busy or sizes_busy flag went down */
+	pthread_cond_t changed; /* a flight landed (flight.h) */
 	double ttl;
 	struct vfolder *folders[MAX_FOLDERS];
 	size_t n;
@@ -263,7 +265,7 @@ static bool evict_one(void)
 	for (size_t i = 0; i < V.n; i++) {
 		const struct vfolder *f = V.folders[i];
 
-		if (!f->busy && !f->sizes_busy &&
+		if (!f->building.busy && !f->sizing.busy &&
 		    (victim == V.n || f->used_at < V.folders[victim]->used_at))
 			victim = i;
 	}
@@ -304,10 +306,9 @@ static int ensure(const char *key, const struct vf_source *src, uint64_t v, stru
 		result = folder_get(key, &f);
 		if (result)
 			return result;
-		if (!f->busy)
+		if (!f->building.busy)
 			break;
-		loop_will_wait(); /* another thread's listing, from the network */
-		pthread_cond_wait(&V.changed, &V.lock);
+		flight_wait(&V.lock, &V.changed); /* another thread's listing */
 	}
 	f->used_at = now_s();
 	if (f->built && (!src->version || f->version == v) &&
@@ -315,7 +316,7 @@ static int ensure(const char *key, const struct vf_source *src, uint64_t v, stru
 		*out = f;
 		return 0;
 	}
-	f->busy = true;
+	flight_take(&f->building, &V.lock, &V.changed); /* not busy: the caller's flight */
 	f->stale = false;
 	pthread_mutex_unlock(&V.lock);
 	result = src->build(key, &b);
@@ -327,8 +328,7 @@ static int ensure(const char *key, const struct vf_source *src, uint64_t v, stru
 	if (b.n >= TRIM_AFTER_ENTRIES)
 		malloc_trim(0);
 	pthread_mutex_lock(&V.lock);
-	f->busy = false;
-	pthread_cond_broadcast(&V.changed);
+	flight_land(&f->building, &V.changed);
 	if (result) {
 		entries_free(b.ents, b.n);
 		dirs_release(&b.dirs);
@@ -373,18 +373,14 @@ static void learn_sizes(struct vfolder *f)
 	int64_t *sizes;
 	size_t n = 0, learnt;
 
-	if (f->sizes_busy) {
-		loop_will_wait();
-		pthread_cond_wait(&V.changed, &V.lock);
+	if (!flight_take(&f->sizing, &V.lock, &V.changed))
 		return;
-	}
 	urls = calloc(f->n ? f->n : 1, sizeof(*urls));
 	sizes = calloc(f->n ? f->n : 1, sizeof(*sizes));
 	for (size_t i = 0; urls && sizes && i < f->n; i++)
 		if (f->ents[i].kind == VF_IMAGE && f->ents[i].size < 0 &&
 		    (urls[n] = strdup(entry_url(&f->ents[i]))))
 			n++;
-	f->sizes_busy = true;
 	pthread_mutex_unlock(&V.lock);
 
 	learnt = http_head_sizes((const char *const *)urls, n, sizes, HEAD_PARALLEL, NULL, NULL);
@@ -399,9 +395,8 @@ static void learn_sizes(struct vfolder *f)
 	for (size_t i = 0; i < f->n; i++)
 		if (f->ents[i].kind == VF_IMAGE && f->ents[i].size < 0)
 			f->ents[i].size = cache_size_get(entry_url(&f->ents[i]));
-	f->sizes_busy = false;
 	f->sizes_tried = true;
-	pthread_cond_broadcast(&V.changed);
+	flight_land(&f->sizing, &V.changed);
 	for (size_t i = 0; i < n; i++)
 		free(urls[i]);
 	free(urls);
@@ -562,7 +557,7 @@ void vfolder_put(const char *key, const char *name, enum vf_kind kind, const cha
 
 	pthread_mutex_lock(&V.lock);
 	f = find(key);
-	if (f && f->busy)
+	if (f && f->building.busy)
 		f->stale = true; /* the build under way may have missed the change */
 	if (!f || !f->built || entry_make(&e, &f->dirs, name, kind, data))
 		goto out;
@@ -599,7 +594,7 @@ void vfolder_invalidate(void)
 		/* Both the age and the version say "build again", as for a failed vfolder_put. */
 		f->built_at = -1e9;
 		f->version = ~f->version;
-		if (f->busy)
+		if (f->building.busy)
 			f->stale = true;
 	}
 	pthread_mutex_unlock(&V.lock);

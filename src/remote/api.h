@@ -13,6 +13,9 @@
 #include <sys/types.h>
 #include <time.h>
 
+/* Pinterest's API, where -o api_url does not say otherwise. */
+#define PINFS_DEFAULT_API "https://api.pinterest.com/v5"
+
 struct pin {
 	char *id, *board_id, *section_id; /* section_id is NULL outside sections */
 	char *title, *description, *link, *alt_text;

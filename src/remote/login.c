@@ -4,7 +4,6 @@
 #include "http.h"
 #include "log.h"
 #include "oauth.h"
-#include "options.h"
 #include "redirect.h"
 #include "token.h"
 

@@ -3,7 +3,6 @@
 #include "api.h"
 #include "cache.h"
 #include "log.h"
-#include "tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -441,7 +440,7 @@ static int match_new(const cJSON *it, void *ctx)
 	bool fits = p && p->title && strcmp(p->title, f->u->title) == 0 &&
 		    same_text(f->u->section_id, p->section_id) &&
 		    /* a pin we knew before this upload is someone else's */
-		    !tree_has_pin(f->u->board_id, p->id) &&
+		    !(f->u->known && f->u->known(f->u->board_id, p->id)) &&
 		    /* the uploaded file as Pinterest keeps it, the same size in pixels (turned
 		     * a quarter when Pinterest applied an EXIF orientation) */
 		    p->size_key && strcmp(p->size_key, "originals") == 0 &&

@@ -7,6 +7,7 @@
 #define PINFS_UPLOAD_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 int upload_init(void);
 void upload_cleanup(void);
@@ -31,6 +32,9 @@ struct upload {
 	const char *description;
 	const char *link;
 	const char *alt_text;
+	/* Whether the mount knew the pin pin_id on board_id before this upload (the tree's
+	 * tree_has_pin): after a lost answer, a pin it knew is someone else's. NULL: none known. */
+	bool (*known)(const char *board_id, const char *pin_id);
 };
 
 /* Creates the pin. On success *pin is the API's pin object (caller cJSON_Deletes it), and when
@@ -39,7 +43,7 @@ struct upload {
  * Returns 0 or -errno: -EMEDIUMTYPE, -EFBIG (over UPLOAD_MAX_BYTES: logged, nothing sent),
  * -EINVAL (refused by Pinterest), -EAGAIN (rate limited past the retries), -EIO. Never leaves
  * two pins for one call. When the answer is lost, a pin is taken for this upload only when it
- * certainly is: one pin on the board that the tree did not know, with this title, section and
+ * certainly is: one pin on the board that u->known did not know, with this title, section and
  * image size in pixels, made around the request; otherwise -EIO, and nothing is cached. */
 int upload_pin(const struct upload *u, cJSON **pin);
 

@@ -1,6 +1,6 @@
 /* A 64-bit stamp of a text: equal texts get equal stamps, and two different texts the same
- * one only by a 1-in-2^64 chance. fs.c stamps each sidecar it opens to tell whether the
- * kernel's pages still hold that very text; it does so at every open of a warm grep, so the
+ * one only by a 1-in-2^64 chance. The account provider stamps each sidecar it opens to tell whether
+ * the kernel's pages still hold that very text; it does so at every open of a warm grep, so the
  * stamp reads eight bytes at a step (FNV-1a's byte at a step, cache_key, was the daemon's
  * costliest function of its own there: 0.8 us for a 630-byte sidecar, against 0.11 us). Not for
  * anything kept on disk: cache_key (cache.h) names those.
