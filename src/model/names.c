@@ -297,6 +297,87 @@ static int grant_kept(struct name_slot *slots, size_t n, char **taken, size_t *n
 	return result;
 }
 
+/* Gives every slot still without a name its plain (sanitised) name, and lists it in c[*nc] as
+ * a candidate. Returns 0 or -ENOMEM. */
+static int name_plain(struct name_slot *slots, size_t n, struct cand *c, size_t *nc)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (slots[i].name)
+			continue;
+		slots[i].name = names_sanitize(slots[i].title, slots[i].id, slots[i].reserve);
+		if (!slots[i].name)
+			return -ENOMEM;
+		c[(*nc)++] = (struct cand){slots[i].name, i};
+	}
+	return 0;
+}
+
+/* Takes the plain name back from each candidate of c[0..nc) that is not the first holder of
+ * its name, or whose name was taken before (res[0..ntaken), sorted). */
+static void drop_contested(struct name_slot *slots, struct cand *c, size_t nc, char **res,
+			   size_t ntaken)
+{
+	/* Sorting by (name, priority) puts each group of equal names together, its first
+	 * holder first: that one keeps the plain name. */
+	qsort(c, nc, sizeof(*c), cmp_cand);
+	/* Mark first, free after: the comparisons read the names being dropped. */
+	for (size_t i = nc; i-- > 0;) {
+		bool dup = (i > 0 && strcmp(c[i - 1].name, c[i].name) == 0) ||
+			   in_sorted(res, ntaken, c[i].name);
+
+		c[i].name = dup ? NULL : c[i].name;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		if (c[i].name)
+			continue;
+		/* Suffixed names are made later, once all plain ones are known. */
+		free(slots[c[i].slot].name);
+		slots[c[i].slot].name = NULL;
+	}
+}
+
+/* The names slots[0..n) hold, sorted into plain, for in_sorted(). Returns how many. */
+static size_t sorted_names(const struct name_slot *slots, size_t n, char **plain)
+{
+	size_t np = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (slots[i].name)
+			plain[np++] = slots[i].name;
+	qsort(plain, np, sizeof(*plain), cmp_str);
+	return np;
+}
+
+/* Gives a slot that lost its plain name a suffixed one that no plain name (plain[0..np)) and
+ * no name taken before (res[0..ntaken)) is. Returns 0 or -ENOMEM. */
+static int name_suffixed(struct name_slot *s, char **plain, size_t np, char **res, size_t ntaken)
+{
+	s->name = with_suffix(s->title, s->id, s->reserve);
+	if (!s->name)
+		return -ENOMEM;
+	/* A title that literally reads "x {ID}" could hold the suffixed name already;
+	 * ids are unique, so a second suffix settles it. */
+	if (in_sorted(plain, np, s->name) || in_sorted(res, ntaken, s->name)) {
+		char *again = with_suffix(s->name, s->id, s->reserve);
+
+		free(s->name);
+		s->name = again;
+		if (!again)
+			return -ENOMEM;
+	}
+	/* Titles can read like the twice-suffixed name too, and at the length limit the
+	 * second suffix changes nothing: " {ID~2}", " {ID~3}"... differ from each other,
+	 * so one of the first ntaken + np + 1 is free. */
+	for (unsigned nth = 2; in_sorted(plain, np, s->name) || in_sorted(res, ntaken, s->name);
+	     nth++) {
+		free(s->name);
+		s->name = suffixed(s->title, s->id, s->reserve, nth);
+		if (!s->name)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int names_assign(struct name_slot *slots, size_t n, const char *const *reserved)
 {
 	struct cand *c = calloc(n ? n : 1, sizeof(*c));
@@ -320,66 +401,13 @@ int names_assign(struct name_slot *slots, size_t n, const char *const *reserved)
 	if (grant_kept(slots, n, taken, &ntaken))
 		goto out;
 	res = sorted_view(taken, ntaken);
-	if (!res)
+	if (!res || name_plain(slots, n, c, &nc))
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (slots[i].name)
-			continue;
-		slots[i].name = names_sanitize(slots[i].title, slots[i].id, slots[i].reserve);
-		if (!slots[i].name)
-			goto out;
-		c[nc++] = (struct cand){slots[i].name, i};
-	}
-	/* Sorting by (name, priority) puts each group of equal names together, its first
-	 * holder first: that one keeps the plain name. */
-	qsort(c, nc, sizeof(*c), cmp_cand);
-	/* Mark first, free after: the comparisons read the names being dropped. */
-	for (size_t i = nc; i-- > 0;) {
-		bool dup = (i > 0 && strcmp(c[i - 1].name, c[i].name) == 0) ||
-			   in_sorted(res, ntaken, c[i].name);
-
-		c[i].name = dup ? NULL : c[i].name;
-	}
-	for (size_t i = 0; i < nc; i++) {
-		if (c[i].name)
-			continue;
-		/* Suffixed names are made later, once all plain ones are known. */
-		free(slots[c[i].slot].name);
-		slots[c[i].slot].name = NULL;
-	}
+	drop_contested(slots, c, nc, res, ntaken);
+	np = sorted_names(slots, n, plain);
 	for (size_t i = 0; i < n; i++)
-		if (slots[i].name)
-			plain[np++] = slots[i].name;
-	qsort(plain, np, sizeof(*plain), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		if (slots[i].name)
-			continue;
-		slots[i].name = with_suffix(slots[i].title, slots[i].id, slots[i].reserve);
-		if (!slots[i].name)
+		if (!slots[i].name && name_suffixed(&slots[i], plain, np, res, ntaken))
 			goto out;
-		/* A title that literally reads "x {ID}" could hold the suffixed name already;
-		 * ids are unique, so a second suffix settles it. */
-		if (in_sorted(plain, np, slots[i].name) || in_sorted(res, ntaken, slots[i].name)) {
-			char *again = with_suffix(slots[i].name, slots[i].id, slots[i].reserve);
-
-			free(slots[i].name);
-			slots[i].name = again;
-			if (!again)
-				goto out;
-		}
-		/* Titles can read like the twice-suffixed name too, and at the length limit the
-		 * second suffix changes nothing: " {ID~2}", " {ID~3}"... differ from each other,
-		 * so one of the first ntaken + np + 1 is free. */
-		for (unsigned nth = 2;
-		     in_sorted(plain, np, slots[i].name) || in_sorted(res, ntaken, slots[i].name);
-		     nth++) {
-			free(slots[i].name);
-			slots[i].name =
-			    suffixed(slots[i].title, slots[i].id, slots[i].reserve, nth);
-			if (!slots[i].name)
-				goto out;
-		}
-	}
 	result = 0;
 out:
 	if (result)

@@ -480,29 +480,12 @@ bool api_last_retried(void)
 	return last_retried;
 }
 
-/* api_call, the answer parsed into arena when one is given (see jarena.h for its life), and
- * the body made while it is sent when stream is given (api_call_stream). */
-static int call_with(const char *method, const char *path, const cJSON *body,
-		     const struct api_stream *stream, struct jarena *arena, cJSON **out)
+/* The request of a call: payload (JSON, or NULL) as it is, or the body stream makes while it
+ * is sent. A POST goes on a connection of its own and is sent again only when the server
+ * surely did nothing. */
+static struct http_req call_req(const char *method, const char *url, const char *bearer,
+				const char *payload, const struct api_stream *stream)
 {
-	char *url = NULL, *payload = NULL, *bearer = NULL;
-	struct http_resp resp = {0};
-	int result;
-
-	*out = NULL;
-	last_retried = false;
-	if (asprintf(&url, "%s%s", base_url, path) < 0) {
-		url = NULL;
-		result = -ENOMEM;
-		goto out;
-	}
-	if (body && !(payload = cJSON_PrintUnformatted(body))) {
-		result = -ENOMEM;
-		goto out;
-	}
-	result = oauth_bearer(&bearer);
-	if (result)
-		goto out;
 	struct http_req req = {
 	    .method = method,
 	    .url = url,
@@ -520,6 +503,72 @@ static int call_with(const char *method, const char *path, const cJSON *body,
 	    .fresh = strcmp(method, "POST") == 0,
 	};
 
+	return req;
+}
+
+/* Wipes and frees an access token. */
+static void drop_bearer(char *bearer)
+{
+	if (bearer) {
+		explicit_bzero(bearer, strlen(bearer));
+		free(bearer);
+	}
+}
+
+/* What a call's answer means, result being http_send's: 0 with *out the answer parsed into
+ * arena (left NULL when the answer is empty), or -errno, logged unless unmounting. */
+static int call_answer(const char *method, const char *path, int result,
+		       const struct http_resp *resp, struct jarena *arena, cJSON **out)
+{
+	if (result == -ECANCELED)
+		return result; /* unmounting: nobody waits for the answer */
+	if (result) {
+		log_warn("%s %.200s: %s", method, path, resp->error);
+		/* A stall, a refused connection, an answer over the cap: the system call fails
+		 * with EIO; http_last_error still tells which. */
+		return -EIO;
+	}
+	result = api_errno(resp->status);
+	if (result) {
+		log_failure(method, path, resp);
+		return result;
+	}
+	if (resp->len == 0)
+		return 0;
+	/* jarena_parse with no arena is cJSON's parse, a lone surrogate read as U+FFFD. */
+	*out = jarena_parse(arena, resp->body, resp->len);
+	if (!*out) {
+		log_warn("%s %.200s: answer is not JSON", method, path);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* api_call, the answer parsed into arena when one is given (see jarena.h for its life), and
+ * the body made while it is sent when stream is given (api_call_stream). */
+static int call_with(const char *method, const char *path, const cJSON *body,
+		     const struct api_stream *stream, struct jarena *arena, cJSON **out)
+{
+	char *url = NULL, *payload = NULL, *bearer = NULL;
+	struct http_resp resp = {0};
+	struct http_req req;
+	int result;
+
+	*out = NULL;
+	last_retried = false;
+	if (asprintf(&url, "%s%s", base_url, path) < 0) {
+		url = NULL;
+		result = -ENOMEM;
+		goto out;
+	}
+	if (body && !(payload = cJSON_PrintUnformatted(body))) {
+		result = -ENOMEM;
+		goto out;
+	}
+	result = oauth_bearer(&bearer);
+	if (result)
+		goto out;
+	req = call_req(method, url, bearer, payload, stream);
 	result = http_send(&req, &resp);
 	last_retried = resp.attempts > 1;
 	/* An expired access token: renewed once for all threads, then the call goes again (a
@@ -532,8 +581,7 @@ static int call_with(const char *method, const char *path, const cJSON *body,
 			goto out;
 		}
 		if (renewed == 0) {
-			explicit_bzero(bearer, strlen(bearer));
-			free(bearer);
+			drop_bearer(bearer);
 			bearer = NULL;
 			result = oauth_bearer(&bearer);
 			if (result)
@@ -543,33 +591,9 @@ static int call_with(const char *method, const char *path, const cJSON *body,
 			last_retried = last_retried || resp.attempts > 1;
 		}
 	}
-	if (result == -ECANCELED)
-		goto out; /* unmounting: nobody waits for the answer */
-	if (result) {
-		log_warn("%s %.200s: %s", method, path, resp.error);
-		/* A stall, a refused connection, an answer over the cap: the system call fails
-		 * with EIO; http_last_error still tells which. */
-		result = -EIO;
-		goto out;
-	}
-	result = api_errno(resp.status);
-	if (result) {
-		log_failure(method, path, &resp);
-		goto out;
-	}
-	if (resp.len == 0)
-		goto out;
-	/* jarena_parse with no arena is cJSON's parse, a lone surrogate read as U+FFFD. */
-	*out = jarena_parse(arena, resp.body, resp.len);
-	if (!*out) {
-		log_warn("%s %.200s: answer is not JSON", method, path);
-		result = -EIO;
-	}
+	result = call_answer(method, path, result, &resp, arena, out);
 out:
-	if (bearer) {
-		explicit_bzero(bearer, strlen(bearer));
-		free(bearer);
-	}
+	drop_bearer(bearer);
 	http_resp_release(&resp);
 	free(payload);
 	free(url);

@@ -1,5 +1,7 @@
 #include "cache.h"
+#include "cache_sizes.h"
 #include "dirs.h"
+#include "imgkind.h"
 
 #include "http.h"
 #include "log.h"
@@ -10,7 +12,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,16 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct size_rec {
-	uint64_t key; /* 0 marks an empty slot; a real key of 0 is stored as 1 */
-	int64_t size;
-};
-
-static char *root;
-static int sizes_fd = -1;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* the sizes */
-static struct size_rec *table;
-static size_t cap, used, forgotten; /* slots, and those of forgotten sizes */
+static char *root; /* cache_init's dir */
 
 uint64_t cache_key(const char *url)
 {
@@ -39,70 +31,6 @@ uint64_t cache_key(const char *url)
 		h *= 0x100000001b3ULL;
 	}
 	return h ? h : 1;
-}
-
-static struct size_rec *slot_for(uint64_t key)
-{
-	size_t i = key & (cap - 1);
-
-	while (table[i].key && table[i].key != key)
-		i = (i + 1) & (cap - 1);
-	return &table[i];
-}
-
-/* Keeps the table at most half full; returns false when it cannot grow. */
-static bool table_reserve(void)
-{
-	struct size_rec *old = table;
-	size_t old_cap = cap;
-
-	if ((used + 1) * 2 <= cap)
-		return true;
-	cap = cap ? cap * 2 : 1024;
-	table = calloc(cap, sizeof(*table));
-	if (!table) {
-		table = old;
-		cap = old_cap;
-		return false;
-	}
-	for (size_t i = 0; i < old_cap; i++)
-		if (old[i].key)
-			*slot_for(old[i].key) = old[i];
-	free(old);
-	return true;
-}
-
-/* size < 0: the size is forgotten (a download contradicted it); the slot stays. */
-static void table_put(uint64_t key, int64_t size)
-{
-	struct size_rec *r;
-
-	if (!table_reserve())
-		return;
-	r = slot_for(key);
-	if (!r->key)
-		used++;
-	else if (r->size < 0)
-		forgotten--;
-	if (size < 0)
-		forgotten++;
-	r->key = key;
-	r->size = size < 0 ? -1 : size;
-}
-
-static bool table_has(uint64_t key)
-{
-	return table && slot_for(key)->key;
-}
-
-/* Reads the records back in order: a later one (a size learnt again, or forgotten) wins. */
-static void load_sizes(void)
-{
-	struct size_rec rec;
-
-	while (read(sizes_fd, &rec, sizeof(rec)) == (ssize_t)sizeof(rec))
-		if (rec.key && (rec.size >= 0 || table_has(rec.key)))
-			table_put(rec.key, rec.size);
 }
 
 int cache_init(const char *dir)
@@ -124,18 +52,7 @@ int cache_init(const char *dir)
 	result = dirs_make(path);
 	if (result)
 		goto out;
-	free(path);
-	if (asprintf(&path, "%s/sizes.bin", root) < 0) {
-		path = NULL;
-		result = -ENOMEM;
-		goto out;
-	}
-	sizes_fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (sizes_fd < 0) {
-		result = -errno;
-		goto out;
-	}
-	load_sizes();
+	result = cache_sizes_open(root);
 out:
 	if (result)
 		log_error("cache directory %s: %s", dir, strerror(-result));
@@ -148,79 +65,9 @@ static void stop_downloads(void);
 void cache_cleanup(void)
 {
 	stop_downloads();
-	if (sizes_fd >= 0)
-		close(sizes_fd);
-	sizes_fd = -1;
-	free(table);
-	table = NULL;
-	cap = used = forgotten = 0;
+	cache_sizes_close();
 	free(root);
 	root = NULL;
-}
-
-int64_t cache_size_get(const char *url)
-{
-	int64_t size = -1;
-	uint64_t key = cache_key(url);
-
-	pthread_mutex_lock(&lock);
-	if (table) {
-		struct size_rec *r = slot_for(key);
-
-		if (r->key)
-			size = r->size;
-	}
-	pthread_mutex_unlock(&lock);
-	return size;
-}
-
-/* Records url's size (-1: forgets it), in memory and on disk, unless it says nothing new. */
-static void size_record(const char *url, int64_t size)
-{
-	struct size_rec rec = {cache_key(url), size < 0 ? -1 : size};
-	bool same;
-
-	pthread_mutex_lock(&lock);
-	if (size < 0)
-		same = !table_has(rec.key) || slot_for(rec.key)->size < 0;
-	else
-		same = table_has(rec.key) && slot_for(rec.key)->size == size;
-	if (!same)
-		table_put(rec.key, rec.size);
-	pthread_mutex_unlock(&lock);
-	/* One 16-byte O_APPEND write is atomic, so concurrent writers never tear a record. */
-	if (!same && sizes_fd >= 0 && write(sizes_fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
-		log_warn("cannot record an image size in the cache: %s", strerror(errno));
-}
-
-void cache_size_put(const char *url, int64_t size)
-{
-	if (size >= 0)
-		size_record(url, size);
-}
-
-static atomic_uint_least64_t forgets; /* see cache_size_forgets */
-
-/* A download contradicted the size: it is not known any more, after a remount too. */
-static void size_forget(const char *url)
-{
-	size_record(url, -1);
-	atomic_fetch_add(&forgets, 1);
-}
-
-uint64_t cache_size_forgets(void)
-{
-	return atomic_load(&forgets);
-}
-
-uint64_t cache_sizes_known(void)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&lock);
-	n = used - forgotten;
-	pthread_mutex_unlock(&lock);
-	return n;
 }
 
 static char *image_path(uint64_t key, const char *suffix)
@@ -265,115 +112,6 @@ static void cond_init(pthread_cond_t *c)
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
 	pthread_cond_init(c, &a);
 	pthread_condattr_destroy(&a);
-}
-
-/* ---- what an image's bytes must look like ----
- *
- * A CDN or a proxy may answer 200 with an error page, and a cut file keeps a plausible name:
- * bytes are only served, and cached, when they start as the image the URL names does. The
- * kind comes from the URL's extension; a URL without one may hold any of the four. */
-
-enum img_kind { IMG_ANY, IMG_JPEG, IMG_PNG, IMG_GIF, IMG_WEBP };
-
-#define HEAD_LEN 12 /* bytes enough to tell every kind (WEBP's is the longest) */
-
-static enum img_kind kind_of_url(const char *url)
-{
-	static const struct {
-		const char *ext;
-		enum img_kind kind;
-	} exts[] = {{"jpg", IMG_JPEG},
-		    {"jpeg", IMG_JPEG},
-		    {"png", IMG_PNG},
-		    {"gif", IMG_GIF},
-		    {"webp", IMG_WEBP}};
-	const char *end = url + strcspn(url, "?#"), *dot = end;
-
-	while (dot > url && dot[-1] != '.' && dot[-1] != '/')
-		dot--;
-	if (dot == url || dot[-1] != '.')
-		return IMG_ANY;
-	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
-		if ((size_t)(end - dot) == strlen(exts[i].ext) &&
-		    strncasecmp(dot, exts[i].ext, (size_t)(end - dot)) == 0)
-			return exts[i].kind;
-	return IMG_ANY;
-}
-
-static const char *kind_name(enum img_kind kind)
-{
-	static const char *const names[] = {"JPEG, PNG, GIF or WEBP", "JPEG", "PNG", "GIF", "WEBP"};
-
-	return names[kind];
-}
-
-/* lit at offset at of b[0..n): 1 there, 0 not, -1 not enough bytes yet (those there agree). */
-static int has_at(const unsigned char *b, size_t n, size_t at, const char *lit, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (at + i >= n)
-			return -1;
-		if (b[at + i] != (unsigned char)lit[i])
-			return 0;
-	}
-	return 1;
-}
-
-static int either(int a, int b)
-{
-	return a == 1 || b == 1 ? 1 : a < 0 || b < 0 ? -1 : 0;
-}
-
-static int both(int a, int b)
-{
-	return a == 0 || b == 0 ? 0 : a < 0 || b < 0 ? -1 : 1;
-}
-
-/* Whether b[0..n) starts as an image of kind: 1, 0, or -1 when more bytes must tell. */
-static int looks_like(enum img_kind kind, const unsigned char *b, size_t n)
-{
-	switch (kind) {
-	case IMG_JPEG:
-		return has_at(b, n, 0, "\xff\xd8\xff", 3);
-	case IMG_PNG:
-		return has_at(b, n, 0, "\x89PNG\r\n\x1a\n", 8);
-	case IMG_GIF:
-		return either(has_at(b, n, 0, "GIF87a", 6), has_at(b, n, 0, "GIF89a", 6));
-	case IMG_WEBP:
-		return both(has_at(b, n, 0, "RIFF", 4), has_at(b, n, 8, "WEBP", 4));
-	case IMG_ANY:
-		break;
-	}
-	return either(either(looks_like(IMG_JPEG, b, n), looks_like(IMG_PNG, b, n)),
-		      either(looks_like(IMG_GIF, b, n), looks_like(IMG_WEBP, b, n)));
-}
-
-/* Judges the first bytes of the file on fd as kind: 1 an image of that kind, 0 not (then
- * why, when given, says so for a log line), -1 too few bytes to tell yet; at the end of the
- * file (done), too few is not. */
-static int head_check(int fd, enum img_kind kind, bool done, char *why, size_t len)
-{
-	unsigned char b[HEAD_LEN];
-	char shown[4 * HEAD_LEN + 1] = "";
-	ssize_t n = pread(fd, b, sizeof(b), 0);
-	int verdict = looks_like(kind, b, n > 0 ? (size_t)n : 0);
-
-	if (verdict < 0 && done)
-		verdict = 0;
-	if (verdict != 0 || !why)
-		return verdict;
-	if (n <= 0) {
-		snprintf(why, len, "is empty");
-		return 0;
-	}
-	/* What it starts with, without letting a hostile answer put control bytes in a log. */
-	for (ssize_t i = 0, at = 0; i < n; i++)
-		at += snprintf(
-		    shown + at, sizeof(shown) - (size_t)at,
-		    b[i] >= 0x20 && b[i] < 0x7f && b[i] != '"' && b[i] != '\\' ? "%c" : "\\x%02x",
-		    b[i]);
-	snprintf(why, len, "is not a %s image (it starts with \"%s\")", kind_name(kind), shown);
-	return 0;
 }
 
 /* ---- image downloads ----
@@ -509,10 +247,10 @@ static struct download *dl_new(const char *url, uint64_t key, char *path)
 	d->rfd = open(d->tmp, O_RDONLY | O_CLOEXEC);
 	if (d->rfd < 0)
 		goto fail;
-	d->kind = kind_of_url(url);
+	d->kind = img_kind_of_url(url);
 	d->want = cache_size_get(url);
 	/* What a stopped download left is resumed only when it starts right. */
-	d->head = head_check(d->rfd, d->kind, false, NULL, 0);
+	d->head = img_head_check(d->rfd, d->kind, false, NULL, 0);
 	if (d->head == 0 && ftruncate(d->wfd, 0) < 0)
 		goto fail;
 	if (d->head == 0)
@@ -646,7 +384,7 @@ static int check_whole(const struct download *d, const struct http_resp *resp)
 			 (long long)size, (long long)resp->full_len);
 		return -EIO;
 	}
-	if (head_check(d->rfd, d->kind, true, why, sizeof(why)) != 1) {
+	if (img_head_check(d->rfd, d->kind, true, why, sizeof(why)) != 1) {
 		log_warn("download of %.200s failed: the answer %s", d->url, why);
 		return -EIO;
 	}
@@ -655,7 +393,7 @@ static int check_whole(const struct download *d, const struct http_resp *resp)
 		    "download of %.200s failed: %lld bytes, where its size was %lld; that size "
 		    "is forgotten",
 		    d->url, (long long)size, (long long)want);
-		size_forget(d->url);
+		cache_size_forget(d->url);
 		return -EIO;
 	}
 	return 0;
@@ -680,7 +418,7 @@ static bool was_cut(struct download *d, unsigned breaks)
 static void bytes_came(void *ctx)
 {
 	struct download *d = ctx;
-	int head = d->head < 0 ? head_check(d->rfd, d->kind, false, NULL, 0) : d->head;
+	int head = d->head < 0 ? img_head_check(d->rfd, d->kind, false, NULL, 0) : d->head;
 
 	pthread_mutex_lock(&dl_lock);
 	if (head == 0 && d->head != 0)
@@ -695,7 +433,7 @@ static int refuse_head(struct download *d)
 {
 	char why[160];
 
-	head_check(d->rfd, d->kind, true, why, sizeof(why));
+	img_head_check(d->rfd, d->kind, true, why, sizeof(why));
 	log_warn("download of %.200s failed: the answer %s", d->url, why);
 	return -EIO;
 }
@@ -893,10 +631,10 @@ static bool cached_ok(const char *url, const char *path, int fd, int64_t *len)
 	if (want >= 0 && *len != want)
 		snprintf(why, sizeof(why), "has %lld bytes, not %lld", (long long)*len,
 			 (long long)want);
-	else if (head_check(fd, kind_of_url(url), true, why, sizeof(why)) == 1)
+	else if (img_head_check(fd, img_kind_of_url(url), true, why, sizeof(why)) == 1)
 		return true;
 	else if (want >= 0)
-		size_forget(url);
+		cache_size_forget(url);
 	log_warn("cached image of %.200s %s: fetching it again", url, why);
 	unlink(path);
 	return false;

@@ -1,4 +1,5 @@
 #include "http.h"
+#include "http_int.h"
 
 #include "log.h"
 #include "loop.h"
@@ -21,12 +22,11 @@
 #define MAX_MEM_BODY	  (32L << 20) /* an API answer larger than this is refused, not buffered */
 #define MAX_BACKOFF_S	  30.0
 #define MAX_RETRY_AFTER_S 60.0
-#define MAX_REDIRECTS	  5
 /* No API or CDN URL comes near this (Pinterest's are about 100 bytes); curl itself takes up to
  * 8 MB, and a hostile answer may hold one that long. */
 #define MAX_URL 65536
 
-static struct http_config config;
+struct http_config http_conf;
 static CURLSH *share;
 static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 static pthread_key_t easy_key;	/* this thread's easy handle: its connections */
@@ -44,7 +44,7 @@ static pthread_cond_t cancel_cond; /* on CLOCK_MONOTONIC: see http_init */
 static pthread_mutex_t pace_lock = PTHREAD_MUTEX_INITIALIZER;
 static double pace_next;
 
-static double now_s(void)
+double http_now_s(void)
 {
 	struct timespec ts;
 
@@ -53,14 +53,14 @@ static double now_s(void)
 }
 
 /* Sleeps s seconds, or less when http_cancel is called meanwhile. */
-static void sleep_s(double s)
+void http_sleep_s(double s)
 {
 	struct timespec until;
 	double end;
 
 	if (s <= 0)
 		return;
-	end = now_s() + s;
+	end = http_now_s() + s;
 	until.tv_sec = (time_t)end;
 	until.tv_nsec = (long)((end - (double)until.tv_sec) * 1e9);
 	pthread_mutex_lock(&cancel_lock);
@@ -85,26 +85,26 @@ bool http_cancelled(void)
 
 /* Waits for this request's turn under the max_rps cap. Slots are handed out in order, so
  * requests are spaced 1/max_rps apart however many threads ask at once. */
-static void pace(void)
+void http_pace(void)
 {
-	double at, now = now_s();
+	double at, now = http_now_s();
 
 	pthread_mutex_lock(&pace_lock);
 	at = pace_next > now ? pace_next : now;
 	/* Spaced exactly 1/N apart, N+1 requests fit a closed one-second window; 5% more room
 	 * keeps any window at N, even with the server's own timing jitter. */
-	if (config.max_rps > 0)
-		pace_next = at + 1.05 / config.max_rps;
+	if (http_conf.max_rps > 0)
+		pace_next = at + 1.05 / http_conf.max_rps;
 	else if (pace_next < now)
 		pace_next = now;
 	pthread_mutex_unlock(&pace_lock);
-	sleep_s(at - now);
+	http_sleep_s(at - now);
 }
 
 /* A 429 slows everyone down, not just the thread that got it. */
 static void pace_hold(double seconds)
 {
-	double until = now_s() + seconds;
+	double until = http_now_s() + seconds;
 
 	pthread_mutex_lock(&pace_lock);
 	if (pace_next < until)
@@ -151,12 +151,13 @@ void http_thread_end(void)
 
 int http_init(const struct http_config *cfg)
 {
-	config = *cfg;
-	if (config.stall_timeout_s <= 0)
-		config.stall_timeout_s = 30;
+	http_conf = *cfg;
+	if (http_conf.stall_timeout_s <= 0)
+		http_conf.stall_timeout_s = 30;
 	/* A connection that takes longer to open than a transfer may stall is as good as dead. */
-	if (config.connect_timeout_s <= 0 || config.connect_timeout_s > config.stall_timeout_s)
-		config.connect_timeout_s = config.stall_timeout_s;
+	if (http_conf.connect_timeout_s <= 0 ||
+	    http_conf.connect_timeout_s > http_conf.stall_timeout_s)
+		http_conf.connect_timeout_s = http_conf.stall_timeout_s;
 	pthread_condattr_t ca;
 
 	if (pthread_condattr_init(&ca) || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
@@ -219,7 +220,7 @@ static bool loopback_host(const char *host)
 /* Why url may not be fetched, in why[len]; false when it may. Each refusal names its own
  * cause: "only https" for a URL that is too long to parse would send the reader looking at
  * the wrong thing. */
-static bool url_refused(const char *url, char *why, size_t len)
+bool http_url_refused(const char *url, char *why, size_t len)
 {
 	size_t n = strlen(url);
 	CURLU *u = NULL;
@@ -256,7 +257,7 @@ bool http_url_allowed(const char *url)
 {
 	char why[128];
 
-	return !url_refused(url, why, sizeof(why));
+	return !http_url_refused(url, why, sizeof(why));
 }
 
 int http_last_error(void)
@@ -277,13 +278,13 @@ char *http_escape(const char *s)
  * protocols pinfs speaks. curl never follows a redirect by itself: http_send and the HEADs
  * check each hop with http_url_allowed first, since curl's protocol list alone would let an
  * https image redirect to plain http anywhere. */
-static void setup_common(CURL *e)
+void http_setup_common(CURL *e)
 {
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_SHARE, share);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, config.connect_timeout_s);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, http_conf.connect_timeout_s);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, config.stall_timeout_s);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, http_conf.stall_timeout_s);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -291,8 +292,8 @@ static void setup_common(CURL *e)
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (config.cafile)
-		curl_easy_setopt(e, CURLOPT_CAINFO, config.cafile);
+	if (http_conf.cafile)
+		curl_easy_setopt(e, CURLOPT_CAINFO, http_conf.cafile);
 }
 
 static CURL *thread_easy(void)
@@ -307,8 +308,21 @@ static CURL *thread_easy(void)
 			return NULL;
 		pthread_setspecific(easy_key, e);
 	}
-	setup_common(e);
+	http_setup_common(e);
 	return e;
+}
+
+/* This thread's multi handle, kept so that its connections serve the thread's next HEADs;
+ * NULL when it cannot be made. */
+CURLM *http_thread_multi(void)
+{
+	CURLM *m = pthread_getspecific(multi_key);
+
+	if (!m && (m = curl_multi_init()) != NULL && pthread_setspecific(multi_key, m)) {
+		curl_multi_cleanup(m);
+		m = NULL;
+	}
+	return m;
 }
 
 struct sink {
@@ -334,7 +348,7 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 		       curl_off_t ulnow)
 {
 	struct sink *s = user;
-	double now = now_s();
+	double now = http_now_s();
 
 	(void)dltotal, (void)ultotal;
 	/* A download into a file is its owner's to stop (cache.c keeps what it has). */
@@ -348,7 +362,7 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 		s->moved_at = now;
 		return 0;
 	}
-	s->stalled = now - s->moved_at >= config.stall_timeout_s;
+	s->stalled = now - s->moved_at >= http_conf.stall_timeout_s;
 	return s->stalled;
 }
 
@@ -584,6 +598,149 @@ static int64_t full_length(long status, const struct sink *s, curl_off_t clen, i
 	return clen;
 }
 
+/* Where the answer starts: with resume > 0 the sink file keeps its first `resume` bytes and
+ * only the rest is asked for; else the sink starts empty. Returns the resume asked for. */
+static int64_t set_start(CURL *e, int sink_fd, int64_t resume)
+{
+	if (resume > 0 && sink_fd >= 0) {
+		lseek(sink_fd, resume, SEEK_SET);
+		curl_easy_setopt(e, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)resume);
+		return resume;
+	}
+	rewind_sink(sink_fd);
+	return 0;
+}
+
+/* The URL, the method, and whether the request needs a connection of its own. */
+static void set_request(CURL *e, const struct http_req *req, const char *url)
+{
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	if (req->fresh) {
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	}
+	if (strcmp(req->method, "HEAD") == 0)
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (strcmp(req->method, "GET") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+}
+
+/* The request's headers and credentials. *auth (the bearer's header, which the caller wipes
+ * and frees) and *headers (the caller's to free) hold what was made, on failure too. Returns 0
+ * or -ENOMEM. */
+static int set_headers(CURL *e, const struct http_req *req, char **auth,
+		       struct curl_slist **headers)
+{
+	if (req->bearer) {
+		if (asprintf(auth, "Authorization: Bearer %s", req->bearer) < 0) {
+			*auth = NULL;
+			return -ENOMEM;
+		}
+		*headers = curl_slist_append(*headers, *auth);
+	}
+	if (req->basic) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERPWD, req->basic);
+	}
+	if (req->content_type) {
+		char ct[128];
+
+		snprintf(ct, sizeof(ct), "Content-Type: %s", req->content_type);
+		*headers = curl_slist_append(*headers, ct);
+	}
+	/* curl would send "Expect: 100-continue" for large uploads and wait for it. */
+	*headers = curl_slist_append(*headers, "Expect:");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, *headers);
+	return 0;
+}
+
+/* Where curl hands what comes back (body, headers, progress) and counts its sends. */
+static void set_callbacks(CURL *e, struct sink *s, struct exchange *x)
+{
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, s);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, &x->sends);
+}
+
+/* When the transfer that ended with x->rc brought no HTTP answer: -errno, resp->error saying
+ * why; 0 when an answer came. */
+static int transfer_failure(CURL *e, const struct sink *s, const struct body_src *b,
+			    struct http_resp *resp, struct exchange *x)
+{
+	if (x->rc != CURLE_OK && b->error)
+		return body_failure(b->error, resp, x);
+	if (x->rc == CURLE_ABORTED_BY_CALLBACK && s->cancelled) {
+		snprintf(resp->error, sizeof(resp->error), "cancelled: unmounting");
+		return -ECANCELED;
+	}
+	if (x->rc == CURLE_ABORTED_BY_CALLBACK && s->stalled) {
+		snprintf(resp->error, sizeof(resp->error), "no data moved for %ld s",
+			 http_conf.stall_timeout_s);
+		return -ETIMEDOUT;
+	}
+	if (x->rc == CURLE_OPERATION_TIMEDOUT) {
+		curl_off_t connected = 0;
+
+		/* curl says "Timeout was reached" for both: say which. A stalled server whose
+		 * accept queue is full times out at connect. */
+		curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connected);
+		snprintf(resp->error, sizeof(resp->error), "%s in %ld s",
+			 connected ? "no answer" : "could not connect",
+			 connected ? http_conf.stall_timeout_s : http_conf.connect_timeout_s);
+		return -ETIMEDOUT;
+	}
+	if (x->rc != CURLE_OK) {
+		snprintf(resp->error, sizeof(resp->error), "%s",
+			 s->too_big ? "answer larger than the cap" : curl_easy_strerror(x->rc));
+		return curl_errno(x->rc, s->too_big);
+	}
+	return 0;
+}
+
+/* The HTTP answer that came: its status, lengths and redirect into resp and x, and the body,
+ * which passes from the sink to resp. Returns 0, or -EIO when a range answer does not start
+ * at resume. */
+static int take_answer(CURL *e, struct sink *s, int64_t resume, struct http_resp *resp,
+		       struct exchange *x)
+{
+	char *location = NULL;
+	curl_off_t clen = -1;
+
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+	if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location &&
+	    resp->status >= 300 && resp->status < 400)
+		x->location = strdup(location);
+	resp->content_len = clen;
+	resp->full_len = full_length(resp->status, s, clen, resume);
+	if (resp->full_len == -2) {
+		snprintf(resp->error, sizeof(resp->error), "range answer not at byte %" PRId64,
+			 resume);
+		return -EIO;
+	}
+	resp->body = s->buf;
+	resp->len = s->len;
+	s->buf = NULL;
+	return 0;
+}
+
+/* A reused handle must not keep pointers to this call's stack or headers. */
+static void unhook(CURL *e)
+{
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(e, CURLOPT_USERPWD, NULL);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, NULL);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_READDATA, NULL);
+	curl_easy_setopt(e, CURLOPT_SEEKDATA, NULL);
+}
+
 /* One exchange with url, never following a redirect. With resume > 0 the sink file keeps its
  * first `resume` bytes and only the rest is asked for. Returns 0 with resp filled when an HTTP
  * answer came, else -errno. */
@@ -600,122 +757,35 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 			 .range_total = -1,
 			 .on_sink = req->on_sink,
 			 .sink_ctx = req->sink_ctx};
-	char *auth = NULL, *location = NULL;
-	curl_off_t clen = -1;
+	char *auth = NULL;
 	int result = 0;
 
 	if (!e)
 		return -ENOMEM;
-	if (resume > 0 && req->sink_fd >= 0) {
-		lseek(req->sink_fd, resume, SEEK_SET);
-		curl_easy_setopt(e, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)resume);
-	} else {
-		resume = 0;
-		rewind_sink(req->sink_fd);
-	}
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	if (req->fresh) {
-		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-	}
-	if (strcmp(req->method, "HEAD") == 0)
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	else if (strcmp(req->method, "GET") != 0)
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+	resume = set_start(e, req->sink_fd, resume);
+	set_request(e, req, url);
 	if (set_body(e, req, &b) != 0) {
 		result = body_failure(b.error, resp, x);
 		goto out;
 	}
-	if (req->bearer) {
-		if (asprintf(&auth, "Authorization: Bearer %s", req->bearer) < 0) {
-			auth = NULL;
-			result = -ENOMEM;
-			goto out;
-		}
-		headers = curl_slist_append(headers, auth);
-	}
-	if (req->basic) {
-		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(e, CURLOPT_USERPWD, req->basic);
-	}
-	if (req->content_type) {
-		char ct[128];
-
-		snprintf(ct, sizeof(ct), "Content-Type: %s", req->content_type);
-		headers = curl_slist_append(headers, ct);
-	}
-	/* curl would send "Expect: 100-continue" for large uploads and wait for it. */
-	headers = curl_slist_append(headers, "Expect:");
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, &s);
-	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(e, CURLOPT_XFERINFODATA, &s);
-	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
-	curl_easy_setopt(e, CURLOPT_PREREQDATA, &x->sends);
+	result = set_headers(e, req, &auth, &headers);
+	if (result)
+		goto out;
+	set_callbacks(e, &s, x);
 
 	loop_will_wait(); /* the network: another thread reads FUSE requests meanwhile */
-	pace();
+	http_pace();
 	if (req->sink_fd < 0 && atomic_load(&cancelled)) {
 		snprintf(resp->error, sizeof(resp->error), "cancelled: unmounting");
 		result = -ECANCELED;
 		goto out;
 	}
 	stats_request(req->method, url);
-	s.moved_at = now_s();
+	s.moved_at = http_now_s();
 	x->rc = curl_easy_perform(e);
-	if (x->rc != CURLE_OK && b.error) {
-		result = body_failure(b.error, resp, x);
-		goto out;
-	}
-	if (x->rc == CURLE_ABORTED_BY_CALLBACK && s.cancelled) {
-		snprintf(resp->error, sizeof(resp->error), "cancelled: unmounting");
-		result = -ECANCELED;
-		goto out;
-	}
-	if (x->rc == CURLE_ABORTED_BY_CALLBACK && s.stalled) {
-		snprintf(resp->error, sizeof(resp->error), "no data moved for %ld s",
-			 config.stall_timeout_s);
-		result = -ETIMEDOUT;
-		goto out;
-	}
-	if (x->rc == CURLE_OPERATION_TIMEDOUT) {
-		curl_off_t connected = 0;
-
-		/* curl says "Timeout was reached" for both: say which. A stalled server whose
-		 * accept queue is full times out at connect. */
-		curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connected);
-		snprintf(resp->error, sizeof(resp->error), "%s in %ld s",
-			 connected ? "no answer" : "could not connect",
-			 connected ? config.stall_timeout_s : config.connect_timeout_s);
-		result = -ETIMEDOUT;
-		goto out;
-	}
-	if (x->rc != CURLE_OK) {
-		snprintf(resp->error, sizeof(resp->error), "%s",
-			 s.too_big ? "answer larger than the cap" : curl_easy_strerror(x->rc));
-		result = curl_errno(x->rc, s.too_big);
-		goto out;
-	}
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
-	curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
-	if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location &&
-	    resp->status >= 300 && resp->status < 400)
-		x->location = strdup(location);
-	resp->content_len = clen;
-	resp->full_len = full_length(resp->status, &s, clen, resume);
-	if (resp->full_len == -2) {
-		snprintf(resp->error, sizeof(resp->error), "range answer not at byte %" PRId64,
-			 resume);
-		result = -EIO;
-		goto out;
-	}
-	resp->body = s.buf;
-	resp->len = s.len;
-	s.buf = NULL;
+	result = transfer_failure(e, &s, &b, resp, x);
+	if (!result)
+		result = take_answer(e, &s, resume, resp, x);
 out:
 	x->retry_after = s.retry_after;
 	free(s.buf);
@@ -725,17 +795,11 @@ out:
 		free(auth);
 	}
 	curl_slist_free_all(headers);
-	/* A reused handle must not keep pointers to this call's stack or headers. */
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(e, CURLOPT_USERPWD, NULL);
-	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, NULL);
-	curl_easy_setopt(e, CURLOPT_PREREQDATA, NULL);
-	curl_easy_setopt(e, CURLOPT_READDATA, NULL);
-	curl_easy_setopt(e, CURLOPT_SEEKDATA, NULL);
+	unhook(e);
 	return result;
 }
 
-static bool status_retryable(long status, enum http_retry policy)
+bool http_status_retryable(long status, enum http_retry policy)
 {
 	if (policy == HTTP_RETRY_NOT_DONE)
 		return status == 429 || status == 503;
@@ -752,7 +816,7 @@ static bool error_retryable(int err, enum http_retry policy)
 	return policy == HTTP_RETRY_SAFE || err == -ECONNREFUSED;
 }
 
-static double backoff_s(int attempt, double retry_after)
+double http_backoff_s(int attempt, double retry_after)
 {
 	double d = 0.25 * pow(2, attempt);
 
@@ -764,7 +828,7 @@ static double backoff_s(int attempt, double retry_after)
 	return d;
 }
 
-static bool is_redirect(long status)
+bool http_is_redirect(long status)
 {
 	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
@@ -809,7 +873,7 @@ static int check_redirect(const struct trail *t, const char *to, struct http_res
 		snprintf(resp->error, sizeof(resp->error), "more than %d redirects", MAX_REDIRECTS);
 		return -EPROTO;
 	}
-	if (url_refused(to, why, sizeof(why))) {
+	if (http_url_refused(to, why, sizeof(why))) {
 		snprintf(resp->error, sizeof(resp->error), "redirect to a refused URL: %s", why);
 		log_warn("refusing to follow %.200s to %.200s: %s", from, to, why);
 		return -EPROTO;
@@ -822,7 +886,7 @@ static int check_first(const char *url, struct http_resp *resp)
 {
 	char why[128];
 
-	if (!url_refused(url, why, sizeof(why)))
+	if (!http_url_refused(url, why, sizeof(why)))
 		return 0;
 	snprintf(resp->error, sizeof(resp->error), "refused URL: %s", why);
 	log_warn("refusing to fetch %.200s: %s", url, why);
@@ -831,7 +895,7 @@ static int check_first(const char *url, struct http_resp *resp)
 
 int http_send(const struct http_req *req, struct http_resp *resp)
 {
-	double t0 = now_s(), budget_from = t0;
+	double t0 = http_now_s(), budget_from = t0;
 	struct trail trail = {.n = 0};
 	const char *url = req->url;
 	bool resumable = true;
@@ -858,7 +922,7 @@ int http_send(const struct http_req *req, struct http_resp *resp)
 		resp->error[0] = '\0';
 		result = perform_once(req, url, resume, resp, &x);
 		resp->attempts += x.sends;
-		if (!result && req->follow && is_redirect(resp->status) && x.location) {
+		if (!result && req->follow && http_is_redirect(resp->status) && x.location) {
 			resp->attempts = 0; /* what counts is the sends of the last URL's request */
 			result = check_redirect(&trail, x.location, resp);
 			if (result) {
@@ -875,16 +939,16 @@ int http_send(const struct http_req *req, struct http_resp *resp)
 		/* A download that was moving when it stalled or broke is worth resuming: it
 		 * starts a new retry budget (the attempts stay bounded by max_retries). */
 		if (result && resumable && sink_size(req->sink_fd) > resume)
-			budget_from = now_s();
+			budget_from = http_now_s();
 		again = result ? !x.body_failed && error_retryable(result, req->retry)
-			       : status_retryable(resp->status, req->retry);
-		if (!again || attempt >= config.max_retries)
+			       : http_status_retryable(resp->status, req->retry);
+		if (!again || attempt >= http_conf.max_retries)
 			break;
-		double wait = backoff_s(attempt, x.retry_after);
+		double wait = http_backoff_s(attempt, x.retry_after);
 
 		/* The retry budget: no retry starts past stall_timeout_s after the call began,
 		 * so a dead server fails a system call in bounded time. */
-		if (now_s() + wait - budget_from > config.stall_timeout_s) {
+		if (http_now_s() + wait - budget_from > http_conf.stall_timeout_s) {
 			log_info("%s %.200s: %s, out of retry time", req->method, url,
 				 result ? resp->error : "server busy");
 			break;
@@ -896,222 +960,14 @@ int http_send(const struct http_req *req, struct http_resp *resp)
 		}
 		log_info("%s %.200s: %s, retrying in %.2f s", req->method, url,
 			 result ? resp->error : "server busy", wait);
-		sleep_s(wait);
+		http_sleep_s(wait);
 		attempt++;
 	}
 	log_debug("%s %.200s -> %ld (%.0f ms)", req->method, url, resp->status,
-		  (now_s() - t0) * 1000);
+		  (http_now_s() - t0) * 1000);
 out:
 	for (int i = 0; i < trail.n; i++)
 		free(trail.url[i]);
 	last_error = result;
 	return result;
-}
-
-/* ---- parallel HEADs ---- */
-
-static int head_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-			 curl_off_t ulnow)
-{
-	(void)user, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return atomic_load(&cancelled);
-}
-
-static CURL *head_handle(const char *url, size_t index)
-{
-	CURL *e = curl_easy_init();
-
-	if (!e)
-		return NULL;
-	setup_common(e);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)index);
-	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, head_progress);
-	return e;
-}
-
-/* Whether a HEAD may go on from one hop to the next. A refusal is logged with its own cause,
- * and is for good: asking again would get the same answer. A loop through several URLs ends
- * at the hop limit (a HEAD keeps no trail of them). */
-static bool head_may_follow(const char *from, const char *to, int hops)
-{
-	char why[128];
-
-	if (from && strcmp(from, to) == 0)
-		snprintf(why, sizeof(why), "a redirect loop");
-	else if (hops > MAX_REDIRECTS)
-		snprintf(why, sizeof(why), "more than %d redirects", MAX_REDIRECTS);
-	else if (!url_refused(to, why, sizeof(why)))
-		return true;
-	log_warn("refusing to follow %.200s to %.200s: %s", from ? from : "?", to, why);
-	return false;
-}
-
-/* One HEAD of a round is over. Returns a handle for the next hop of a redirect that may be
- * followed, or NULL; *failed says whether the size is worth asking again next round. */
-static CURL *head_done(CURL *e, CURLcode rc, int64_t *sizes, unsigned char *hops, bool *failed)
-{
-	void *priv;
-	long status = 0;
-	curl_off_t clen = -1;
-	char *eff = NULL, *location = NULL;
-	size_t i;
-
-	curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
-	i = (size_t)priv;
-	*failed = false;
-	if (rc == CURLE_OK && status >= 200 && status < 300 && clen >= 0) {
-		sizes[i] = clen;
-		return NULL;
-	}
-	if (rc == CURLE_OK && !is_redirect(status) && !status_retryable(status, HTTP_RETRY_SAFE)) {
-		/* A definite answer (a 404 for an image whose pin was just deleted): asking
-		 * again would get the same one. The size stays unknown. */
-		return NULL;
-	}
-	if (rc != CURLE_OK || !is_redirect(status) ||
-	    curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location) != CURLE_OK || !location) {
-		*failed = true;
-		return NULL;
-	}
-	curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &eff);
-	if (!head_may_follow(eff, location, ++hops[i]))
-		return NULL;
-	return head_handle(location, i);
-}
-
-/* This thread's multi handle, kept so that its connections serve the thread's next HEADs;
- * NULL when it cannot be made. */
-static CURLM *thread_multi(void)
-{
-	CURLM *m = pthread_getspecific(multi_key);
-
-	if (!m && (m = curl_multi_init()) != NULL && pthread_setspecific(multi_key, m)) {
-		curl_multi_cleanup(m);
-		m = NULL;
-	}
-	return m;
-}
-
-/* One round over the indexes in todo[0..n): returns how many still failed, compacted at the
- * front of todo. */
-struct head_news {
-	http_size_fn learnt;
-	void *ctx;
-};
-
-static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_t *sizes,
-			 unsigned char *hops, int parallel, const struct head_news *news)
-{
-	CURLM *m = thread_multi();
-	size_t next = 0, running = 0, failed = 0;
-	size_t *fails = malloc((n ? n : 1) * sizeof(*fails));
-
-	if (!m || !fails) {
-		free(fails);
-		return n;
-	}
-	loop_will_wait();
-	for (;;) {
-		while (running < (size_t)parallel && next < n && !atomic_load(&cancelled)) {
-			char why[128];
-			CURL *e;
-
-			if (url_refused(urls[todo[next]], why, sizeof(why))) {
-				/* Refused for good: not worth another round. */
-				log_warn("refusing to fetch %.200s: %s", urls[todo[next++]], why);
-				continue;
-			}
-			e = head_handle(urls[todo[next]], todo[next]);
-			if (!e) {
-				fails[failed++] = todo[next++];
-				continue;
-			}
-			pace();
-			stats_request("HEAD", urls[todo[next]]);
-			curl_multi_add_handle(m, e);
-			running++;
-			next++;
-		}
-		if (running == 0)
-			break;
-		int still;
-
-		curl_multi_perform(m, &still);
-		CURLMsg *msg;
-		int left;
-
-		while ((msg = curl_multi_info_read(m, &left))) {
-			CURL *e = msg->easy_handle, *hop;
-			CURLcode rc = msg->data.result;
-			void *priv;
-			bool bad;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
-			hop = head_done(e, rc, sizes, hops, &bad);
-			if (bad)
-				fails[failed++] = (size_t)priv;
-			else if (!hop && sizes[(size_t)priv] >= 0 && news->learnt)
-				news->learnt((size_t)priv, sizes[(size_t)priv], news->ctx);
-			curl_multi_remove_handle(m, e);
-			curl_easy_cleanup(e);
-			running--;
-			if (hop) {
-				pace();
-				stats_request("HEAD", urls[(size_t)priv]);
-				curl_multi_add_handle(m, hop);
-				running++;
-			}
-		}
-		if (running)
-			curl_multi_poll(m, NULL, 0, 1000, NULL);
-	}
-	memcpy(todo, fails, failed * sizeof(*todo));
-	free(fails);
-	return failed;
-}
-
-size_t http_head_sizes(const char *const *urls, size_t n, int64_t *sizes, int parallel,
-		       http_size_fn on_size, void *ctx)
-{
-	struct head_news news = {on_size, ctx};
-	size_t *todo = malloc((n ? n : 1) * sizeof(*todo));
-	unsigned char *hops = calloc(n ? n : 1, 1);
-	size_t left = n, learnt = 0;
-	double t0 = now_s();
-
-	if (!todo || !hops) {
-		free(todo);
-		free(hops);
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		todo[i] = i;
-		sizes[i] = -1;
-	}
-	for (int attempt = 0; left > 0; attempt++) {
-		double wait;
-
-		left =
-		    head_round(urls, todo, left, sizes, hops, parallel > 0 ? parallel : 1, &news);
-		if (left == 0 || attempt >= config.max_retries || atomic_load(&cancelled))
-			break;
-		/* The same retry budget as http_send: a dead server costs one stall, not six. */
-		wait = backoff_s(attempt, -1);
-		if (now_s() + wait - t0 > config.stall_timeout_s)
-			break;
-		stats_retry((unsigned)left);
-		sleep_s(wait);
-	}
-	for (size_t i = 0; i < n; i++)
-		learnt += sizes[i] >= 0;
-	free(todo);
-	free(hops);
-	return learnt;
 }
