@@ -34,7 +34,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HEAD_PARALLEL 16
 /* libfuse's own default: at most this many requests are served at once. */
 #define DEFAULT_MAX_THREADS 10
 
@@ -233,25 +232,12 @@ out_destroy:
 	return result;
 }
 
-static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts, struct options *o)
+/* The token, read before anything else; the process made undumpable while it holds it.
+ * 0, or 1 after saying why. */
+static int load_token(const struct fuse_cmdline_opts *fopts, const struct options *o,
+		      struct token_file *tf)
 {
-	struct http_config hc = {
-	    .connect_timeout_s = 10,
-	    .stall_timeout_s = o->timeout,
-	    .max_rps = o->max_rps,
-	    .max_retries = 5,
-	    .cafile = o->cafile,
-	};
-	struct tree_config tc = {
-	    .ttl_s = o->dir_cache_ttl,
-	    .head_parallel = HEAD_PARALLEL,
-	    .image_size = o->image_size,
-	};
-	cJSON *account = NULL;
-	struct token_file tf;
-	struct account_check check = {0};
 	char why[512];
-	int result = 1;
 
 	/* The token lives in this process's memory: no core file and no ptrace or
 	 * /proc/PID/environ for the user's other processes (docs/security.md). -d keeps them,
@@ -263,16 +249,26 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 		fprintf(stderr, "pinfs: cafile=%s: %s\n", o->cafile, strerror(errno));
 		return 1;
 	}
-	if (token_load(o->token_file, &tf, why, sizeof(why)) != 0) {
+	if (token_load(o->token_file, tf, why, sizeof(why)) != 0) {
 		fprintf(stderr, "pinfs: %s\n", why);
 		return 1;
 	}
 	wipe_env_token();
-	struct api_config ac = {.base_url = o->api_url, .image_size = o->image_size};
+	return 0;
+}
 
-	if (stats_init(o->api_url) || http_init(&hc) || oauth_init(&tf, o->api_url) ||
-	    api_init(&ac))
-		goto out;
+/* What comes before the mount once the network is set up: boards/ listed and the token
+ * checked in the background while the local stores open, then the tree. 0 or -1 (said). */
+static int prepare_account(struct fuse_args *args, const struct options *o)
+{
+	struct tree_config tc = {
+	    .ttl_s = o->dir_cache_ttl,
+	    .head_parallel = HTTP_HEAD_PARALLEL,
+	    .image_size = o->image_size,
+	};
+	struct account_check check = {0};
+	cJSON *account = NULL;
+
 	/* ls boards is the first thing most mounts see: its list comes beside the check, and
 	 * what needs no network is set up while both are on their way. */
 	tree_preload_start();
@@ -282,24 +278,40 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 		int unused; /* the mount ends for the local failure, already logged */
 
 		cJSON_Delete(account_check_end(&check, &unused));
-		tree_preload_cancel();
-		goto out;
+		goto fail;
 	}
-	if (check_account(o->api_url, &check, &account)) {
-		tree_preload_cancel();
-		goto out;
-	}
+	if (check_account(o->api_url, &check, &account))
+		goto fail;
 	/* Other users may look in only as the modes say, not as the owner would. */
-	if (o->allow_other && fuse_opt_add_arg(args, "-odefault_permissions")) {
-		tree_preload_cancel();
+	if ((o->allow_other && fuse_opt_add_arg(args, "-odefault_permissions")) ||
+	    add_fsname(args, account) || tree_init(&tc, account)) {
 		cJSON_Delete(account);
-		goto out;
+		goto fail;
 	}
-	if (add_fsname(args, account) || tree_init(&tc, account)) {
-		tree_preload_cancel();
-		cJSON_Delete(account);
+	return 0;
+fail:
+	tree_preload_cancel();
+	return -1;
+}
+
+static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts, struct options *o)
+{
+	struct http_config hc = {
+	    .connect_timeout_s = 10,
+	    .stall_timeout_s = o->timeout,
+	    .max_rps = o->max_rps,
+	    .max_retries = 5,
+	    .cafile = o->cafile,
+	};
+	struct api_config ac = {.base_url = o->api_url, .image_size = o->image_size};
+	struct token_file tf;
+	int result = 1;
+
+	if (load_token(fopts, o, &tf))
+		return 1;
+	if (stats_init(o->api_url) || http_init(&hc) || oauth_init(&tf, o->api_url) ||
+	    api_init(&ac) || prepare_account(args, o))
 		goto out;
-	}
 	social_init(o->dir_cache_ttl);
 	result = run_mount(args, fopts, o->spin_us);
 	/* Unmounted: what is still being listed or sized in the background (a walk's

@@ -15,8 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAX_FOLDERS	   64 /* kept at once: the fixed folders and the latest searches */
-#define HEAD_PARALLEL	   16
+#define MAX_FOLDERS	   64	/* kept at once: the fixed folders and the latest searches */
 #define TRIM_AFTER_ENTRIES 1000 /* see ensure */
 
 /* The folders data ends in, shared by a folder's entries: every link of pins/ points to a
@@ -383,7 +382,8 @@ static void learn_sizes(struct vfolder *f)
 			n++;
 	pthread_mutex_unlock(&V.lock);
 
-	learnt = http_head_sizes((const char *const *)urls, n, sizes, HEAD_PARALLEL, NULL, NULL);
+	learnt =
+	    http_head_sizes((const char *const *)urls, n, sizes, HTTP_HEAD_PARALLEL, NULL, NULL);
 	if (learnt < n && !http_cancelled())
 		log_warn("could not learn the size of %zu image(s)", n - learnt);
 	for (size_t i = 0; i < n; i++)

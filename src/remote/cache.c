@@ -5,13 +5,13 @@
 
 #include "http.h"
 #include "log.h"
-#include "loop.h"
+#include "bg.h"
+#include "blocking.h"
 #include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,7 +171,7 @@ struct cache_image {
 static pthread_mutex_t dl_lock = PTHREAD_MUTEX_INITIALIZER; /* everything below */
 static pthread_cond_t work = PTHREAD_COND_INITIALIZER;	    /* queued, or closing */
 static struct download *downloads;
-static pthread_t workers[MAX_WORKERS];
+static struct bg_group workers = BG_GROUP_INIT; /* the download threads; they block signals */
 static int nworkers, idle_workers;
 static bool closing;
 
@@ -536,7 +536,7 @@ static void finish(struct download *d, int outcome)
 	}
 }
 
-static void *worker_main(void *arg)
+static void worker_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&dl_lock);
@@ -557,7 +557,6 @@ static void *worker_main(void *arg)
 		dl_unref(d);
 	}
 	pthread_mutex_unlock(&dl_lock);
-	return NULL;
 }
 
 /* Gets a queued download going: an idle worker takes it, or a new one while there are fewer
@@ -565,7 +564,6 @@ static void *worker_main(void *arg)
  * exists or can be made. dl_lock held. */
 static bool wake_worker(void)
 {
-	sigset_t all, old;
 	int queued = 0;
 	bool made;
 
@@ -574,15 +572,12 @@ static bool wake_worker(void)
 		queued += d->state == DL_QUEUED;
 	if (queued <= idle_workers || nworkers >= MAX_WORKERS)
 		return true;
-	/* Signals are for libfuse's main thread: workers block them all. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	made = pthread_create(&workers[nworkers], NULL, worker_main, NULL) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Signals are for libfuse's main thread: workers block them all (bg.h). */
+	made = bg_spawn(&workers, worker_main, NULL) == 0;
 	if (made)
 		nworkers++;
 	else
-		log_warn("cannot start a download thread: %s", strerror(errno));
+		log_warn("cannot start a download thread");
 	return made || nworkers > 0;
 }
 
@@ -598,8 +593,7 @@ static void stop_downloads(void)
 	pthread_mutex_unlock(&dl_lock);
 	/* A stalled transfer ends within the stall timeout; until then cleanup must wait, as
 	 * curl's shared state goes next. */
-	for (int i = 0; i < nworkers; i++)
-		pthread_join(workers[i], NULL);
+	bg_stop(&workers);
 	pthread_mutex_lock(&dl_lock);
 	nworkers = 0;
 	while (downloads) {
@@ -614,6 +608,7 @@ static void stop_downloads(void)
 		/* else handles the kernel never released: they are freed with the process */
 	}
 	closing = false;
+	bg_resume(&workers);
 	pthread_mutex_unlock(&dl_lock);
 }
 
@@ -720,7 +715,7 @@ static int wait_bytes(struct download *d, int64_t end, int64_t want, bool *done)
 		had = size;
 		struct timespec until = deadline_in(poll);
 
-		loop_will_wait(); /* the bytes come from the network */
+		blocking_ahead(); /* the bytes come from the network */
 		pthread_cond_timedwait(&d->moved, &dl_lock, &until);
 	}
 	pthread_mutex_unlock(&dl_lock);

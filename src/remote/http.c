@@ -2,7 +2,7 @@
 #include "http_int.h"
 
 #include "log.h"
-#include "loop.h"
+#include "blocking.h"
 #include "stats.h"
 
 #include <arpa/inet.h>
@@ -773,7 +773,7 @@ static int perform_once(const struct http_req *req, const char *url, int64_t res
 		goto out;
 	set_callbacks(e, &s, x);
 
-	loop_will_wait(); /* the network: another thread reads FUSE requests meanwhile */
+	blocking_ahead(); /* the network: another thread reads FUSE requests meanwhile */
 	http_pace();
 	if (req->sink_fd < 0 && atomic_load(&cancelled)) {
 		snprintf(resp->error, sizeof(resp->error), "cancelled: unmounting");

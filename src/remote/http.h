@@ -94,6 +94,10 @@ bool http_cancelled(void);
  * that reports every failure as EIO still tell the user why. */
 int http_last_error(void);
 
+/* HEADs in flight at once when a folder's image sizes are learnt (the tree's and the generated
+ * folders' sweeps): the whole program's one number for it. */
+#define HTTP_HEAD_PARALLEL 16
+
 /* Called (in the caller's thread) as each size is learnt, before http_head_sizes returns. */
 typedef void (*http_size_fn)(size_t i, int64_t size, void *ctx);
 

@@ -5,7 +5,7 @@
 #include "http_int.h"
 
 #include "log.h"
-#include "loop.h"
+#include "blocking.h"
 #include "stats.h"
 
 #include <curl/curl.h>
@@ -106,7 +106,7 @@ static size_t head_round(const char *const *urls, size_t *todo, size_t n, int64_
 		free(fails);
 		return n;
 	}
-	loop_will_wait();
+	blocking_ahead();
 	for (;;) {
 		while (running < (size_t)parallel && next < n && !http_cancelled()) {
 			char why[128];
