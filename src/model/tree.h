@@ -53,6 +53,25 @@ struct tree_config {
 	const char *image_size;
 };
 
+/* ---- the listing source ----
+ * Every listing the tree asks for (GET /boards, /boards/ID/sections, /boards/ID/pins, each
+ * walked page by page) goes through one source, api_list (api.h) unless set otherwise. */
+
+/* Receives one element of a listing's "items", any JSON value, as api_list hands it. Non-zero
+ * stops the walk, and the walk returns it. */
+typedef int (*tree_item_fn)(const cJSON *it, void *ctx);
+
+/* Walks the listing at path (paged: with page_size=250), calling item for each element; api_list's
+ * contract. Returns 0 or -errno. */
+typedef int (*tree_list_fn)(const char *path, bool paged, tree_item_fn item, void *ctx);
+
+/* Sets the tree's listing source; NULL: api_list, the default. For tests only (pinfs never
+ * calls it): tests/unit/test_tree_edit.c serves an account from memory through it. Call it
+ * before tree_preload_start and tree_init, never while the tree runs: it is read without a
+ * lock. fn may be called from several threads at once (a board's sections beside its pins,
+ * walks listing boards ahead). */
+void tree_set_source(tree_list_fn fn);
+
 /* Lists boards/ in a thread of its own, before tree_init: beside the check of the token,
  * instead of after the mount. The API must be set up. Either tree_init or
  * tree_preload_cancel ends it (both wait for it: no thread is left to cross a fork). */

@@ -1,0 +1,234 @@
+/* Image sizes: a folder's unknown sizes learnt by a sweep of parallel HEADs in a thread of its
+ * own, and sizes a download contradicted forgotten by the listings that show them. Part of the
+ * account tree: see tree_int.h. */
+#include "tree_int.h"
+
+#include "cache.h"
+#include "http.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A folder's sweep: the HEADs of every image in it whose size is not known, in a thread of
+ * its own, so that the stat that started it (and each one after) waits only for its own
+ * image's size, not for the whole folder's: a thumbnailer's open goes on while the rest of
+ * the folder is learnt. ls -l, which wants every size, still waits for every one. */
+struct sweep {
+	/* Its own thread's: bn, gen, f and pins are read against bn's listing under tree.lock;
+	 * urls and sizes are the sweep's alone. */
+	struct board_node *bn; /* board nodes live until unmount */
+	unsigned gen;	       /* the listing swept; pins[] below index its pins */
+	struct folder *f;      /* valid while bn->gen == gen */
+	char **urls;
+	size_t *pins; /* pins[i]: the index in bn->pins of urls[i]'s pin */
+	int64_t *sizes;
+	size_t n;
+};
+
+/* The sweeps under way, waited for at unmount. Guarded by tree.lock. */
+static struct {
+	unsigned running; /* sweep threads not finished */
+} sweeps;
+
+static void sweep_free(struct sweep *sw)
+{
+	for (size_t i = 0; i < sw->n; i++)
+		free(sw->urls[i]);
+	free(sw->urls);
+	free(sw->pins);
+	free(sw->sizes);
+	free(sw);
+}
+
+/* One size learnt: kept on disk, and shown at once to those waiting for it. */
+static void sweep_learnt(size_t i, int64_t size, void *ctx)
+{
+	struct sweep *sw = ctx;
+
+	cache_size_put(sw->urls[i], size);
+	pthread_mutex_lock(&tree.lock);
+	if (sw->bn->gen == sw->gen && sw->bn->pins[sw->pins[i]].size < 0) {
+		struct pin_node *pn = &sw->bn->pins[sw->pins[i]];
+
+		pn->size = size;
+		/* Only a stat waiting for this very size is woken: ls -l of a big folder would
+		 * otherwise wake at every one of its sizes. */
+		if (pn->waited) {
+			pn->waited = false;
+			pthread_cond_broadcast(&tree.changed);
+		}
+	}
+	pthread_mutex_unlock(&tree.lock);
+}
+
+/* Whether the pin whose image is url is still in bn's listing. Lock held. */
+static bool image_listed(const struct board_node *bn, const char *url)
+{
+	for (size_t i = 0; !bn->gone && i < bn->npins; i++)
+		if (bn->pins[i].ext && strcmp(pinrec_image_url(bn->pins[i].rec), url) == 0)
+			return true;
+	return false;
+}
+
+/* The sizes a sweep could not learn, of images whose pins are still there: those deleted
+ * while it ran (rm -r of a folder being swept) answer 404, as they should. Lock held. */
+static size_t sweep_missed(const struct sweep *sw)
+{
+	size_t missed = 0;
+
+	for (size_t i = 0; i < sw->n; i++)
+		if (sw->sizes[i] < 0 && image_listed(sw->bn, sw->urls[i]))
+			missed++;
+	return missed;
+}
+
+static void *sweep_run(void *arg)
+{
+	struct sweep *sw = arg;
+	struct board_node *bn = sw->bn;
+	size_t missed = 0;
+
+	if (http_head_sizes((const char *const *)sw->urls, sw->n, sw->sizes, tree.head_parallel,
+			    sweep_learnt, sw) < sw->n) {
+		pthread_mutex_lock(&tree.lock);
+		missed = sweep_missed(sw);
+		pthread_mutex_unlock(&tree.lock);
+	}
+	if (missed && !http_cancelled())
+		log_warn("could not learn the size of %zu image(s)", missed);
+	http_thread_end();
+	pthread_mutex_lock(&tree.lock);
+	/* The listing may have been replaced meanwhile; its pins read sizes from the cache. */
+	for (size_t i = 0; i < bn->npins; i++)
+		if (bn->pins[i].size < 0 && bn->pins[i].ext)
+			bn->pins[i].size = cache_size_get(pinrec_image_url(bn->pins[i].rec));
+	if (bn->gen == sw->gen) {
+		sw->f->sizes_busy = false;
+		sw->f->sizes_tried = true;
+	}
+	bn->sweeps--;
+	if (bn->gen != sw->gen)
+		bn->old_sweeps--;
+	sweeps.running--;
+	pthread_cond_broadcast(&tree.changed);
+	pthread_mutex_unlock(&tree.lock);
+	sweep_free(sw);
+	return NULL;
+}
+
+/* The sweep of w's folder, w's own image first. NULL when out of memory. Lock held. */
+static struct sweep *sweep_new(const struct where *w)
+{
+	struct board_node *bn = w->bn;
+	struct folder *f = w->f;
+	struct sweep *sw = calloc(1, sizeof(*sw));
+	size_t cap = f->n ? f->n : 1, first = (size_t)(w->pn - bn->pins);
+
+	if (!sw || !(sw->urls = calloc(cap, sizeof(*sw->urls))) ||
+	    !(sw->pins = malloc(cap * sizeof(*sw->pins))) ||
+	    !(sw->sizes = malloc(cap * sizeof(*sw->sizes))))
+		goto fail;
+	*sw = (struct sweep){bn, bn->gen, f, sw->urls, sw->pins, sw->sizes, 0};
+	for (size_t k = 0; k <= f->n; k++) {
+		/* k == 0 is the asker's image; then the folder's others, in listing order. */
+		size_t i = k == 0 ? first : f->pins[k - 1];
+		const struct pin_node *pn = &bn->pins[i];
+
+		if ((k > 0 && i == first) || !pn->ext || pn->size >= 0)
+			continue;
+		if (!(sw->urls[sw->n] = strdup(pinrec_image_url(pn->rec))))
+			goto fail;
+		sw->pins[sw->n++] = i;
+	}
+	return sw;
+fail:
+	if (sw && sw->urls)
+		sweep_free(sw);
+	else
+		free(sw);
+	return NULL;
+}
+
+/* Learns, by parallel HEADs, the size of every image in w's folder not known yet, and returns
+ * once w's own image's size is known or the folder's sweep is over. Lock held on entry and on
+ * return; dropped meanwhile, so w is stale afterwards. */
+void tree_learn_sizes(struct where *w)
+{
+	struct board_node *bn = w->bn;
+	unsigned gen = bn->gen;
+	struct folder *f = w->f;
+	struct pin_node *pn = w->pn;
+	struct sweep *sw;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (!f->sizes_busy && bn->old_sweeps) {
+		/* A sweep of the board's listing before this one (rm -r deleting pins renames
+		 * nothing but lists the board anew) may be asking for this very image: its
+		 * sizes reach this listing when it ends. Asking again would send the HEAD twice. */
+		tree_wait_changed();
+		return;
+	}
+	if (!f->sizes_busy) {
+		if (!(sw = sweep_new(w)) || pthread_attr_init(&attr)) {
+			if (sw)
+				sweep_free(sw);
+			f->sizes_tried = true; /* out of memory: the size stays unknown */
+			return;
+		}
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		f->sizes_busy = true;
+		sweeps.running++;
+		bn->sweeps++;
+		if (pthread_create(&t, &attr, sweep_run, sw)) {
+			bn->sweeps--;
+			sweeps.running--;
+			f->sizes_busy = false;
+			f->sizes_tried = true;
+			sweep_free(sw);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	while (bn->gen == gen && f->sizes_busy && pn->size < 0) {
+		pn->waited = true;
+		tree_wait_changed();
+	}
+}
+
+/* Waits for the sweeps still running. */
+void tree_sweeps_stop(void)
+{
+	pthread_mutex_lock(&tree.lock);
+	while (sweeps.running)
+		tree_wait_changed();
+	pthread_mutex_unlock(&tree.lock);
+}
+
+/* A size that a download contradicted is forgotten by the cache (cache_size_forgets): the
+ * listings that show it forget it too, so a stat learns it again rather than a read ending
+ * at the wrong size. Rare; then one pass over the listed pins. Lock held. */
+void tree_drop_forgotten_sizes(void)
+{
+	uint64_t forgets = cache_size_forgets();
+
+	if (forgets == tree.forgets)
+		return;
+	tree.forgets = forgets;
+	for (size_t b = 0; b < tree.nboards; b++) {
+		struct board_node *bn = tree.boards[b];
+
+		for (size_t i = 0; bn->listed && i < bn->npins; i++) {
+			struct pin_node *pn = &bn->pins[i];
+			const char *url = pinrec_image_url(pn->rec);
+
+			if (pn->size >= 0 && url && cache_size_get(url) < 0) {
+				pn->size = -1;
+				/* Its folder is swept again at the next stat. */
+				(pn->folder < 0 ? &bn->top : &bn->secs[pn->folder].f)->sizes_tried =
+				    false;
+			}
+		}
+	}
+}
