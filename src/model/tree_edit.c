@@ -284,7 +284,8 @@ int tree_pin_ext(const char *board_id, const char *pin_id, const char *ext)
 	snprintf(title, sizeof(title), "%s",
 		 pinrec_title(bn->pins[i].rec) ? pinrec_title(bn->pins[i].rec) : "");
 	bn->pins[i].ext = e;
-	bn->edits++;
+	/* The pin's path changed: a new version of the account's pins (pins/ links to it). */
+	tree_count_edit(bn);
 	pthread_mutex_unlock(&tree.lock);
 	remember_ext(pin_id, title, ext);
 	return 0;

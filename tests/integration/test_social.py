@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from naming import age_key, assign, best_image, expected_tree
+from pictures import png
 
 EXTS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".json")
 
@@ -159,6 +160,25 @@ def test_pins_and_searches_show_changes_made_through_the_mount(sample):
     assert got == expected_links(server.state(), server.state()["pins"], "../")
     assert links(m.path("search", "pins", "kyoto")) == \
         {"Kyoto trip.jpg": "../../../boards/Travel/Kyoto trip.jpg"}
+
+
+def test_pins_follow_a_pin_whose_extension_alone_is_renamed(sample):
+    """mv X.png X.PNG sends nothing (the extension is the file's, not the pin's) but moves the
+    pin's file: pins/, kept while the version of my pins holds, links to the new name at once,
+    well within the TTL."""
+    server, m = sample
+    os.mkdir(m.path("boards", "Shots"))
+    shots = m.path("boards", "Shots")
+    (shots / "X.png").write_bytes(png())
+    assert links(m.path("pins"))["X.png"] == "../boards/Shots/X.png"
+    server.reset_counts()
+    os.rename(shots / "X.png", shots / "X.PNG")
+    assert not [k for k in server.counts() if not k.startswith("GET ")]
+    got = links(m.path("pins"))
+    assert "X.png" not in got
+    assert got["X.PNG"] == "../boards/Shots/X.PNG"
+    assert os.path.exists(m.path("pins", "X.PNG")), "the link dangles"
+    assert m.path("pins", "X.PNG").read_bytes() == (shots / "X.PNG").read_bytes()
 
 
 def test_pins_are_kept_past_the_ttl_while_no_board_changed(fake, mount):
