@@ -557,6 +557,9 @@ static void worker_main(void *arg)
 		dl_unref(d);
 	}
 	pthread_mutex_unlock(&dl_lock);
+	/* A group's task: its connections go before bg_stop hears it ended, as http_cleanup comes
+	 * next (http.h). */
+	http_thread_end();
 }
 
 /* Gets a queued download going: an idle worker takes it, or a new one while there are fewer

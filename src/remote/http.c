@@ -31,6 +31,9 @@ static CURLSH *share;
 static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 static pthread_key_t easy_key;	/* this thread's easy handle: its connections */
 static pthread_key_t multi_key; /* this thread's multi handle for HEADs: its connections */
+/* http_init made the two keys: before, a key's value would be another library's (key 0). Set
+ * before any thread that sends requests starts; read-only after. */
+static bool keys_made;
 static __thread int last_error; /* of this thread's last http_send: see http_last_error */
 
 /* Set by http_cancel at unmount. API calls and HEADs under way end within a second (curl's
@@ -136,9 +139,13 @@ static void multi_destroy(void *multi)
 
 void http_thread_end(void)
 {
-	CURL *e = pthread_getspecific(easy_key);
-	CURLM *m = pthread_getspecific(multi_key);
+	CURL *e;
+	CURLM *m;
 
+	if (!keys_made)
+		return;
+	e = pthread_getspecific(easy_key);
+	m = pthread_getspecific(multi_key);
 	if (e) {
 		pthread_setspecific(easy_key, NULL);
 		curl_easy_cleanup(e);
@@ -183,6 +190,7 @@ int http_init(const struct http_config *cfg)
 	if (pthread_key_create(&easy_key, easy_destroy) ||
 	    pthread_key_create(&multi_key, multi_destroy))
 		return -ENOMEM;
+	keys_made = true;
 	return 0;
 }
 

@@ -26,7 +26,8 @@ void http_cleanup(void);
 
 /* Frees the calling thread's connections now rather than at its exit. A detached thread that
  * sent requests calls it before it says it is done: whoever waits for that may go on to
- * http_cleanup, whose shared state must not be in use by a thread still on its way out. */
+ * http_cleanup, whose shared state must not be in use by a thread still on its way out.
+ * Nothing before http_init (a unit test's tree, whose listings come from memory). */
 void http_thread_end(void);
 
 enum http_retry {
