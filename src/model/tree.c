@@ -3,8 +3,8 @@
  * top of tree_int.h. */
 #include "tree_int.h"
 
+#include "http.h"
 #include "log.h"
-#include "blocking.h"
 #include "names.h"
 #include "pinstore.h"
 
@@ -15,7 +15,7 @@
 #include <string.h>
 
 /* The image extensions a pin's file can have: names_ext_for_url's, and those a file copied in
- * kept (tree_ext_for). Index 0: the pin has no image. */
+ * kept (tree_ext_for). Index 0: the pin has no image. Constant: no lock. */
 const char *const tree_exts[] = {NULL,	 ".jpg", ".png",  ".gif", ".webp", ".jpeg",
 				 ".JPG", ".PNG", ".JPEG", ".Jpg", ".Png",  ".Jpeg",
 				 ".jpe", ".GIF", ".WEBP", ".Gif", ".Webp"};
@@ -48,18 +48,11 @@ void tree_pin_file(const struct pin_node *pn, bool json, char *buf, size_t len)
 	tree_join_cut(buf, len, name ? name : "", ext);
 }
 
+/* What guards each field: struct tree_state (tree_int.h). */
 struct tree_state tree = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .changed = PTHREAD_COND_INITIALIZER,
 };
-
-/* Waits for tree.changed: for another thread's listing or sizes, which come from the network.
- * Lock held. */
-void tree_wait_changed(void)
-{
-	blocking_ahead();
-	pthread_cond_wait(&tree.changed, &tree.lock);
-}
 
 /* qsort that takes an empty, possibly NULL, array: an empty board has no pins array. */
 void tree_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
@@ -148,7 +141,7 @@ uint8_t tree_ext_of(const struct pinrec *r)
 int tree_init(const struct tree_config *cfg, cJSON *account)
 {
 	tree.ttl = cfg->ttl_s;
-	tree.head_parallel = cfg->head_parallel > 0 ? cfg->head_parallel : 16;
+	tree.head_parallel = cfg->head_parallel > 0 ? cfg->head_parallel : HTTP_HEAD_PARALLEL;
 	tree.image_size = cfg->image_size ? strdup(cfg->image_size) : NULL;
 	tree.account = account;
 	tree.account_at = tree_now();

@@ -1,7 +1,7 @@
 /* The account as pinfs shows it: boards, sections and pins with their file names, listings
  * with their age, image sizes. One mutex guards it all and is never held across a network
- * call: a thread that must fetch marks the folder busy, fetches unlocked, and installs the
- * result; others wanting the same folder wait for it instead of fetching again.
+ * call: a thread that must fetch takes the folder's flight (flight.h), fetches unlocked, and
+ * installs the result; others wanting the same folder wait for it instead of fetching again.
  *
  * Nothing here hands out pointers into the tree: callers get copies (struct node_info, text
  * buffers they free), so a refresh can replace any object at any time.
@@ -49,7 +49,7 @@ struct node_info {
 
 struct tree_config {
 	double ttl_s;	   /* how long a listing is trusted */
-	int head_parallel; /* HEADs in flight at once when learning sizes */
+	int head_parallel; /* HEADs in flight at once when learning sizes; 0: HTTP_HEAD_PARALLEL */
 	const char *image_size;
 };
 
@@ -88,16 +88,6 @@ void tree_cleanup(void);
  * Returns 0 or -errno (-ENOENT, -EIO when a listing failed, ...). */
 int tree_stat(const char *path, bool want_size, struct node_info *out);
 
-/* How many names the kernel may have looked up: the lookups the account provider reports
- * (tree_count_lookup) and the entries listings described. Each costs memory in the inode table
- * (inodes.c) until the kernel forgets it: main.c asks it to forget after a walk of many. */
-uint64_t tree_lookup_count(void);
-void tree_count_lookup(void);
-
-/* The kernel is being asked to forget what it looked up: a listing's next description of a
- * pin counts in tree_lookup_count again. */
-void tree_forgetting(void);
-
 /* Receives one entry of a listing; kind is S_IFDIR, S_IFREG or S_IFLNK. Non-zero stops. */
 typedef int (*tree_fill_fn)(void *ctx, const char *name, mode_t kind);
 
@@ -114,8 +104,7 @@ typedef int (*tree_fill_info_fn)(void *ctx, const char *name, mode_t kind,
 				 const struct node_info *info);
 
 /* tree_list for readdirplus, from the entry after the first `skip` (the listing's order is
- * tree_list's). Each described entry counts in tree_lookup_count, since the kernel takes it as
- * looked up. fill runs under the tree's lock and must not call back into it. */
+ * tree_list's). fill runs under the tree's lock and must not call back into it. */
 int tree_list_info(const char *path, size_t skip, tree_fill_info_fn fill, void *ctx, size_t *met);
 
 /* path, a board, is the first a walker reads (it holds boards/ open meanwhile): the other

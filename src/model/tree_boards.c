@@ -4,6 +4,7 @@
  * tree_int.h. */
 #include "tree_int.h"
 
+#include "bg.h"
 #include "log.h"
 #include "meta.h"
 #include "names.h"
@@ -208,11 +209,11 @@ int tree_ensure_boards(void)
 	bool stale;
 	int result;
 
-	while (tree.boards_busy)
-		tree_wait_changed();
+	while (tree.boards_listing.busy)
+		flight_wait(&tree.lock, &tree.changed);
 	if (tree.boards_listed && tree_fresh(tree.boards_at))
 		return 0;
-	tree.boards_busy = true;
+	flight_take(&tree.boards_listing, &tree.lock, &tree.changed); /* not busy: ours */
 	changes = tree.board_changes;
 	pthread_mutex_unlock(&tree.lock);
 	result = tree_source_list("/boards", true, collect_board, &bv);
@@ -238,8 +239,7 @@ int tree_ensure_boards(void)
 		tree.boards_at = tree_now();
 		result = 0;
 	}
-	tree.boards_busy = false;
-	pthread_cond_broadcast(&tree.changed);
+	flight_land(&tree.boards_listing, &tree.changed);
 	for (size_t i = 0; i < bv.n; i++) {
 		board_free(bv.v[i]);
 		if (names)
@@ -252,29 +252,32 @@ int tree_ensure_boards(void)
 
 /* ---- boards/ listed while the token is checked ----
  *
- * No lock: started and thread are the mounting thread's (tree_preload_start, then tree_init or
+ * No lock: started and fetch are the mounting thread's (tree_preload_start, then tree_init or
  * tree_preload_cancel, before the mount serves anything); result and bv are written by the
- * preload's thread and read by the mounting thread only after joining it. */
+ * preload (in a thread beside, or in the mounting thread when none could start) and read by the
+ * mounting thread only after bg_join. */
 static struct {
-	pthread_t thread;
+	struct bg_beside fetch;
 	bool started;
 	int result;
 	struct board_vec bv;
 } preload;
 
-static void *preload_run(void *arg)
+static void preload_run(void *arg)
 {
 	(void)arg;
 	/* A failure here (a bad token, the server down) is the check's to report. */
 	log_quiet_thread(true);
 	preload.result = tree_source_list("/boards", true, collect_board, &preload.bv);
-	return NULL;
+	/* Run in the mounting thread itself when no thread could start: its log speaks again. */
+	log_quiet_thread(false);
 }
 
 void tree_preload_start(void)
 {
 	preload.result = -ENODATA;
-	preload.started = pthread_create(&preload.thread, NULL, preload_run, NULL) == 0;
+	preload.started = true;
+	bg_beside(&preload.fetch, preload_run, NULL);
 }
 
 /* Waits for the preload and gives back what it held; its boards when it listed them all. */
@@ -283,7 +286,7 @@ static int preload_end(struct board_vec *bv)
 	int result = -ENODATA;
 
 	if (preload.started) {
-		pthread_join(preload.thread, NULL);
+		bg_join(&preload.fetch);
 		preload.started = false;
 		result = preload.result;
 	}

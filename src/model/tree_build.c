@@ -112,7 +112,6 @@ static int name_pins(struct built *o, struct pinrec **pins, size_t n, int32_t fo
 		pn->folder = folder;
 		pn->size = url ? cache_size_get(url) : -1;
 		pn->json_len = -1;
-		pn->told = 0;
 		pn->waited = false;
 		pins[i] = NULL;
 		o->npins++;

@@ -156,9 +156,9 @@ static struct board_node *listed_board(const char *board_id)
 
 	for (;;) {
 		bn = tree_find_board_id(board_id);
-		if (!bn || !bn->busy)
+		if (!bn || !bn->listing.busy)
 			break;
-		tree_wait_changed();
+		flight_wait(&tree.lock, &tree.changed);
 	}
 	return bn && bn->listed ? bn : NULL;
 }

@@ -18,11 +18,14 @@ static struct folder *folder_at(struct board_node *bn, size_t k)
 }
 
 /* bn's listing was changed where it is: its folders are swept again as a new listing's would
- * be. Lock held. */
+ * be. A sweep under way goes on, but for the generation before (tree_sizes.c): it lands no
+ * flight of these folders, which start afresh as a new listing's do. Lock held. */
 static void changed_in_place(struct board_node *bn)
 {
-	for (size_t k = 0; k <= bn->nsecs; k++)
-		folder_at(bn, k)->sizes_busy = folder_at(bn, k)->sizes_tried = false;
+	for (size_t k = 0; k <= bn->nsecs; k++) {
+		folder_at(bn, k)->sizing = (struct flight){0};
+		folder_at(bn, k)->sizes_tried = false;
+	}
 	tree_new_generation(bn);
 	tree_count_edit(bn);
 }

@@ -158,8 +158,8 @@ int tree_ensure_listed(struct board_node *bn)
 	int result;
 
 	for (;;) {
-		while (bn->busy)
-			tree_wait_changed();
+		while (bn->listing.busy)
+			flight_wait(&tree.lock, &tree.changed);
 		if (bn->gone)
 			return -ENOENT;
 		if (bn->listed && tree_fresh(bn->listed_at))
@@ -170,7 +170,7 @@ int tree_ensure_listed(struct board_node *bn)
 		result = tree_ensure_boards();
 		if (result)
 			return result;
-		if (bn->busy)
+		if (bn->listing.busy)
 			continue;
 		if (bn->gone)
 			return -ENOENT;
@@ -179,10 +179,10 @@ int tree_ensure_listed(struct board_node *bn)
 		bn->listed_at = tree_now();
 		return 0;
 	}
-	bn->busy = true;
+	flight_take(&bn->listing, &tree.lock, &tree.changed); /* not busy: ours */
 	snprintf(id, sizeof(id), "%s", bn->b->id);
 	if (bn->listed && tree_keep_names(bn, &l)) {
-		bn->busy = false;
+		flight_land(&bn->listing, &tree.changed);
 		tree_listing_release(&l);
 		return -ENOMEM;
 	}
@@ -199,8 +199,7 @@ int tree_ensure_listed(struct board_node *bn)
 	malloc_trim(0);
 
 	pthread_mutex_lock(&tree.lock);
-	bn->busy = false;
-	pthread_cond_broadcast(&tree.changed);
+	flight_land(&bn->listing, &tree.changed);
 	if (result) {
 		if (!http_cancelled())
 			log_warn("cannot list board %s: %s", id, strerror(-result));

@@ -17,8 +17,15 @@
  *   tree_edit.c     local changes (tree_apply_*), ghosts
  *
  * One mutex, tree.lock, guards the tree, and is never held across a network call (tree.h).
- * Each shared type and state below says what guards it. Functions marked "Lock held" are
- * called with tree.lock held; those that may drop it meanwhile say so.
+ * Each shared type and state below says what guards it, and so does each part's own state
+ * where it is defined (tree_walk.c's walk, tree_sizes.c's sweeps, tree_boards.c's preload,
+ * tree_listing.c's listing source). Functions marked "Lock held" are called with tree.lock
+ * held; those that may drop it meanwhile say so.
+ *
+ * A fetch that others may want too (the account, boards/, a board's listing, a folder's sizes)
+ * is a single flight (flight.h) on tree.lock and tree.changed. Work beside the requests (a
+ * board's sections beside its pins, the preload, the prefetch of a walk, the size sweeps) is
+ * bg.h's; a group's bg_stop is called without tree.lock, which its tasks take to end.
  */
 #ifndef PINFS_TREE_INT_H
 #define PINFS_TREE_INT_H
@@ -26,6 +33,7 @@
 #include "tree.h"
 
 #include "api.h"
+#include "flight.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -52,12 +60,13 @@ extern const char *const tree_exts[TREE_EXTS];
 struct folder {
 	uint32_t *pins;
 	size_t n;
-	bool sizes_busy, sizes_tried;
+	struct flight sizing; /* a sweep learns its sizes (tree_sizes.c) */
+	bool sizes_tried;
 	time_t mtime; /* when a name came or went; 0: not since the mount (node_mtime) */
 };
 
-/* 40 bytes and the record: a walk of 100 000 pins keeps every one of them. Guarded by
- * tree.lock. */
+/* 40 bytes and the record: a walk of 100 000 pins keeps every one of them. Two of the 40 are
+ * padding, after waited, free for a field that fits there. Guarded by tree.lock. */
 struct pin_node {
 	struct pinrec *rec;
 	char *name;	  /* the files' name without extension; NULL: the same as the title */
@@ -65,10 +74,9 @@ struct pin_node {
 	int32_t json_len; /* sidecar bytes, -1 not yet measured */
 	int32_t folder;	  /* -1: the board's top, else the index of its section */
 	uint8_t ext;	  /* index in tree_exts[] */
-	uint8_t told;	  /* the forget epoch in which a listing last described it (emit) */
 	bool waited;	  /* a stat waits for its size from a sweep: say when it comes */
 	/* When its sidecar's text was seen to change: seconds after tree.epoch, 0 when not since
-	 * the mount (its creation time stands). Four bytes, in what was padding. */
+	 * the mount (its creation time stands). */
 	uint32_t changed_at;
 };
 
@@ -90,7 +98,8 @@ struct board_node {
 	struct board *b;
 	char *dname;
 	bool gone;
-	bool listed, busy;
+	bool listed;
+	struct flight listing; /* its listing is being fetched (tree_ensure_listed) */
 	bool seen; /* listed before: the next listing is compared with it (carry_times) */
 	double listed_at;
 	time_t json_mtime;   /* when .board.json's text changed; 0: not since the mount */
@@ -125,7 +134,8 @@ struct ghost {
  * thread that fetches or rebuilds them), so they need no lock; what they are made from or
  * installed into is guarded by tree.lock. */
 
-/* A pin's name in the listing before this one: names stay while a mount runs. */
+/* A pin's name in the listing before this one: names stay while a mount runs. In a struct
+ * listing: its maker's alone. */
 struct kept {
 	char *id, *name;
 };
@@ -179,19 +189,21 @@ struct where {
  * and only read until tree_cleanup, so read without the lock. */
 struct tree_state {
 	pthread_mutex_t lock;
-	pthread_cond_t changed; /* a busy flag went down */
+	/* A flight landed (flight.h); a sweep ended, or learnt a size a stat waits for. */
+	pthread_cond_t changed;
 	double ttl;
 	int head_parallel;
 	char *image_size;
 	cJSON *account;
 	double account_at;
-	bool account_busy;
-	struct board_node **boards; /* live, sorted by dname */
+	struct flight account_fetching; /* GET /user_account (tree_text.c) */
+	struct board_node **boards;	/* live, sorted by dname */
 	size_t nboards;
 	struct board_node **dead;
 	size_t ndead;
-	bool boards_listed, boards_busy;
-	bool boards_seen; /* boards/ listed before: a new list is compared with it */
+	bool boards_listed;
+	struct flight boards_listing; /* GET /boards (tree_ensure_boards) */
+	bool boards_seen;	      /* boards/ listed before: a new list is compared with it */
 	double boards_at;
 	time_t boards_mtime; /* when a board came, went or was renamed; 0: not since the mount */
 	time_t epoch;	     /* a second before the mount: what pins' changed_at counts from */
@@ -210,7 +222,6 @@ extern struct tree_state tree;
 void tree_join_cut(char *buf, size_t len, const char *a, const char *b);
 const char *tree_pin_name(const struct pin_node *pn);
 void tree_pin_file(const struct pin_node *pn, bool json, char *buf, size_t len);
-void tree_wait_changed(void);
 void tree_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 double tree_now(void);
 bool tree_fresh(double at);

@@ -6,11 +6,11 @@
 #include "tree_int.h"
 
 #include "api.h"
+#include "bg.h"
 #include "cache.h"
 #include "log.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,41 +235,37 @@ static int tidy_listing(const char *board_id, struct listing *l)
 	return result;
 }
 
+/* The walk of a board's sections, beside that of its pins. No lock: the thread that fetches the
+ * listing made it, and reads result only after bg_join. */
 struct sections_job {
 	char path[TREE_ID_MAX + 32];
 	struct listing *l;
 	int result;
 };
 
-static void *fetch_sections(void *arg)
+static void fetch_sections(void *arg)
 {
 	struct sections_job *job = arg;
 
 	job->result = tree_source_list(job->path, true, collect_section, job->l);
-	return NULL;
 }
 
 int tree_fetch_listing(const char *board_id, struct listing *l)
 {
 	struct sections_job job = {.l = l};
-
-	l->board_id = board_id;
+	struct bg_beside sections;
 	char path[TREE_ID_MAX + 32];
-	pthread_t thread;
-	bool threaded;
 	int result;
 
+	l->board_id = board_id;
 	/* Sections and pins are independent walks: side by side they cost one page's wait less.
 	 * They fill different arrays of l, so they need no lock. */
 	snprintf(job.path, sizeof(job.path), "/boards/%s/sections", board_id);
-	threaded = pthread_create(&thread, NULL, fetch_sections, &job) == 0;
-	if (!threaded)
-		fetch_sections(&job);
+	bg_beside(&sections, fetch_sections, &job);
 	/* The board's pin listing carries its sections' pins too: one walk serves all. */
 	snprintf(path, sizeof(path), "/boards/%s/pins", board_id);
 	result = tree_source_list(path, true, collect_pin, l);
-	if (threaded)
-		pthread_join(thread, NULL);
+	bg_join(&sections);
 	if (!result)
 		result = job.result;
 	return result ? result : tidy_listing(board_id, l);

@@ -1,6 +1,5 @@
 /* What a node is (tree_stat: kind, size, times, ids) and what a folder lists (tree_list,
- * tree_list_info), in the order rm -r needs, with the lookups a listing's descriptions cost.
- * Part of the account tree: see tree_int.h. */
+ * tree_list_info), in the order rm -r needs. Part of the account tree: see tree_int.h. */
 #include "tree_int.h"
 
 #include "meta.h"
@@ -9,7 +8,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,32 +126,6 @@ int tree_fill_info(const struct where *w, struct node_info *out)
 	return 0;
 }
 
-/* The kernel's lookups and the entries it was given described: see tree_lookup_count. Atomic:
- * counted without the lock. */
-static atomic_uint_least64_t stat_count;
-
-uint64_t tree_lookup_count(void)
-{
-	return atomic_load(&stat_count);
-}
-
-void tree_count_lookup(void)
-{
-	atomic_fetch_add(&stat_count, 1);
-}
-
-/* Bumped when the kernel is asked to forget; never 0, which new pins hold. Lock held to read
- * it with the pins it marks. */
-static uint8_t forget_epoch = 1;
-
-void tree_forgetting(void)
-{
-	pthread_mutex_lock(&tree.lock);
-	if (++forget_epoch == 0)
-		forget_epoch = 1;
-	pthread_mutex_unlock(&tree.lock);
-}
-
 int tree_stat(const char *path, bool want_size, struct node_info *out)
 {
 	struct where w;
@@ -173,7 +145,8 @@ int tree_stat(const char *path, bool want_size, struct node_info *out)
 	return result;
 }
 
-/* Where a listing goes: names only (fill), or names with what a stat would say (fill_info). */
+/* Where a listing goes: names only (fill), or names with what a stat would say (fill_info).
+ * No lock of its own: the lister's caller's alone, on its stack, used under tree.lock. */
 struct lister {
 	tree_fill_fn fill;
 	tree_fill_info_fn fill_info;
@@ -193,12 +166,6 @@ static int emit(struct lister *l, const char *name, mode_t kind, const struct wh
 		return l->fill(l->ctx, name, kind);
 	if (!w || tree_fill_info(w, &info))
 		return l->fill_info(l->ctx, name, kind, NULL);
-	/* The kernel takes a described entry as looked up, which costs an inode in the table
-	 * until it forgets: it counts as a lookup, once per pin between two forgettings (told). */
-	if (!w->pn || w->pn->told != forget_epoch)
-		atomic_fetch_add(&stat_count, 1);
-	if (w->pn && w->type == NODE_PIN_JSON)
-		w->pn->told = forget_epoch;
 	return l->fill_info(l->ctx, name, kind, &info);
 }
 

@@ -3,6 +3,8 @@
  * account tree: see tree_int.h. */
 #include "tree_int.h"
 
+#include "bg.h"
+#include "blocking.h"
 #include "cache.h"
 #include "http.h"
 #include "log.h"
@@ -11,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A folder's sweep: the HEADs of every image in it whose size is not known, in a thread of
- * its own, so that the stat that started it (and each one after) waits only for its own
+/* A folder's sweep: the HEADs of every image in it whose size is not known, in a task of the
+ * sweeps group, so that the stat that started it (and each one after) waits only for its own
  * image's size, not for the whole folder's: a thumbnailer's open goes on while the rest of
  * the folder is learnt. ls -l, which wants every size, still waits for every one. */
 struct sweep {
@@ -27,10 +29,10 @@ struct sweep {
 	size_t n;
 };
 
-/* The sweeps under way, waited for at unmount. Guarded by tree.lock. */
-static struct {
-	unsigned running; /* sweep threads not finished */
-} sweeps;
+/* The sweeps under way, a task each, waited for at unmount (tree_sweeps_stop). The group guards
+ * itself (bg.h); what each sweep does to its board (bn->sweeps, the folder's sizing flight) is
+ * guarded by tree.lock. */
+static struct bg_group sweeps = BG_GROUP_INIT;
 
 static void sweep_free(struct sweep *sw)
 {
@@ -84,7 +86,7 @@ static size_t sweep_missed(const struct sweep *sw)
 	return missed;
 }
 
-static void *sweep_run(void *arg)
+static void sweep_run(void *arg)
 {
 	struct sweep *sw = arg;
 	struct board_node *bn = sw->bn;
@@ -104,18 +106,18 @@ static void *sweep_run(void *arg)
 	for (size_t i = 0; i < bn->npins; i++)
 		if (bn->pins[i].size < 0 && bn->pins[i].ext)
 			bn->pins[i].size = cache_size_get(pinrec_image_url(bn->pins[i].rec));
-	if (bn->gen == sw->gen) {
-		sw->f->sizes_busy = false;
-		sw->f->sizes_tried = true;
-	}
 	bn->sweeps--;
-	if (bn->gen != sw->gen)
+	if (bn->gen == sw->gen) {
+		sw->f->sizes_tried = true;
+		flight_land(&sw->f->sizing, &tree.changed);
+	} else {
+		/* A sweep of a listing before this one: those waiting for it to end look again
+		 * (tree_learn_sizes). Its folder is gone, and with it the flight it took. */
 		bn->old_sweeps--;
-	sweeps.running--;
-	pthread_cond_broadcast(&tree.changed);
+		pthread_cond_broadcast(&tree.changed);
+	}
 	pthread_mutex_unlock(&tree.lock);
 	sweep_free(sw);
-	return NULL;
 }
 
 /* The sweep of w's folder, w's own image first. NULL when out of memory. Lock held. */
@@ -161,49 +163,43 @@ void tree_learn_sizes(struct where *w)
 	struct folder *f = w->f;
 	struct pin_node *pn = w->pn;
 	struct sweep *sw;
-	pthread_attr_t attr;
-	pthread_t t;
 
-	if (!f->sizes_busy && bn->old_sweeps) {
+	if (!f->sizing.busy && bn->old_sweeps) {
 		/* A sweep of the board's listing before this one (rm -r deleting pins renames
 		 * nothing but lists the board anew) may be asking for this very image: its
 		 * sizes reach this listing when it ends. Asking again would send the HEAD twice. */
-		tree_wait_changed();
+		flight_wait(&tree.lock, &tree.changed);
 		return;
 	}
-	if (!f->sizes_busy) {
-		if (!(sw = sweep_new(w)) || pthread_attr_init(&attr)) {
-			if (sw)
-				sweep_free(sw);
+	if (!f->sizing.busy) {
+		if (!(sw = sweep_new(w))) {
 			f->sizes_tried = true; /* out of memory: the size stays unknown */
 			return;
 		}
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		f->sizes_busy = true;
-		sweeps.running++;
+		flight_take(&f->sizing, &tree.lock, &tree.changed); /* not busy: the sweep's */
 		bn->sweeps++;
-		if (pthread_create(&t, &attr, sweep_run, sw)) {
+		if (bg_spawn(&sweeps, sweep_run, sw)) {
 			bn->sweeps--;
-			sweeps.running--;
-			f->sizes_busy = false;
 			f->sizes_tried = true;
+			flight_land(&f->sizing, &tree.changed);
 			sweep_free(sw);
 		}
-		pthread_attr_destroy(&attr);
 	}
-	while (bn->gen == gen && f->sizes_busy && pn->size < 0) {
+	while (bn->gen == gen && f->sizing.busy && pn->size < 0) {
+		/* Not a flight's landing: this image's size, which the sweep tells as it comes
+		 * (sweep_learnt), or the sweep's end. From the network all the same. */
 		pn->waited = true;
-		tree_wait_changed();
+		blocking_ahead();
+		pthread_cond_wait(&tree.changed, &tree.lock);
 	}
 }
 
-/* Waits for the sweeps still running. */
+/* Waits for the sweeps still running; then the group may start them again, for a new mount in
+ * this process (the tests'). Lock not held: the sweeps take it to end. */
 void tree_sweeps_stop(void)
 {
-	pthread_mutex_lock(&tree.lock);
-	while (sweeps.running)
-		tree_wait_changed();
-	pthread_mutex_unlock(&tree.lock);
+	bg_stop(&sweeps);
+	bg_resume(&sweeps);
 }
 
 /* A size that a download contradicted is forgotten by the cache (cache_size_forgets): the

@@ -26,17 +26,16 @@ static void ensure_account(void)
 {
 	cJSON *fresh_account = NULL;
 
-	while (tree.account_busy)
-		tree_wait_changed();
+	while (tree.account_fetching.busy)
+		flight_wait(&tree.lock, &tree.changed);
 	if (tree_fresh(tree.account_at))
 		return;
-	tree.account_busy = true;
+	flight_take(&tree.account_fetching, &tree.lock, &tree.changed); /* not busy: ours */
 	pthread_mutex_unlock(&tree.lock);
 	int result = api_get_account(&fresh_account);
 
 	pthread_mutex_lock(&tree.lock);
-	tree.account_busy = false;
-	pthread_cond_broadcast(&tree.changed);
+	flight_land(&tree.account_fetching, &tree.changed);
 	if (result || !cJSON_IsObject(fresh_account)) {
 		cJSON_Delete(fresh_account);
 		return; /* the last known account is still worth showing */

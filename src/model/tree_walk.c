@@ -5,6 +5,8 @@
 #include "tree_int.h"
 
 #include "api.h"
+#include "bg.h"
+#include "http.h"
 #include "log.h"
 #include "walkorder.h"
 
@@ -17,25 +19,26 @@
 #define WALK_WINDOW_S	 2.0 /* two boards listed this close together after boards/: a walk */
 #define PREFETCH_WORKERS 8   /* each lists sections and pins at once: 16 requests in flight */
 
-/* The walk seen and the prefetch it started. tree.lock guards every field; tree_prefetch_stop
- * reads started, thread and ids without it once the mount is over (no readdir can start
- * another prefetch) and frees ids after joining the prefetch. */
+/* The walk seen and the prefetch it started. tree.lock guards every field but group, which
+ * guards itself (bg.h). */
 static struct {
 	double boards_read_at; /* readdir of boards/ */
 	double board_read_at;  /* the last readdir of a board */
 	char board_id[TREE_ID_MAX + 1];
 	double started_at;
-	bool started, running, stop;
-	pthread_t thread;
+	bool running;		      /* a prefetch is under way */
+	struct bg_group group;	      /* the prefetch task: one at a time */
 	char (*ids)[TREE_ID_MAX + 1]; /* the boards to list, taken in order by the workers */
 	size_t nids, next;
-} walk;
+} walk = {.group = BG_GROUP_INIT};
 
-static void *prefetch_worker(void *arg)
+/* One of the prefetch's workers: takes the next board to list until none is left or the tree
+ * stops. */
+static void prefetch_worker(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&tree.lock);
-	while (!walk.stop && walk.next < walk.nids) {
+	while (!bg_stopping(&walk.group) && walk.next < walk.nids) {
 		struct board_node *bn = tree_find_board_id(walk.ids[walk.next++]);
 
 		/* tree_ensure_listed drops the lock while it fetches: the workers overlap. */
@@ -43,26 +46,18 @@ static void *prefetch_worker(void *arg)
 			tree_ensure_listed(bn);
 	}
 	pthread_mutex_unlock(&tree.lock);
-	return NULL;
 }
 
-static void *prefetch_run(void *arg)
+/* The prefetch: PREFETCH_WORKERS at once, this task's thread one of them. */
+static void prefetch_run(void *arg)
 {
-	pthread_t workers[PREFETCH_WORKERS];
-	int started = 0;
-
 	(void)arg;
-	for (; started < PREFETCH_WORKERS; started++)
-		if (pthread_create(&workers[started], NULL, prefetch_worker, NULL))
-			break;
-	if (!started)
-		prefetch_worker(NULL);
-	for (int i = 0; i < started; i++)
-		pthread_join(workers[i], NULL);
+	bg_parallel(PREFETCH_WORKERS - 1, prefetch_worker, NULL);
+	/* Detached: its connections go before the group says it ended (http.h). */
+	http_thread_end();
 	pthread_mutex_lock(&tree.lock);
 	walk.running = false;
 	pthread_mutex_unlock(&tree.lock);
-	return NULL;
 }
 
 /* The pages of a board's pin listing, which come one after another. */
@@ -107,7 +102,7 @@ static void prefetch_boards(const struct board_node *own)
 		goto out;
 	for (size_t i = 0; i < tree.nboards; i++)
 		if (!(tree.boards[i]->listed && tree_fresh(tree.boards[i]->listed_at)) &&
-		    !tree.boards[i]->busy && tree.boards[i] != own)
+		    !tree.boards[i]->listing.busy && tree.boards[i] != own)
 			todo[n++] = i;
 	if (tree_order_boards(todo, n, prefetch_order, order))
 		goto out;
@@ -119,25 +114,19 @@ out:
 	free(todo);
 	if (!walk.nids)
 		return;
-	if (walk.started && !walk.running) {
-		pthread_join(walk.thread, NULL);
-		walk.started = false;
-	}
 	walk.running = true;
 	walk.started_at = tree_now();
-	if (pthread_create(&walk.thread, NULL, prefetch_run, NULL) == 0) {
-		walk.started = true;
+	if (bg_spawn(&walk.group, prefetch_run, NULL) == 0)
 		log_debug("walk seen: listing %zu boards ahead", walk.nids);
-	} else {
+	else
 		walk.running = false;
-	}
 }
 
 /* A walk seen at time now, whose walker reads bn: the other boards are listed ahead, when
  * boards/ was read within the TTL and no walk runs or began within it. Lock held. */
 static void walk_seen(const struct board_node *bn, double now)
 {
-	if (now - walk.boards_read_at < tree.ttl && !walk.running && !walk.stop &&
+	if (now - walk.boards_read_at < tree.ttl && !walk.running &&
 	    now - walk.started_at >= tree.ttl)
 		prefetch_boards(bn);
 }
@@ -158,16 +147,17 @@ void tree_note_board_read(const struct board_node *bn)
 		walk_seen(bn, now);
 }
 
+/* Ends the prefetch: its workers stop at their next board. Then the group may start one again,
+ * for a new mount in this process (the tests'). Lock not held: the workers take it to end. */
 void tree_prefetch_stop(void)
 {
+	bg_stop(&walk.group);
 	pthread_mutex_lock(&tree.lock);
-	walk.stop = true;
-	pthread_mutex_unlock(&tree.lock);
-	if (walk.started)
-		pthread_join(walk.thread, NULL);
-	walk.started = false;
 	free(walk.ids);
 	walk.ids = NULL;
+	walk.nids = walk.next = 0;
+	pthread_mutex_unlock(&tree.lock);
+	bg_resume(&walk.group);
 }
 
 /* Notes a readdir of boards/: a walk is seen from the boards read within the TTL after it.

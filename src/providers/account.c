@@ -42,11 +42,8 @@ static int local_attr(const char *path, struct stat *st)
  * bytes. */
 static int tree_attr(const char *path, bool want_size, struct node_info *info)
 {
-	int result;
+	int result = tree_stat(path, false, info);
 
-	if (!want_size)
-		tree_count_lookup();
-	result = tree_stat(path, false, info);
 	if (!result && want_size && info->type == NODE_PIN_IMAGE && !attr_size_known(info))
 		result = tree_stat(path, true, info);
 	if (result == -ENOENT && tree_ghost(path, false)) {

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -426,14 +425,6 @@ void vfolder_cleanup(void)
 	pthread_mutex_unlock(&V.lock);
 }
 
-/* Every stat: see vfolder_stat_count. */
-static atomic_uint_least64_t stat_count;
-
-uint64_t vfolder_stat_count(void)
-{
-	return atomic_load(&stat_count);
-}
-
 int vfolder_stat(const char *key, const struct vf_source *src, const char *rest,
 		 struct vf_info *out)
 {
@@ -442,7 +433,6 @@ int vfolder_stat(const char *key, const struct vf_source *src, const char *rest,
 	uint64_t v = 0;
 	int result;
 
-	atomic_fetch_add(&stat_count, 1);
 	memset(out, 0, sizeof(*out));
 	out->kind = VF_DIR;
 	out->mtime = time(NULL);

@@ -67,10 +67,6 @@ void vfolder_cleanup(void);
 int vfolder_stat(const char *key, const struct vf_source *src, const char *rest,
 		 struct vf_info *out);
 
-/* How many vfolder_stat calls there have been: each LOOKUP below a generated folder is one
- * (see tree_lookup_count). */
-uint64_t vfolder_stat_count(void);
-
 /* Lists the entries right below rest. fill runs under the module's lock and must not call
  * back into it. Returns 0, -ENOTDIR or -errno. */
 int vfolder_list(const char *key, const struct vf_source *src, const char *rest, vf_fill_fn fill,
