@@ -472,7 +472,7 @@ static bool child_of(const char *name, const char *dir, size_t dlen)
 	return !strchr(name + dlen + (dlen > 0), '/');
 }
 
-int vfolder_list(const char *key, const struct vf_source *src, const char *rest, vf_fill_fn fill,
+int vfolder_list(const char *key, const struct vf_source *src, const char *rest, tree_fill_fn fill,
 		 void *ctx)
 {
 	size_t dlen = strlen(rest);

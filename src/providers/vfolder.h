@@ -12,6 +12,8 @@
 #ifndef PINFS_VFOLDER_H
 #define PINFS_VFOLDER_H
 
+#include "tree.h" /* tree_fill_fn: one listing callback for every folder */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,9 +54,6 @@ struct vf_source {
 	bool outlives_ttl;
 };
 
-/* Receives one entry of a listing (kind is S_IFDIR, S_IFREG or S_IFLNK). Non-zero stops. */
-typedef int (*vf_fill_fn)(void *ctx, const char *name, mode_t kind);
-
 /* ttl_s: how long a built folder is trusted. */
 void vfolder_init(double ttl_s);
 void vfolder_cleanup(void);
@@ -69,7 +68,7 @@ int vfolder_stat(const char *key, const struct vf_source *src, const char *rest,
 
 /* Lists the entries right below rest. fill runs under the module's lock and must not call
  * back into it. Returns 0, -ENOTDIR or -errno. */
-int vfolder_list(const char *key, const struct vf_source *src, const char *rest, vf_fill_fn fill,
+int vfolder_list(const char *key, const struct vf_source *src, const char *rest, tree_fill_fn fill,
 		 void *ctx);
 
 /* A copy of the entry's data (text, target or URL) and its kind; *data is NULL for a
