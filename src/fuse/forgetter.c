@@ -25,7 +25,7 @@ static struct {
 	struct bg_group group;
 	struct fuse_session *se;
 	const char *mountpoint;
-} F = {.group = BG_GROUP_INIT};
+} forgetter_state = {.group = BG_GROUP_INIT};
 
 static void forget_below(const char *name, void *ctx)
 {
@@ -33,11 +33,12 @@ static void forget_below(const char *name, void *ctx)
 	struct stat st;
 
 	(void)ctx;
-	fuse_lowlevel_notify_inval_entry(F.se, FUSE_ROOT_ID, name, strlen(name));
+	fuse_lowlevel_notify_inval_entry(forgetter_state.se, FUSE_ROOT_ID, name, strlen(name));
 	/* The kernel unhashes the folder's own dentry too: a shell whose current folder it is
 	 * would see getcwd fail (ENOENT) until the path is looked up again. Looking it up here
 	 * puts that dentry back at once; its unused children stay dropped. */
-	if (snprintf(path, sizeof(path), "%s/%s", F.mountpoint, name) < (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s", forgetter_state.mountpoint, name) <
+	    (int)sizeof(path))
 		stat(path, &st);
 }
 
@@ -59,7 +60,7 @@ static void forgetter(void *arg)
 	pthread_setname_np(pthread_self(), "pinfs-forget");
 	/* Asked with no lock held: the kernel may wait for a request in flight before it
 	 * drops them. */
-	while (bg_sleep(&F.group, wait_ms)) {
+	while (bg_sleep(&forgetter_state.group, wait_ms)) {
 		/* By now libfuse has freed the nodes the kernel forgot at the last check: the pages
 		 * the walk's small blocks left free (nodes, paths, requests) go back to the system,
 		 * which glibc does not do by itself for pages inside the heap. */
@@ -80,14 +81,14 @@ static void forgetter(void *arg)
 
 void forgetter_start(struct fuse_session *se, const char *mountpoint)
 {
-	F.mountpoint = mountpoint;
-	F.se = se;
-	bg_resume(&F.group);
-	if (bg_spawn(&F.group, forgetter, NULL) != 0)
+	forgetter_state.mountpoint = mountpoint;
+	forgetter_state.se = se;
+	bg_resume(&forgetter_state.group);
+	if (bg_spawn(&forgetter_state.group, forgetter, NULL) != 0)
 		log_info("the kernel will not be asked to forget looked-up names");
 }
 
 void forgetter_stop(void)
 {
-	bg_stop(&F.group);
+	bg_stop(&forgetter_state.group);
 }

@@ -25,13 +25,13 @@ static struct {
 	size_t count;
 	uint64_t next;
 	struct inode *root;
-} I = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} table = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 #define FIRST_BUCKETS 1024
 
 static size_t ino_slot(uint64_t ino)
 {
-	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> 17) & (I.nbuckets - 1);
+	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> 17) & (table.nbuckets - 1);
 }
 
 static size_t name_slot(uint64_t parent, const char *name)
@@ -40,12 +40,12 @@ static size_t name_slot(uint64_t parent, const char *name)
 
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
 		h = (h ^ *p) * 1099511628211ULL;
-	return (size_t)(h ^ (h >> 29)) & (I.nbuckets - 1);
+	return (size_t)(h ^ (h >> 29)) & (table.nbuckets - 1);
 }
 
 static struct inode *find_ino(uint64_t ino)
 {
-	struct inode *n = I.by_ino ? I.by_ino[ino_slot(ino)] : NULL;
+	struct inode *n = table.by_ino ? table.by_ino[ino_slot(ino)] : NULL;
 
 	while (n && n->ino != ino)
 		n = n->next_ino;
@@ -54,7 +54,7 @@ static struct inode *find_ino(uint64_t ino)
 
 static struct inode *find_child(const struct inode *parent, const char *name)
 {
-	struct inode *n = I.by_name[name_slot(parent->ino, name)];
+	struct inode *n = table.by_name[name_slot(parent->ino, name)];
 
 	while (n && !(n->parent == parent && strcmp(n->name, name) == 0))
 		n = n->next_name;
@@ -65,14 +65,14 @@ static void link_name(struct inode *n)
 {
 	size_t s = name_slot(n->parent->ino, n->name);
 
-	n->next_name = I.by_name[s];
-	I.by_name[s] = n;
+	n->next_name = table.by_name[s];
+	table.by_name[s] = n;
 	n->parent->children++;
 }
 
 static void unhash_name(struct inode *n)
 {
-	struct inode **p = &I.by_name[name_slot(n->parent->ino, n->name)];
+	struct inode **p = &table.by_name[name_slot(n->parent->ino, n->name)];
 
 	while (*p != n)
 		p = &(*p)->next_name;
@@ -81,7 +81,7 @@ static void unhash_name(struct inode *n)
 
 static void unhash_ino(struct inode *n)
 {
-	struct inode **p = &I.by_ino[ino_slot(n->ino)];
+	struct inode **p = &table.by_ino[ino_slot(n->ino)];
 
 	while (*p != n)
 		p = &(*p)->next_ino;
@@ -108,11 +108,11 @@ static void drop_name(struct inode *n)
 /* Frees n when nothing needs it any more: no lookup by the kernel and no named child. */
 static void maybe_free(struct inode *n)
 {
-	if (n == I.root || n->nlookup || n->children)
+	if (n == table.root || n->nlookup || n->children)
 		return;
 	drop_name(n); /* may free the parent in turn */
 	unhash_ino(n);
-	I.count--;
+	table.count--;
 	free(n);
 }
 
@@ -120,10 +120,10 @@ static void maybe_free(struct inode *n)
  * only grow longer. */
 static void grow(void)
 {
-	size_t old = I.nbuckets;
-	struct inode **by_ino, **by_name, **old_ino = I.by_ino;
+	size_t old = table.nbuckets;
+	struct inode **by_ino, **by_name, **old_ino = table.by_ino;
 
-	if (I.count < old)
+	if (table.count < old)
 		return;
 	by_ino = calloc(old * 2, sizeof(*by_ino));
 	by_name = calloc(old * 2, sizeof(*by_name));
@@ -132,10 +132,10 @@ static void grow(void)
 		free(by_name);
 		return;
 	}
-	free(I.by_name);
-	I.by_ino = by_ino;
-	I.by_name = by_name;
-	I.nbuckets = old * 2;
+	free(table.by_name);
+	table.by_ino = by_ino;
+	table.by_name = by_name;
+	table.nbuckets = old * 2;
 	for (size_t i = 0; i < old; i++) {
 		struct inode *n = old_ino[i], *next;
 
@@ -143,12 +143,12 @@ static void grow(void)
 			size_t s = ino_slot(n->ino);
 
 			next = n->next_ino;
-			n->next_ino = I.by_ino[s];
-			I.by_ino[s] = n;
+			n->next_ino = table.by_ino[s];
+			table.by_ino[s] = n;
 			if (n->name) {
 				s = name_slot(n->parent->ino, n->name);
-				n->next_name = I.by_name[s];
-				I.by_name[s] = n;
+				n->next_name = table.by_name[s];
+				table.by_name[s] = n;
 			}
 		}
 	}
@@ -157,8 +157,8 @@ static void grow(void)
 
 static void free_all(void)
 {
-	for (size_t i = 0; I.by_ino && i < I.nbuckets; i++) {
-		struct inode *n = I.by_ino[i], *next;
+	for (size_t i = 0; table.by_ino && i < table.nbuckets; i++) {
+		struct inode *n = table.by_ino[i], *next;
 
 		for (; n; n = next) {
 			next = n->next_ino;
@@ -166,42 +166,42 @@ static void free_all(void)
 			free(n);
 		}
 	}
-	free(I.by_ino);
-	free(I.by_name);
-	I.by_ino = I.by_name = NULL;
-	I.root = NULL;
-	I.count = 0;
+	free(table.by_ino);
+	free(table.by_name);
+	table.by_ino = table.by_name = NULL;
+	table.root = NULL;
+	table.count = 0;
 }
 
 int inodes_init(void)
 {
 	int result = 0;
 
-	pthread_mutex_lock(&I.lock);
+	pthread_mutex_lock(&table.lock);
 	free_all();
-	I.nbuckets = FIRST_BUCKETS;
-	I.by_ino = calloc(I.nbuckets, sizeof(*I.by_ino));
-	I.by_name = calloc(I.nbuckets, sizeof(*I.by_name));
-	I.root = calloc(1, sizeof(*I.root));
-	if (!I.by_ino || !I.by_name || !I.root) {
-		free(I.root);
-		I.root = NULL;
+	table.nbuckets = FIRST_BUCKETS;
+	table.by_ino = calloc(table.nbuckets, sizeof(*table.by_ino));
+	table.by_name = calloc(table.nbuckets, sizeof(*table.by_name));
+	table.root = calloc(1, sizeof(*table.root));
+	if (!table.by_ino || !table.by_name || !table.root) {
+		free(table.root);
+		table.root = NULL;
 		result = -ENOMEM;
 	} else {
-		I.root->ino = INODES_ROOT;
-		I.root->nlookup = 1;
-		I.by_ino[ino_slot(INODES_ROOT)] = I.root;
-		I.next = INODES_ROOT + 1;
+		table.root->ino = INODES_ROOT;
+		table.root->nlookup = 1;
+		table.by_ino[ino_slot(INODES_ROOT)] = table.root;
+		table.next = INODES_ROOT + 1;
 	}
-	pthread_mutex_unlock(&I.lock);
+	pthread_mutex_unlock(&table.lock);
 	return result;
 }
 
 void inodes_cleanup(void)
 {
-	pthread_mutex_lock(&I.lock);
+	pthread_mutex_lock(&table.lock);
 	free_all();
-	pthread_mutex_unlock(&I.lock);
+	pthread_mutex_unlock(&table.lock);
 }
 
 uint64_t inodes_remember(uint64_t parent, const char *name)
@@ -209,9 +209,9 @@ uint64_t inodes_remember(uint64_t parent, const char *name)
 	struct inode *p, *n = NULL;
 	uint64_t ino = 0;
 
-	pthread_mutex_lock(&I.lock);
+	pthread_mutex_lock(&table.lock);
 	p = find_ino(parent);
-	if (!p || (p != I.root && !p->name))
+	if (!p || (p != table.root && !p->name))
 		goto out;
 	n = find_child(p, name);
 	if (!n) {
@@ -220,18 +220,18 @@ uint64_t inodes_remember(uint64_t parent, const char *name)
 			free(n);
 			goto out;
 		}
-		n->ino = I.next++;
+		n->ino = table.next++;
 		n->parent = p;
 		link_name(n);
-		n->next_ino = I.by_ino[ino_slot(n->ino)];
-		I.by_ino[ino_slot(n->ino)] = n;
-		I.count++;
+		n->next_ino = table.by_ino[ino_slot(n->ino)];
+		table.by_ino[ino_slot(n->ino)] = n;
+		table.count++;
 		grow();
 	}
 	n->nlookup++;
 	ino = n->ino;
 out:
-	pthread_mutex_unlock(&I.lock);
+	pthread_mutex_unlock(&table.lock);
 	return ino;
 }
 
@@ -243,15 +243,15 @@ void inodes_forget(uint64_t ino, uint64_t n, char **path)
 
 	if (path)
 		*path = NULL;
-	pthread_mutex_lock(&I.lock);
+	pthread_mutex_lock(&table.lock);
 	node = find_ino(ino);
-	if (node && node != I.root) {
+	if (node && node != table.root) {
 		node->nlookup = node->nlookup > n ? node->nlookup - n : 0;
 		if (path)
 			*path = path_of(node, NULL);
 		maybe_free(node);
 	}
-	pthread_mutex_unlock(&I.lock);
+	pthread_mutex_unlock(&table.lock);
 }
 
 /* The path of n, plus "/name" when name is given. Lock held. */
@@ -261,7 +261,7 @@ static char *path_of(const struct inode *n, const char *name)
 	const struct inode *p;
 	char *path;
 
-	for (p = n; p != I.root; p = p->parent) {
+	for (p = n; p != table.root; p = p->parent) {
 		if (!p->name)
 			return NULL; /* removed: no path leads to it */
 		len += strlen(p->name) + 1;
@@ -278,7 +278,7 @@ static char *path_of(const struct inode *n, const char *name)
 		memcpy(path + at, name, strlen(name));
 		path[--at] = '/';
 	}
-	for (p = n; p != I.root; p = p->parent) {
+	for (p = n; p != table.root; p = p->parent) {
 		at -= strlen(p->name);
 		memcpy(path + at, p->name, strlen(p->name));
 		path[--at] = '/';
@@ -292,11 +292,11 @@ static char *path_under(uint64_t ino, const char *name)
 	struct inode *n;
 	char *path = NULL;
 
-	pthread_mutex_lock(&I.lock);
+	pthread_mutex_lock(&table.lock);
 	n = find_ino(ino);
 	if (n)
 		path = path_of(n, name);
-	pthread_mutex_unlock(&I.lock);
+	pthread_mutex_unlock(&table.lock);
 	return path;
 }
 
@@ -314,14 +314,14 @@ void inodes_unlinked(uint64_t parent, const char *name)
 {
 	struct inode *p, *n;
 
-	pthread_mutex_lock(&I.lock);
+	pthread_mutex_lock(&table.lock);
 	p = find_ino(parent);
 	n = p ? find_child(p, name) : NULL;
 	if (n) {
 		drop_name(n);
 		maybe_free(n);
 	}
-	pthread_mutex_unlock(&I.lock);
+	pthread_mutex_unlock(&table.lock);
 }
 
 /* Gives n the name `name` in folder p. Lock held. 0, or -ENOMEM (n keeps no name). */
@@ -343,7 +343,7 @@ void inodes_renamed(uint64_t from_parent, const char *from, uint64_t to_parent, 
 {
 	struct inode *fp, *tp, *src = NULL, *dst = NULL;
 
-	pthread_mutex_lock(&I.lock);
+	pthread_mutex_lock(&table.lock);
 	fp = find_ino(from_parent);
 	tp = find_ino(to_parent);
 	if (fp && tp) {
@@ -374,16 +374,16 @@ void inodes_renamed(uint64_t from_parent, const char *from, uint64_t to_parent, 
 		tp->children--;
 		maybe_free(tp); /* fp, if the same, is still held by this count until here */
 	}
-	pthread_mutex_unlock(&I.lock);
+	pthread_mutex_unlock(&table.lock);
 }
 
 size_t inodes_count(void)
 {
 	size_t n;
 
-	pthread_mutex_lock(&I.lock);
-	n = I.count;
-	pthread_mutex_unlock(&I.lock);
+	pthread_mutex_lock(&table.lock);
+	n = table.count;
+	pthread_mutex_unlock(&table.lock);
 	return n;
 }
 
@@ -391,8 +391,8 @@ uint64_t inodes_made(void)
 {
 	uint64_t n;
 
-	pthread_mutex_lock(&I.lock);
-	n = I.next ? I.next - INODES_ROOT - 1 : 0;
-	pthread_mutex_unlock(&I.lock);
+	pthread_mutex_lock(&table.lock);
+	n = table.next ? table.next - INODES_ROOT - 1 : 0;
+	pthread_mutex_unlock(&table.lock);
 	return n;
 }

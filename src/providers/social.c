@@ -121,7 +121,7 @@ static struct {
 	pthread_mutex_t lock;
 	bool busy[N(generated)]; /* generated[i] is being listed ahead */
 	struct bg_group tasks;
-} P = {.lock = PTHREAD_MUTEX_INITIALIZER, .tasks = BG_GROUP_INIT};
+} prefetching = {.lock = PTHREAD_MUTEX_INITIALIZER, .tasks = BG_GROUP_INIT};
 
 static int ignore_entry(void *ctx, const char *name, mode_t kind)
 {
@@ -135,33 +135,34 @@ static void prefetch_one(void *arg)
 
 	social_list(generated[i].path, ignore_entry, NULL);
 	http_thread_end();
-	pthread_mutex_lock(&P.lock);
-	P.busy[i] = false;
-	pthread_mutex_unlock(&P.lock);
+	pthread_mutex_lock(&prefetching.lock);
+	prefetching.busy[i] = false;
+	pthread_mutex_unlock(&prefetching.lock);
 }
 
 /* Detached: the caller, a FUSE request, does not wait for them. social_cleanup does. */
 void social_prefetch(bool people)
 {
-	pthread_mutex_lock(&P.lock);
+	pthread_mutex_lock(&prefetching.lock);
 	for (size_t i = 0; i < N(generated); i++) {
 		/* generated[0] is pins/; the others are people and interests. */
-		if (P.busy[i] || (i == 0) == people)
+		if (prefetching.busy[i] || (i == 0) == people)
 			continue;
-		P.busy[i] = bg_spawn(&P.tasks, prefetch_one, (void *)(uintptr_t)i) == 0;
+		prefetching.busy[i] =
+		    bg_spawn(&prefetching.tasks, prefetch_one, (void *)(uintptr_t)i) == 0;
 	}
-	pthread_mutex_unlock(&P.lock);
+	pthread_mutex_unlock(&prefetching.lock);
 }
 
 void social_init(double ttl_s)
 {
-	bg_resume(&P.tasks);
+	bg_resume(&prefetching.tasks);
 	vfolder_init(ttl_s);
 }
 
 void social_cleanup(void)
 {
-	bg_stop(&P.tasks);
+	bg_stop(&prefetching.tasks);
 	vfolder_cleanup();
 }
 

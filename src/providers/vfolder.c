@@ -44,7 +44,7 @@ struct vf_builder {
 
 /* A folder found by its key. It is freed only when evicted, and never while a thread that
  * dropped the lock still uses it: that thread holds its building or sizing flight. Threads
- * that only waited look their folder up again by key. Every field is guarded by V.lock. */
+ * that only waited look their folder up again by key. Every field is guarded by generated.lock. */
 struct vfolder {
 	char *key;
 	struct vf_entry *ents; /* sorted by name */
@@ -66,7 +66,7 @@ static struct {
 	double ttl;
 	struct vfolder *folders[MAX_FOLDERS];
 	size_t n;
-} V = {
+} generated = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .changed = PTHREAD_COND_INITIALIZER,
 };
@@ -241,9 +241,9 @@ static void builder_finish(struct vf_builder *b)
 
 static struct vfolder *find(const char *key)
 {
-	for (size_t i = 0; i < V.n; i++)
-		if (strcmp(V.folders[i]->key, key) == 0)
-			return V.folders[i];
+	for (size_t i = 0; i < generated.n; i++)
+		if (strcmp(generated.folders[i]->key, key) == 0)
+			return generated.folders[i];
 	return NULL;
 }
 
@@ -258,19 +258,19 @@ static void folder_free(struct vfolder *f)
 /* Frees the least recently used folder no thread is using. False when all are in use. */
 static bool evict_one(void)
 {
-	size_t victim = V.n;
+	size_t victim = generated.n;
 
-	for (size_t i = 0; i < V.n; i++) {
-		const struct vfolder *f = V.folders[i];
+	for (size_t i = 0; i < generated.n; i++) {
+		const struct vfolder *f = generated.folders[i];
 
 		if (!f->building.busy && !f->sizing.busy &&
-		    (victim == V.n || f->used_at < V.folders[victim]->used_at))
+		    (victim == generated.n || f->used_at < generated.folders[victim]->used_at))
 			victim = i;
 	}
-	if (victim == V.n)
+	if (victim == generated.n)
 		return false;
-	folder_free(V.folders[victim]);
-	V.folders[victim] = V.folders[--V.n];
+	folder_free(generated.folders[victim]);
+	generated.folders[victim] = generated.folders[--generated.n];
 	return true;
 }
 
@@ -279,14 +279,14 @@ static int folder_get(const char *key, struct vfolder **out)
 	struct vfolder *f = find(key);
 
 	if (!f) {
-		if (V.n == MAX_FOLDERS && !evict_one())
+		if (generated.n == MAX_FOLDERS && !evict_one())
 			return -EAGAIN;
 		f = calloc(1, sizeof(*f));
 		if (!f || !(f->key = strdup(key))) {
 			free(f);
 			return -ENOMEM;
 		}
-		V.folders[V.n++] = f;
+		generated.folders[generated.n++] = f;
 	}
 	*out = f;
 	return 0;
@@ -306,17 +306,18 @@ static int ensure(const char *key, const struct vf_source *src, uint64_t v, stru
 			return result;
 		if (!f->building.busy)
 			break;
-		flight_wait(&V.lock, &V.changed); /* another thread's listing */
+		flight_wait(&generated.lock, &generated.changed); /* another thread's listing */
 	}
 	f->used_at = now_s();
 	if (f->built && (!src->version || f->version == v) &&
-	    (src->outlives_ttl || f->used_at - f->built_at < V.ttl)) {
+	    (src->outlives_ttl || f->used_at - f->built_at < generated.ttl)) {
 		*out = f;
 		return 0;
 	}
-	flight_take(&f->building, &V.lock, &V.changed); /* not busy: the caller's flight */
+	/* Not busy: the flight is the caller's. */
+	flight_take(&f->building, &generated.lock, &generated.changed);
 	f->stale = false;
-	pthread_mutex_unlock(&V.lock);
+	pthread_mutex_unlock(&generated.lock);
 	result = src->build(key, &b);
 	if (!result)
 		builder_finish(&b);
@@ -325,8 +326,8 @@ static int ensure(const char *key, const struct vf_source *src, uint64_t v, stru
 	 * heap that this is. */
 	if (b.n >= TRIM_AFTER_ENTRIES)
 		malloc_trim(0);
-	pthread_mutex_lock(&V.lock);
-	flight_land(&f->building, &V.changed);
+	pthread_mutex_lock(&generated.lock);
+	flight_land(&f->building, &generated.changed);
 	if (result) {
 		entries_free(b.ents, b.n);
 		dirs_release(&b.dirs);
@@ -371,7 +372,7 @@ static void learn_sizes(struct vfolder *f)
 	int64_t *sizes;
 	size_t n = 0, learnt;
 
-	if (!flight_take(&f->sizing, &V.lock, &V.changed))
+	if (!flight_take(&f->sizing, &generated.lock, &generated.changed))
 		return;
 	urls = calloc(f->n ? f->n : 1, sizeof(*urls));
 	sizes = calloc(f->n ? f->n : 1, sizeof(*sizes));
@@ -379,7 +380,7 @@ static void learn_sizes(struct vfolder *f)
 		if (f->ents[i].kind == VF_IMAGE && f->ents[i].size < 0 &&
 		    (urls[n] = strdup(entry_url(&f->ents[i]))))
 			n++;
-	pthread_mutex_unlock(&V.lock);
+	pthread_mutex_unlock(&generated.lock);
 
 	learnt =
 	    http_head_sizes((const char *const *)urls, n, sizes, HTTP_HEAD_PARALLEL, NULL, NULL);
@@ -389,13 +390,13 @@ static void learn_sizes(struct vfolder *f)
 		if (sizes[i] >= 0)
 			cache_size_put(urls[i], sizes[i]);
 
-	pthread_mutex_lock(&V.lock);
+	pthread_mutex_lock(&generated.lock);
 	/* The folder may have been built again meanwhile: its images read sizes from the cache. */
 	for (size_t i = 0; i < f->n; i++)
 		if (f->ents[i].kind == VF_IMAGE && f->ents[i].size < 0)
 			f->ents[i].size = cache_size_get(entry_url(&f->ents[i]));
 	f->sizes_tried = true;
-	flight_land(&f->sizing, &V.changed);
+	flight_land(&f->sizing, &generated.changed);
 	for (size_t i = 0; i < n; i++)
 		free(urls[i]);
 	free(urls);
@@ -411,18 +412,18 @@ static mode_t mode_of(enum vf_kind kind)
 
 void vfolder_init(double ttl_s)
 {
-	pthread_mutex_lock(&V.lock);
-	V.ttl = ttl_s;
-	pthread_mutex_unlock(&V.lock);
+	pthread_mutex_lock(&generated.lock);
+	generated.ttl = ttl_s;
+	pthread_mutex_unlock(&generated.lock);
 }
 
 void vfolder_cleanup(void)
 {
-	pthread_mutex_lock(&V.lock);
-	for (size_t i = 0; i < V.n; i++)
-		folder_free(V.folders[i]);
-	V.n = 0;
-	pthread_mutex_unlock(&V.lock);
+	pthread_mutex_lock(&generated.lock);
+	for (size_t i = 0; i < generated.n; i++)
+		folder_free(generated.folders[i]);
+	generated.n = 0;
+	pthread_mutex_unlock(&generated.lock);
 }
 
 int vfolder_stat(const char *key, const struct vf_source *src, const char *rest,
@@ -441,7 +442,7 @@ int vfolder_stat(const char *key, const struct vf_source *src, const char *rest,
 	result = src->version ? src->version(&v) : 0;
 	if (result)
 		return result;
-	pthread_mutex_lock(&V.lock);
+	pthread_mutex_lock(&generated.lock);
 	for (;;) {
 		result = ensure(key, src, v, &f);
 		if (result)
@@ -460,7 +461,7 @@ int vfolder_stat(const char *key, const struct vf_source *src, const char *rest,
 		out->mtime = f->built_wall;
 		break;
 	}
-	pthread_mutex_unlock(&V.lock);
+	pthread_mutex_unlock(&generated.lock);
 	return result;
 }
 
@@ -483,7 +484,7 @@ int vfolder_list(const char *key, const struct vf_source *src, const char *rest,
 
 	if (result)
 		return result;
-	pthread_mutex_lock(&V.lock);
+	pthread_mutex_lock(&generated.lock);
 	result = ensure(key, src, v, &f);
 	if (result)
 		goto out;
@@ -501,7 +502,7 @@ int vfolder_list(const char *key, const struct vf_source *src, const char *rest,
 			break;
 	}
 out:
-	pthread_mutex_unlock(&V.lock);
+	pthread_mutex_unlock(&generated.lock);
 	return result;
 }
 
@@ -521,7 +522,7 @@ int vfolder_data(const char *key, const struct vf_source *src, const char *rest,
 	result = src->version ? src->version(&v) : 0;
 	if (result)
 		return result;
-	pthread_mutex_lock(&V.lock);
+	pthread_mutex_lock(&generated.lock);
 	result = ensure(key, src, v, &f);
 	if (result)
 		goto out;
@@ -535,7 +536,7 @@ int vfolder_data(const char *key, const struct vf_source *src, const char *rest,
 		result = -ENOMEM;
 	*len = *data ? strlen(*data) : 0;
 out:
-	pthread_mutex_unlock(&V.lock);
+	pthread_mutex_unlock(&generated.lock);
 	return result;
 }
 
@@ -545,7 +546,7 @@ void vfolder_put(const char *key, const char *name, enum vf_kind kind, const cha
 	struct vf_entry e, *at, *grown;
 	size_t i = 0;
 
-	pthread_mutex_lock(&V.lock);
+	pthread_mutex_lock(&generated.lock);
 	f = find(key);
 	if (f && f->building.busy)
 		f->stale = true; /* the build under way may have missed the change */
@@ -572,14 +573,14 @@ void vfolder_put(const char *key, const char *name, enum vf_kind kind, const cha
 	f->ents[i] = e;
 	f->n++;
 out:
-	pthread_mutex_unlock(&V.lock);
+	pthread_mutex_unlock(&generated.lock);
 }
 
 void vfolder_invalidate(void)
 {
-	pthread_mutex_lock(&V.lock);
-	for (size_t i = 0; i < V.n; i++) {
-		struct vfolder *f = V.folders[i];
+	pthread_mutex_lock(&generated.lock);
+	for (size_t i = 0; i < generated.n; i++) {
+		struct vfolder *f = generated.folders[i];
 
 		/* Both the age and the version say "build again", as for a failed vfolder_put. */
 		f->built_at = -1e9;
@@ -587,5 +588,5 @@ void vfolder_invalidate(void)
 		if (f->building.busy)
 			f->stale = true;
 	}
-	pthread_mutex_unlock(&V.lock);
+	pthread_mutex_unlock(&generated.lock);
 }

@@ -31,7 +31,7 @@ static struct {
 	uint64_t other;
 	char *base; /* the API base without a trailing '/' */
 	time_t started;
-} S = {
+} counters = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
@@ -39,21 +39,21 @@ int stats_init(const char *api_url)
 {
 	size_t len;
 
-	free(S.base);
-	S.base = api_url ? strdup(api_url) : NULL;
-	if (api_url && !S.base)
+	free(counters.base);
+	counters.base = api_url ? strdup(api_url) : NULL;
+	if (api_url && !counters.base)
 		return -ENOMEM;
-	len = S.base ? strlen(S.base) : 0;
-	while (len > 0 && S.base[len - 1] == '/')
-		S.base[--len] = '\0';
-	S.started = time(NULL);
+	len = counters.base ? strlen(counters.base) : 0;
+	while (len > 0 && counters.base[len - 1] == '/')
+		counters.base[--len] = '\0';
+	counters.started = time(NULL);
 	return 0;
 }
 
 void stats_cleanup(void)
 {
-	free(S.base);
-	S.base = NULL;
+	free(counters.base);
+	counters.base = NULL;
 }
 
 /* The path of url below the API base, or NULL when url is not the API's. Without a base,
@@ -62,14 +62,14 @@ static const char *api_path(const char *url)
 {
 	size_t blen;
 
-	if (!S.base) {
+	if (!counters.base) {
 		const char *host = strstr(url, "://");
 
 		host = host ? host + 3 : url;
 		return host + strcspn(host, "/?#");
 	}
-	blen = strlen(S.base);
-	if (strncmp(url, S.base, blen) != 0 || !strchr("/?#", url[blen]))
+	blen = strlen(counters.base);
+	if (strncmp(url, counters.base, blen) != 0 || !strchr("/?#", url[blen]))
 		return NULL;
 	return url + blen;
 }
@@ -136,58 +136,58 @@ void stats_request(const char *method, const char *url)
 	char name[ROUTE_MAX];
 	size_t i;
 
-	atomic_fetch_add(&S.requests, 1);
+	atomic_fetch_add(&counters.requests, 1);
 	stats_route(method, url, name, sizeof(name));
-	pthread_mutex_lock(&S.lock);
-	for (i = 0; i < S.nroutes; i++)
-		if (strcmp(S.routes[i].name, name) == 0)
+	pthread_mutex_lock(&counters.lock);
+	for (i = 0; i < counters.nroutes; i++)
+		if (strcmp(counters.routes[i].name, name) == 0)
 			break;
-	if (i == S.nroutes && i < MAX_ROUTES) {
-		memcpy(S.routes[i].name, name, sizeof(name));
-		S.nroutes++;
+	if (i == counters.nroutes && i < MAX_ROUTES) {
+		memcpy(counters.routes[i].name, name, sizeof(name));
+		counters.nroutes++;
 	}
-	if (i < S.nroutes)
-		S.routes[i].n++;
+	if (i < counters.nroutes)
+		counters.routes[i].n++;
 	else
-		S.other++;
-	pthread_mutex_unlock(&S.lock);
+		counters.other++;
+	pthread_mutex_unlock(&counters.lock);
 }
 
 void stats_retry(unsigned n)
 {
-	atomic_fetch_add(&S.retries, n);
+	atomic_fetch_add(&counters.retries, n);
 }
 
 void stats_rate_wait(double seconds)
 {
-	atomic_fetch_add(&S.rate_waits, 1);
-	atomic_fetch_add(&S.rate_wait_ms, (uint64_t)(seconds > 0 ? seconds * 1000 : 0));
+	atomic_fetch_add(&counters.rate_waits, 1);
+	atomic_fetch_add(&counters.rate_wait_ms, (uint64_t)(seconds > 0 ? seconds * 1000 : 0));
 }
 
 void stats_cache_hit(int64_t bytes)
 {
-	atomic_fetch_add(&S.cache_hits, 1);
-	atomic_fetch_add(&S.cache_hit_bytes, (uint64_t)(bytes > 0 ? bytes : 0));
+	atomic_fetch_add(&counters.cache_hits, 1);
+	atomic_fetch_add(&counters.cache_hit_bytes, (uint64_t)(bytes > 0 ? bytes : 0));
 }
 
 void stats_cache_miss(int64_t bytes)
 {
-	atomic_fetch_add(&S.cache_misses, 1);
-	atomic_fetch_add(&S.cache_miss_bytes, (uint64_t)(bytes > 0 ? bytes : 0));
+	atomic_fetch_add(&counters.cache_misses, 1);
+	atomic_fetch_add(&counters.cache_miss_bytes, (uint64_t)(bytes > 0 ? bytes : 0));
 }
 
 void stats_upload(bool done)
 {
-	atomic_fetch_add(done ? &S.uploads_done : &S.uploads_failed, 1);
+	atomic_fetch_add(done ? &counters.uploads_done : &counters.uploads_failed, 1);
 }
 
 void stats_fuse_request(bool found_looking, uint64_t looked_ns)
 {
-	atomic_fetch_add(&S.fuse_requests, 1);
+	atomic_fetch_add(&counters.fuse_requests, 1);
 	if (found_looking)
-		atomic_fetch_add(&S.fuse_found_looking, 1);
+		atomic_fetch_add(&counters.fuse_found_looking, 1);
 	if (looked_ns)
-		atomic_fetch_add(&S.fuse_looked_ns, looked_ns);
+		atomic_fetch_add(&counters.fuse_looked_ns, looked_ns);
 }
 
 static cJSON *add_object(cJSON *parent, const char *key)
@@ -212,12 +212,12 @@ static bool add_routes(cJSON *requests)
 	cJSON *by = add_object(requests, "by_route");
 	bool ok = by != NULL;
 
-	pthread_mutex_lock(&S.lock);
-	for (size_t i = 0; ok && i < S.nroutes; i++)
-		ok = add_count(by, S.routes[i].name, S.routes[i].n);
-	if (ok && S.other)
-		ok = add_count(by, "other", S.other);
-	pthread_mutex_unlock(&S.lock);
+	pthread_mutex_lock(&counters.lock);
+	for (size_t i = 0; ok && i < counters.nroutes; i++)
+		ok = add_count(by, counters.routes[i].name, counters.routes[i].n);
+	if (ok && counters.other)
+		ok = add_count(by, "other", counters.other);
+	pthread_mutex_unlock(&counters.lock);
 	return ok;
 }
 
@@ -228,24 +228,26 @@ char *stats_json(void)
 	bool ok;
 
 	requests = root ? add_object(root, "requests") : NULL;
-	ok = add_count(requests, "total", atomic_load(&S.requests)) && add_routes(requests) &&
-	     add_count(root, "retries", atomic_load(&S.retries));
+	ok = add_count(requests, "total", atomic_load(&counters.requests)) &&
+	     add_routes(requests) && add_count(root, "retries", atomic_load(&counters.retries));
 	rate = ok ? add_object(root, "rate_limit") : NULL;
-	ok = add_count(rate, "waits", atomic_load(&S.rate_waits)) &&
-	     cJSON_AddNumberToObject(rate, "wait_seconds", atomic_load(&S.rate_wait_ms) / 1000.0);
+	ok = add_count(rate, "waits", atomic_load(&counters.rate_waits)) &&
+	     cJSON_AddNumberToObject(rate, "wait_seconds",
+				     atomic_load(&counters.rate_wait_ms) / 1000.0);
 	cache = ok ? add_object(root, "image_cache") : NULL;
-	ok = add_count(cache, "hits", atomic_load(&S.cache_hits)) &&
-	     add_count(cache, "hit_bytes", atomic_load(&S.cache_hit_bytes)) &&
-	     add_count(cache, "misses", atomic_load(&S.cache_misses)) &&
-	     add_count(cache, "downloaded_bytes", atomic_load(&S.cache_miss_bytes));
+	ok = add_count(cache, "hits", atomic_load(&counters.cache_hits)) &&
+	     add_count(cache, "hit_bytes", atomic_load(&counters.cache_hit_bytes)) &&
+	     add_count(cache, "misses", atomic_load(&counters.cache_misses)) &&
+	     add_count(cache, "downloaded_bytes", atomic_load(&counters.cache_miss_bytes));
 	uploads = ok ? add_object(root, "uploads") : NULL;
-	ok = add_count(uploads, "done", atomic_load(&S.uploads_done)) &&
-	     add_count(uploads, "failed", atomic_load(&S.uploads_failed));
+	ok = add_count(uploads, "done", atomic_load(&counters.uploads_done)) &&
+	     add_count(uploads, "failed", atomic_load(&counters.uploads_failed));
 	fuse = ok ? add_object(root, "fuse") : NULL;
-	ok = add_count(fuse, "requests", atomic_load(&S.fuse_requests)) &&
-	     add_count(fuse, "found_looking", atomic_load(&S.fuse_found_looking)) &&
-	     cJSON_AddNumberToObject(fuse, "look_seconds", atomic_load(&S.fuse_looked_ns) / 1e9) &&
-	     add_count(root, "uptime_seconds", (uint64_t)(time(NULL) - S.started));
+	ok = add_count(fuse, "requests", atomic_load(&counters.fuse_requests)) &&
+	     add_count(fuse, "found_looking", atomic_load(&counters.fuse_found_looking)) &&
+	     cJSON_AddNumberToObject(fuse, "look_seconds",
+				     atomic_load(&counters.fuse_looked_ns) / 1e9) &&
+	     add_count(root, "uptime_seconds", (uint64_t)(time(NULL) - counters.started));
 	if (ok)
 		text = cJSON_Print(root);
 	/* A final newline, so `cat .pinfs/stats` leaves the prompt on its own line. */
