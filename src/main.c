@@ -13,6 +13,7 @@
 #include "oauth.h"
 #include "options.h"
 #include "pinstore.h"
+#include "provider.h"
 #include "sighup.h"
 #include "social.h"
 #include "stats.h"
@@ -313,11 +314,13 @@ static int mount_account(struct fuse_args *args, struct fuse_cmdline_opts *fopts
 	    api_init(&ac) || prepare_account(args, o))
 		goto out;
 	social_init(o->dir_cache_ttl);
+	analytics_init(o->dir_cache_ttl);
 	result = run_mount(args, fopts, o->spin_us);
 	/* Unmounted: what is still being listed or sized in the background (a walk's
 	 * boards, pins/, a folder's sizes) is of no use now and must not hold the exit. */
 	http_cancel();
 	social_cleanup();
+	analytics_cleanup();
 	tree_cleanup();
 out:
 	token_file_release(&tf);

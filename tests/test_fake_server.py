@@ -5,6 +5,7 @@ Run from the repository root: /usr/bin/python3 -m pytest tests/test_fake_server.
 
 import base64
 import contextlib
+import datetime
 import hashlib
 import http.client
 import io
@@ -484,6 +485,33 @@ def test_search(fake):
     assert {p["id"] for p in by_id} == {p["id"] for p in some}
     everything = fake.all_items("/v5/search/boards?query=")
     assert len(everything) == fake.json("GET", "/v5/user_account")["board_count"]
+
+
+# ----- analytics --------------------------------------------------------------------------------
+def test_user_account_analytics(fake):
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    start = today - datetime.timedelta(days=30)
+    path = f"/v5/user_account/analytics?start_date={start}&end_date={today}"
+    answer = fake.json("GET", path)
+    days = answer["all"]["daily_metrics"]
+    assert [d["date"] for d in days] == [str(start + datetime.timedelta(days=n)) for n in range(31)]
+    assert {d["data_status"] for d in days[:-1]} == {"READY"} and days[-1]["data_status"] == "PROCESSING"
+    summary = answer["all"]["summary_metrics"]
+    for metric in ("IMPRESSION", "SAVE", "PIN_CLICK", "OUTBOUND_CLICK"):
+        assert summary[metric] == sum(d["metrics"][metric] for d in days) > 0
+    assert fake.json("GET", path) == answer   # the same numbers every time
+    week = fake.json("GET", f"/v5/user_account/analytics?start_date={start}&end_date={start + datetime.timedelta(days=6)}")
+    assert week["all"]["daily_metrics"] == days[:7]
+    long_ago = today - datetime.timedelta(days=91)
+    with fake.deliberate_violations():
+        for query in (f"end_date={today}", f"start_date={start}", f"start_date=yesterday&end_date={today}",
+                      f"start_date={today}&end_date={start}", f"start_date={long_ago}&end_date={today}"):
+            error_of(fake.call("GET", f"/v5/user_account/analytics?{query}"), 400, 400)
+    # An app without analytics access: a 403 forced on the route.
+    fake.json("POST", "/_fake/faults", {"route": "GET /v5/user_account/analytics", "action": "status",
+                                       "status": 403, "body": {"code": 403, "message": "Not authorized."}})
+    error_of(fake.call("GET", path), 403, 403)
+    assert fake.json("GET", path) == answer
 
 
 # ----- admin: counts, faults, latency, rate limit, state -------------------------------------------

@@ -1,5 +1,6 @@
 /* A provider serves one or more of the root's top-level entries (router.c's table): boards/
- * and me.json (the account), pins/, search/, followers/ and following/ (social.c), .pinfs/.
+ * and me.json (the account), pins/, search/, followers/ and following/ (social.c),
+ * analytics.json, .pinfs/.
  *
  * Its ops table is a struct of slots, any of which may be NULL: the router then answers the
  * slot's default (below), the same for every provider, so a read-only folder fills in stat,
@@ -65,8 +66,14 @@ struct provider {
 };
 
 /* The providers the router's table names. */
-extern const struct provider account_provider; /* me.json, boards/ and the root: account.c */
-extern const struct provider social_provider;  /* pins/, search/, followers/, following/ */
-extern const struct provider pinfs_provider;   /* .pinfs/: pinfsdir.c */
+extern const struct provider account_provider;	 /* me.json, boards/ and the root: account.c */
+extern const struct provider social_provider;	 /* pins/, search/, followers/, following/ */
+extern const struct provider analytics_provider; /* analytics.json: analytics.c */
+extern const struct provider pinfs_provider;	 /* .pinfs/: pinfsdir.c */
+
+/* analytics.c keeps its answer for ttl_s (dir_cache_ttl): main.c sets it before mounting and
+ * frees what is kept after the unmount. */
+void analytics_init(double ttl_s);
+void analytics_cleanup(void);
 
 #endif

@@ -30,6 +30,7 @@ static const struct top_entry rows[] = {
     {"search", S_IFDIR, &social_provider, true},
     {"followers", S_IFDIR, &social_provider, true},
     {"following", S_IFDIR, &social_provider, true},
+    {"analytics.json", S_IFREG, &analytics_provider, false},
     /* pinfs's own folder holds one file: nothing worth forgetting. */
     {".pinfs", S_IFDIR, &pinfs_provider, false},
 };

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import datetime
 import re
 
 from messages import ApiError, Response, bad_request, CODE_IMAGE_BROKEN
@@ -12,6 +13,8 @@ PIN_TEXT_LIMITS = {"title": 100, "description": 800, "link": 2048, "alt_text": 5
 SECTION_NAME_MAX = 180
 SEARCH_PINS_PAGE = 25
 IMAGE_URL = re.compile(r"^https?://[^/]+/img/[^/]+/(\d+)\.(?:jpg|png)$")
+ANALYTICS_DAYS_BACK = 90   # start_date at most this many days before today, end_date after start
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class Router:
@@ -79,6 +82,22 @@ def id_value(body, name, nullable=False):
     return value
 
 
+def analytics_error(why):
+    return ApiError(400, 400, f"Invalid user accounts analytics parameters: {why}")
+
+
+def analytics_date(req, name):
+    text = req.arg(name)
+    if text is None:
+        raise analytics_error(f"'{name}' is required.")
+    try:
+        if not DATE.fullmatch(text):
+            raise ValueError
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise analytics_error(f"'{name}' must be a date as YYYY-MM-DD, not {text!r}.") from None
+
+
 class Api:
     def __init__(self, store, images, tokens):
         self.store, self.images, self.tokens = store, images, tokens
@@ -103,6 +122,7 @@ class Api:
             ("POST", "/pins/{pin_id}/save", self.save_pin),
             ("GET", "/search/boards", self.search_boards),
             ("GET", "/search/pins", self.search_pins),
+            ("GET", "/user_account/analytics", self.analytics),
             ("GET", "/user_account/followers", self.followers),
             ("GET", "/user_account/following", self.following),
             ("GET", "/user_account/following/boards", self.following_boards),
@@ -115,6 +135,20 @@ class Api:
     def account(self, req):
         with self.store.lock:
             return Response(200, self.store.account_json())
+
+    def analytics(self, req):
+        """start_date and end_date (UTC, YYYY-MM-DD) are required, as Pinterest's are; the other
+        parameters are accepted and make no difference."""
+        start, end = analytics_date(req, "start_date"), analytics_date(req, "end_date")
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        if start > end:
+            raise analytics_error("start_date is after end_date.")
+        if (today - start).days > ANALYTICS_DAYS_BACK:
+            raise analytics_error(f"start_date cannot be more than {ANALYTICS_DAYS_BACK} days back from today.")
+        if (end - start).days > ANALYTICS_DAYS_BACK:
+            raise analytics_error(f"end_date cannot be more than {ANALYTICS_DAYS_BACK} days past start_date.")
+        with self.store.lock:
+            return Response(200, self.store.analytics_json(start, end, today))
 
     def followers(self, req):
         with self.store.lock:

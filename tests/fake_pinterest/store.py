@@ -6,6 +6,8 @@ held while sleeping or doing network I/O.
 """
 
 import bisect
+import datetime
+import hashlib
 import random
 import threading
 import time
@@ -103,6 +105,19 @@ class ForeignBoard:
     cover_ids: list   # ids of foreign images used as cover and thumbnails
 
 
+# The daily counts of the fake analytics and the largest of each (IMPRESSION gets 100 more).
+ANALYTICS_COUNTS = {"IMPRESSION": 2000, "SAVE": 40, "PIN_CLICK": 60, "OUTBOUND_CLICK": 30}
+
+
+def analytics_rates(counts):
+    """The *_RATE and ENGAGEMENT metrics of some counts, as Pinterest derives them."""
+    seen = counts["IMPRESSION"] or 1
+    engagement = counts["SAVE"] + counts["PIN_CLICK"] + counts["OUTBOUND_CLICK"]
+    return {"ENGAGEMENT": engagement, "ENGAGEMENT_RATE": round(engagement / seen, 4),
+            "SAVE_RATE": round(counts["SAVE"] / seen, 4), "PIN_CLICK_RATE": round(counts["PIN_CLICK"] / seen, 4),
+            "OUTBOUND_CLICK_RATE": round(counts["OUTBOUND_CLICK"] / seen, 4)}
+
+
 class Store:
     def __init__(self, images, username, user_id):
         self.lock = threading.RLock()
@@ -187,6 +202,23 @@ class Store:
         return dict(self.me, profile_image=self.image_url("150x150", self.avatar_id, self.foreign_images[self.avatar_id]),
                     board_count=len(self.board_list), pin_count=len(self.pin_list),
                     follower_count=len(self.followers), following_count=len(self.following))
+
+    def analytics_json(self, start, end, today):
+        """GET /user_account/analytics from start to end (datetime.date, both included): the
+        AnalyticsResponse's "all", each day's counts a hash of the user and the date, so the same
+        day always says the same. Today's numbers are still PROCESSING, as Pinterest's are."""
+        days, totals = [], dict.fromkeys(ANALYTICS_COUNTS, 0)
+        for n in range((end - start).days + 1):
+            day = start + datetime.timedelta(days=n)
+            digest = hashlib.sha256(f"{self.me['id']}/{day.isoformat()}".encode()).digest()
+            counts = {name: int.from_bytes(digest[2 * i:2 * i + 2], "big") % top
+                      for i, (name, top) in enumerate(ANALYTICS_COUNTS.items())}
+            counts["IMPRESSION"] += 100   # never fewer views than clicks
+            for name in totals:
+                totals[name] += counts[name]
+            days.append({"date": day.isoformat(), "data_status": "PROCESSING" if day >= today else "READY",
+                         "metrics": dict(counts, **analytics_rates(counts))})
+        return {"all": {"daily_metrics": days, "summary_metrics": dict(totals, **analytics_rates(totals))}}
 
     def board_json(self, board):
         newest = board.pins[-5:][::-1]

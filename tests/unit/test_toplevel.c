@@ -21,6 +21,9 @@ static void test_paths_find_their_entry(void)
 	CHECK(top_entry_of(&vfs_top, "/me.json") &&
 	      top_entry_of(&vfs_top, "/me.json")->kind == S_IFREG);
 	CHECK(owner("/.pinfs/stats") == &pinfs_provider);
+	CHECK(owner("/analytics.json") == &analytics_provider);
+	CHECK(top_entry_of(&vfs_top, "/analytics.json")->kind == S_IFREG);
+	CHECK(top_entry_of(&vfs_top, "/analytics.jsonx") == NULL);
 	CHECK(owner("/following/users/x.json") == &social_provider);
 	CHECK(owner("/boards/pins") == &account_provider); /* a board named "pins" is a board's */
 	CHECK(top_entry_of(&vfs_top, "/") == NULL);
@@ -37,8 +40,11 @@ static void test_every_name_once(void)
 		for (size_t k = i + 1; k < vfs_top.n; k++)
 			dup += strcmp(vfs_top.rows[i].name, vfs_top.rows[k].name) == 0;
 	CHECK(dup == 0);
-	CHECK(vfs_top.n == 7);
+	CHECK(vfs_top.n == 8);
 	CHECK(strcmp(vfs_top.rows[0].name, "me.json") == 0); /* the root's listing order */
+	CHECK(strcmp(vfs_top.rows[5].name, "following") == 0);
+	CHECK(strcmp(vfs_top.rows[6].name, "analytics.json") == 0);
+	CHECK(strcmp(vfs_top.rows[7].name, ".pinfs") == 0);
 	for (size_t i = 0; i < vfs_top.n; i++)
 		CHECK(vfs_top.rows[i].provider && vfs_top.rows[i].provider->stat);
 }
