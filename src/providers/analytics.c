@@ -3,11 +3,13 @@
  * before) printed as pretty JSON. Read-only: the slots it leaves empty answer the router's
  * defaults (-EACCES for a change).
  *
- * One request when it is first asked for (a stat or an open; the root's listing is the
- * router's table and asks nothing), the answer kept for the TTL, so `ls -l` then `cat` cost
- * one. A 403 (an app without analytics access) is kept as long and answered -EACCES; api_call
- * has logged Pinterest's reason once. Another failure is kept by nobody: the threads that
- * waited for that fetch hear it, the next asker fetches again.
+ * One request when it is read (an open), the answer kept for the TTL. A stat asks nothing:
+ * it gives the kept answer's size while it is fresh, else 0 as a size not known yet (the
+ * kernel keeps no such attributes, and the read gets every byte), so `ls -l MOUNT` and a walk
+ * of the whole mount cost no request, and `cat` then `ls -l` cost one. A 403 (an app without
+ * analytics access) is kept as long and answered -EACCES; api_call has logged Pinterest's reason
+ * once. Another failure is kept by nobody: the threads that waited for that fetch hear it, the next
+ * asker fetches again.
  *
  * analytics.lock guards the kept answer and the flight; it is never held across the request,
  * and no other lock is taken under it. */
@@ -159,18 +161,32 @@ out:
 	return result;
 }
 
+/* The kept answer's length and fetch time while it is fresh; false when there is none. */
+static bool peek(size_t *len, time_t *fetched)
+{
+	bool fresh;
+
+	pthread_mutex_lock(&analytics.lock);
+	fresh = analytics.text && kept_fresh();
+	if (fresh) {
+		*len = analytics.len;
+		*fetched = analytics.fetched;
+	}
+	pthread_mutex_unlock(&analytics.lock);
+	return fresh;
+}
+
 static int analytics_stat(const char *path, bool want_size, struct stat *st, bool *size_unknown)
 {
-	size_t len;
+	size_t len = 0;
 	time_t fetched;
-	int result;
 
-	(void)want_size, (void)size_unknown;
+	(void)want_size;
 	if (strcmp(path, ANALYTICS_PATH) != 0)
 		return -ENOTDIR; /* a path below the file */
-	result = get(NULL, &len, &fetched);
-	if (result)
-		return result;
+	*size_unknown = !peek(&len, &fetched);
+	if (*size_unknown)
+		fetched = time(NULL);
 	memset(st, 0, sizeof(*st));
 	st->st_mode = S_IFREG | 0444;
 	st->st_nlink = 1;

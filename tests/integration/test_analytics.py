@@ -63,16 +63,19 @@ def test_cat_is_the_last_30_days_once(sample):
     assert answer == server.v5("GET", f"/user_account/analytics?start_date={got[0]}&end_date={got[1]}")
 
 
-def test_stat_then_cat_is_one_request(sample):
+def test_stat_asks_nothing_and_a_read_asks_once(sample):
     server, m = sample
     path = m.path("analytics.json")
+    st = os.stat(path)   # not read yet: its size is not known, and nothing is asked
+    assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o444 and st.st_size == 0
+    subprocess.run(["ls", "-lR", str(m.dir)], capture_output=True, check=True)
+    assert asked(server) == []   # a walk of the whole mount costs no analytics request
     t0 = time.time()
-    st = os.stat(path)
-    assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o444
-    assert int(t0) - 1 <= st.st_mtime <= time.time() + 1   # when it was fetched
-    assert len(asked(server)) == 1
     data = path.read_bytes()
-    assert st.st_size == len(data) > 0
+    assert len(data) > 0 and len(asked(server)) == 1
+    st = os.stat(path)   # read within the TTL: the kept answer's size and time
+    assert st.st_size == len(data)
+    assert int(t0) - 1 <= st.st_mtime <= time.time() + 1   # when it was fetched
     subprocess.run(["ls", "-l", str(m.dir)], capture_output=True, check=True)
     assert path.read_bytes() == data
     assert len(asked(server)) == 1
