@@ -122,13 +122,16 @@ int handle_write(struct handle *h, const char *buf, size_t size, off_t off)
 	return result ? result : (int)size;
 }
 
+bool handle_truncates(const struct handle *h)
+{
+	return h && h->writable && h->kind != H_IMAGE;
+}
+
 int handle_truncate(struct handle *h, off_t size)
 {
 	bool committed;
 	int result;
 
-	if (!h || !h->writable || h->kind == H_IMAGE)
-		return -ENOENT;
 	pthread_mutex_lock(&h->commit_lock);
 	if (h->kind == H_LOCAL) {
 		/* Once its pin is made, the descriptor's file is the pin's kept bytes. */

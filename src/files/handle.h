@@ -64,8 +64,9 @@ struct handle *handle_of(const struct vfs_file_info *fi);
 
 int handle_read(struct handle *h, char *buf, size_t size, off_t off);
 int handle_write(struct handle *h, const char *buf, size_t size, off_t off);
-/* ftruncate of a writable handle; -EPERM once its pin is made. -ENOENT: not a writable
- * handle (the truncate goes by path then). */
+/* True when h is a writable file whose own bytes a truncate changes (not an image). */
+bool handle_truncates(const struct handle *h);
+/* ftruncate of such a handle; -EPERM once its pin is made. */
 int handle_truncate(struct handle *h, off_t size);
 /* A close and a release: the commit hook runs while the handle is dirty. */
 int handle_flush(const char *path, struct handle *h);

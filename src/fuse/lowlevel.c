@@ -80,6 +80,20 @@ static int entry_of(fuse_ino_t parent, const char *name, const char *path,
 	return result ? result : make_entry(parent, name, &st, unknown, e);
 }
 
+/* The reply to a request that made a name (mkdir, link): its entry, or result's error. */
+static void reply_made(fuse_req_t req, fuse_ino_t parent, const char *name, const char *path,
+		       int result)
+{
+	struct fuse_entry_param e;
+
+	if (!result)
+		result = entry_of(parent, name, path, &e);
+	if (result)
+		reply_status(req, result);
+	else if (fuse_reply_entry(req, &e))
+		inodes_forget(e.ino, 1, NULL); /* interrupted: the kernel has no entry */
+}
+
 /* A name about to be made (mkdir, create, rename's target): at most 255 bytes
  * (-ENAMETOOLONG), valid UTF-8 with no control character (-EINVAL), checked before anything
  * is sent, as a name pinfs could not list as written must not be made. One log line. */
@@ -261,19 +275,13 @@ static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
 static void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	char *path = inodes_child_path(parent, name);
-	struct fuse_entry_param e;
 	int result;
 
 	serve(req);
 	result = new_name("mkdir", name);
 	if (!result)
 		result = path ? vfs_mkdir(path, mode) : -ENOENT;
-	if (!result)
-		result = entry_of(parent, name, path, &e);
-	if (result)
-		reply_status(req, result);
-	else if (fuse_reply_entry(req, &e))
-		inodes_forget(e.ino, 1, NULL);
+	reply_made(req, parent, name, path, result);
 	free(path);
 }
 
@@ -754,19 +762,13 @@ static void ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 static void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	char *from = inodes_path(ino), *to = inodes_child_path(newparent, newname);
-	struct fuse_entry_param e;
 	int result;
 
 	serve(req);
 	result = new_name("link", newname);
 	if (!result)
 		result = from && to ? vfs_link(from, to) : -ENOENT;
-	if (!result)
-		result = entry_of(newparent, newname, to, &e);
-	if (result)
-		reply_status(req, result);
-	else if (fuse_reply_entry(req, &e))
-		inodes_forget(e.ino, 1, NULL);
+	reply_made(req, newparent, newname, to, result);
 	free(from);
 	free(to);
 }

@@ -13,6 +13,7 @@
 #include "dirs.h"
 #include "edit.h"
 #include "local.h"
+#include "log.h"
 #include "pagecache.h"
 #include "pinstore.h"
 #include "tree.h"
@@ -224,7 +225,12 @@ static int account_rename(const char *from, const char *to, unsigned flags)
 			return result;
 		if (flags & ~RENAME_NOREPLACE)
 			return -EINVAL;
-		return flags & RENAME_NOREPLACE ? -EEXIST : -EPERM;
+		if (flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		log_warn("%s: a local file has that name (a file being written); moving onto it "
+			 "would delete its bytes",
+			 to);
+		return -EPERM;
 	}
 	return edit_rename(from, to, flags);
 }

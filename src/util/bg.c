@@ -120,20 +120,26 @@ void bg_resume(struct bg_group *g)
 	pthread_mutex_unlock(&g->lock);
 }
 
-void bg_beside(struct bg_beside *b, void (*fn)(void *), void *arg)
+/* Starts fn(arg) in a joinable thread into b; false when none could start (fn not run). */
+static bool start_joinable(struct bg_beside *b, void (*fn)(void *), void *arg)
 {
 	struct start *s = malloc(sizeof(*s));
 
 	b->fn = fn;
 	b->arg = arg;
 	b->threaded = false;
-	if (s) {
-		*s = (struct start){NULL, fn, arg};
-		b->threaded = start(&b->thread, s, false) == 0;
-		if (!b->threaded)
-			free(s);
-	}
+	if (!s)
+		return false;
+	*s = (struct start){NULL, fn, arg};
+	b->threaded = start(&b->thread, s, false) == 0;
 	if (!b->threaded)
+		free(s);
+	return b->threaded;
+}
+
+void bg_beside(struct bg_beside *b, void (*fn)(void *), void *arg)
+{
+	if (!start_joinable(b, fn, arg))
 		fn(arg);
 }
 
@@ -154,19 +160,9 @@ void bg_parallel(unsigned extra, void (*fn)(void *), void *arg)
 	if (extra > PARALLEL_MAX)
 		extra = PARALLEL_MAX;
 	/* Started one by one; each may find the queue empty already and return at once. */
-	for (; n < extra; n++) {
-		struct start *s = malloc(sizeof(*s));
-
-		if (!s)
-			break;
-		*s = (struct start){NULL, fn, arg};
-		others[n].threaded = start(&others[n].thread, s, false) == 0;
-		if (!others[n].threaded) {
-			free(s);
-			break;
-		}
-	}
+	while (n < extra && start_joinable(&others[n], fn, arg))
+		n++;
 	fn(arg);
 	for (unsigned i = 0; i < n; i++)
-		pthread_join(others[i].thread, NULL);
+		bg_join(&others[i]);
 }

@@ -113,11 +113,11 @@ int vfs_chown(const char *path, uid_t uid, gid_t gid)
 
 int vfs_truncate(const char *path, off_t size, const struct vfs_file_info *fi)
 {
+	struct handle *h = handle_of(fi);
 	const struct provider *p;
-	int result = handle_truncate(handle_of(fi), size);
 
-	if (result != -ENOENT)
-		return result;
+	if (handle_truncates(h))
+		return handle_truncate(h, size);
 	if (!path)
 		return -ENOENT;
 	p = route(path);

@@ -376,7 +376,48 @@ def test_a_bad_board_name_stays_einval(acct):
     assert not boards_named(server, "   ")
 
 
-# ---- 5. the fault matrix ----
+# ---- 5. a local file (a picture still being written) is a name like a pin's ----
+
+@pytest.mark.parametrize("shell", ["bash", "dash"])
+def test_a_local_file_is_not_replaced_made_over_or_forgotten_by_rmdir(acct, shell):
+    """A picture cut short (a shell's `>` of half a JPEG) stays a local file; a pin moved onto
+    it, a folder made over it, and rmdir of the section holding it are refused, and nothing is
+    sent or lost."""
+    server, m = acct
+    half = jpeg()[:300]
+    b = server.state()["boards"][0]
+    folder = m.path("boards", b["name"])
+    os.mkdir(folder / "Drafts")
+    for dst in (folder / "draft.jpg", folder / "Drafts" / "only.jpg"):
+        subprocess.run([shell, "-c", 'cat > "$0"', str(dst)], input=half, check=True)
+    assert (folder / "draft.jpg").read_bytes() == half
+    victim = next(n for n in sorted(os.listdir(folder)) if n.endswith(".jpg") and n != "draft.jpg")
+    vid = os.getxattr(folder / victim, "user.pinterest.id").decode()
+    title = pin(server, vid)["title"]
+    server.reset_counts()
+
+    # mv of a pin onto the local file: refused (it would delete the local bytes).
+    r = subprocess.run(["mv", str(folder / victim), str(folder / "draft.jpg")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "Operation not permitted" in r.stderr
+    # mv -n: the name is taken, so nothing moves.
+    subprocess.run(["mv", "-n", str(folder / victim), str(folder / "draft.jpg")],
+                   capture_output=True)
+    # mkdir over it: EEXIST.
+    expect_errno(errno.EEXIST, os.mkdir, folder / "draft.jpg")
+    # rmdir of a section whose one file is local: ENOTEMPTY, the section stays.
+    expect_errno(errno.ENOTEMPTY, os.rmdir, folder / "Drafts")
+
+    assert writes(server) == []
+    assert pin(server, vid)["title"] == title and victim in os.listdir(folder)
+    assert (folder / "draft.jpg").read_bytes() == half
+    assert (folder / "Drafts" / "only.jpg").read_bytes() == half
+    assert sections_named(server, b["id"], "Drafts")
+    m.expect_log(r"closed before it was a whole JPEG or PNG; it stays a local file")
+    m.expect_log(r"draft\.jpg: a local file has that name")
+
+
+# ---- 6. the fault matrix ----
 
 FAULTS = {
     "close": {"action": "close"},
