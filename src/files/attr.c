@@ -37,6 +37,9 @@ bool attr_fill(const struct node_info *info, struct stat *st)
 	/* With -o allow_other, default_permissions keeps a SECRET board's pins from others. */
 	if (info->secret)
 		st->st_mode &= info->kind == S_IFDIR ? ~077 : ~066;
+	/* A video's cover, a carousel's item: shown, never written, moved or removed alone. */
+	if (info->type == NODE_PIN_PART)
+		st->st_mode &= ~0222;
 	st->st_nlink = info->nlink;
 	st->st_uid = owner_uid();
 	st->st_gid = owner_gid();
@@ -46,5 +49,6 @@ bool attr_fill(const struct node_info *info, struct stat *st)
 	st->st_blocks = (st->st_size + 511) / 512;
 	st->st_blksize = 65536;
 	st->st_mtime = st->st_ctime = st->st_atime = info->mtime;
-	return !kept_stat(info, st) && info->type == NODE_PIN_IMAGE && info->size < 0;
+	return !kept_stat(info, st) &&
+	       (info->type == NODE_PIN_IMAGE || info->type == NODE_PIN_PART) && info->size < 0;
 }

@@ -468,6 +468,11 @@ int edit_unlink(const char *path)
 	switch (info.type) {
 	case NODE_PIN_IMAGE:
 		return delete_pin(path, &info);
+	case NODE_PIN_PART:
+		log_warn("rm %s: a video's cover or a carousel's item goes with its pin: remove "
+			 "the pin's main file",
+			 path);
+		return -EPERM;
 	case NODE_PIN_JSON:
 		if (pin_has_image(&info)) {
 			log_warn("rm %s: remove the pin's image to delete the pin", path);
@@ -658,6 +663,11 @@ int edit_rename(const char *from, const char *to, unsigned int flags)
 	case NODE_PIN_IMAGE:
 	case NODE_PIN_JSON:
 		return rename_pin(from, &info, to);
+	case NODE_PIN_PART:
+		log_warn("mv %s: a video's cover or a carousel's item goes with its pin: move "
+			 "the pin's main file",
+			 from);
+		return -EPERM;
 	default:
 		return -EPERM;
 	}
@@ -929,6 +939,12 @@ int edit_setxattr(const char *path, const char *name, const char *value, size_t 
 	if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
 		return -ENOTSUP;
 	name += sizeof(prefix) - 1;
+	if (info.type == NODE_PIN_PART) {
+		log_warn("setfattr %s: a video's cover or a carousel's item is read-only: set it "
+			 "on the pin's main file",
+			 path);
+		return -EPERM;
+	}
 	if (info.type != NODE_PIN_IMAGE && info.type != NODE_PIN_JSON)
 		return -ENOTSUP;
 	if (!is_writable(meta_pin_writable, name)) {

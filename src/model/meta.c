@@ -204,6 +204,21 @@ static void member_int(struct buf *b, int depth, const char *key, int value)
 	buf_str(b, d);
 }
 
+/* A video's or a carousel's facts (pinmedia.h), each a member of the sidecar after the image:
+ * video_url, duration, width and height, or items. Rare: parsed when printed. */
+static void print_media_info(struct buf *b, const char *info)
+{
+	cJSON *o = info ? cJSON_Parse(info) : NULL;
+
+	if (info && !o)
+		b->failed = true; /* pinfs wrote it: only memory can fail */
+	for (const cJSON *m = cJSON_IsObject(o) ? o->child : NULL; m; m = m->next) {
+		member_start(b, 1, m->string, false);
+		pretty(b, m, 1);
+	}
+	cJSON_Delete(o);
+}
+
 /* The sidecar is printed straight from the pin, without building a cJSON tree: a walk of
  * every sidecar (grep -r) renders each one, and the tree's nodes were most of its cost. The
  * text is the same as meta_pretty's of the object with these members (test_meta checks). */
@@ -229,12 +244,14 @@ static void print_pin(struct buf *b, const struct pin *p)
 	if (p->image_url) {
 		member_start(b, 1, "image", false);
 		buf_add(b, "{", 1);
-		member_str(b, 2, "url", p->image_url, true);
+		/* Where the main file is a video, the image is its cover. */
+		member_str(b, 2, "url", p->cover_url ? p->cover_url : p->image_url, true);
 		member_str(b, 2, "size", p->size_key, false);
 		member_int(b, 2, "width", p->width);
 		member_int(b, 2, "height", p->height);
 		buf_str(b, "\n  }");
 	}
+	print_media_info(b, p->media_info);
 	buf_str(b, "\n}\n");
 }
 

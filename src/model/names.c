@@ -378,7 +378,100 @@ static int name_suffixed(struct name_slot *s, char **plain, size_t np, char **re
 	return 0;
 }
 
+/* The names slots[0..n) and reserved[0..nres) hold, sorted, with the slot of each (n for a
+ * reserved one). Caller frees; NULL when out of memory. */
+static struct cand *all_names(struct name_slot *slots, size_t n, char **reserved, size_t nres)
+{
+	struct cand *c = malloc((n + nres + 1) * sizeof(*c));
+
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		c[i] = (struct cand){slots[i].name, i};
+	for (size_t i = 0; i < nres; i++)
+		c[n + i] = (struct cand){reserved[i], n};
+	qsort(c, n + nres, sizeof(*c), cmp_cand);
+	return c;
+}
+
+/* The slot holding name among c[0..nc) (sorted by all_names), or SIZE_MAX. */
+static size_t holder(const struct cand *c, size_t nc, const char *name)
+{
+	size_t lo = 0, hi = nc;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(c[mid].name, name);
+
+		if (cmp == 0)
+			return c[mid].slot;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return SIZE_MAX;
+}
+
+/* The first slot of an item name of slot i that another holds: *other gets the holder (n for
+ * a reserved name). False when there is none. */
+static bool item_clash(const struct name_slot *s, unsigned items, size_t i, const struct cand *c,
+		       size_t nc, size_t *other)
+{
+	char name[NAMES_MAX * 2 + 16];
+
+	for (unsigned k = 2; k <= items + 1; k++) {
+		snprintf(name, sizeof(name), "%s [%u]", s->name, k);
+		*other = holder(c, nc, name);
+		if (*other != SIZE_MAX && *other != i)
+			return true;
+	}
+	return false;
+}
+
+/* Settles the names an object's items take: where another slot holds one, the later of the
+ * two in priority takes a suffixed name, and the check starts again (a suffixed name can
+ * clash in turn, rarely). Returns 0 or -ENOMEM. */
+static int settle_items(struct name_slot *slots, size_t n, char **reserved, size_t nres,
+			const unsigned *items)
+{
+	for (size_t round = 0; round <= n; round++) {
+		struct cand *c = all_names(slots, n, reserved, nres);
+		size_t other = SIZE_MAX, loser = SIZE_MAX, np = 0;
+		char **plain;
+		int result;
+
+		if (!c)
+			return -ENOMEM;
+		for (size_t i = 0; loser == SIZE_MAX && i < n; i++)
+			if (items[i] && item_clash(&slots[i], items[i], i, c, n + nres, &other))
+				loser = other == n || other < i ? i : other; /* n: reserved */
+		free(c);
+		if (loser == SIZE_MAX)
+			return 0;
+		plain = malloc((n + 1) * sizeof(*plain));
+		if (!plain)
+			return -ENOMEM;
+		np = sorted_names(slots, n, plain);
+		/* The old name is in plain, read by name_suffixed: freed after. */
+		char *old = slots[loser].name;
+
+		result = name_suffixed(&slots[loser], plain, np, reserved, nres);
+		free(old);
+		free(plain);
+		if (result)
+			return result;
+	}
+	return 0;
+}
+
 int names_assign(struct name_slot *slots, size_t n, const char *const *reserved)
+{
+	return names_assign_items(slots, n, reserved, NULL);
+}
+
+int names_assign_items(struct name_slot *slots, size_t n, const char *const *reserved,
+		       const unsigned *items)
 {
 	struct cand *c = calloc(n ? n : 1, sizeof(*c));
 	char **res = NULL, **plain = NULL, **taken = NULL;
@@ -408,6 +501,13 @@ int names_assign(struct name_slot *slots, size_t n, const char *const *reserved)
 	for (size_t i = 0; i < n; i++)
 		if (!slots[i].name && name_suffixed(&slots[i], plain, np, res, ntaken))
 			goto out;
+	if (items) {
+		/* Only the reserved names: taken[nres..) are slots' own. */
+		free(res);
+		res = sorted_view(taken, nres);
+		if (!res || settle_items(slots, n, res, nres, items))
+			goto out;
+	}
 	result = 0;
 out:
 	if (result)
@@ -421,7 +521,7 @@ out:
 
 const char *names_ext_for_url(const char *url)
 {
-	static const char *const exts[] = {".png", ".gif", ".webp", ".jpg"};
+	static const char *const exts[] = {".png", ".gif", ".webp", ".jpg", ".mp4", ".mov"};
 	const char *end, *dot;
 
 	if (!url)
@@ -440,7 +540,8 @@ const char *names_ext_for_url(const char *url)
 
 size_t names_strip_ext(const char *name, const char **ext)
 {
-	static const char *const exts[] = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".json"};
+	static const char *const exts[] = {".jpg",  ".jpeg", ".png", ".gif", ".webp",
+					   ".json", ".mp4",  ".mov", ".m4v"};
 	size_t len = strlen(name);
 
 	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {

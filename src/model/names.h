@@ -9,7 +9,9 @@
  *    the others get " {ID}" appended (an id of other characters than Pinterest's shows as '#' and
  *    a hash; where titles hold those names already, " {ID~2}", " {ID~3}"... follow);
  *  - a name held before (name_slot.keep) stays while the title still gives it, so names do not
- *    shift while a mount runs when another object of the same title comes or goes.
+ *    shift while a mount runs when another object of the same title comes or goes;
+ *  - an object that shows items holds "<name> [2]"... too: where another holds one of those
+ *    names, the first of the two in priority keeps it and the other takes the suffixed form.
  */
 #ifndef PINFS_NAMES_H
 #define PINFS_NAMES_H
@@ -42,12 +44,17 @@ struct name_slot {
  * slot's name is NULL). */
 int names_assign(struct name_slot *slots, size_t n, const char *const *reserved);
 
-/* The image extension for an image URL: ".jpg", ".png", ".gif" or ".webp"; ".jpg" when the
- * URL says nothing better. Returns a static string. */
+/* names_assign where slot i's object also shows files "<name> [2]" to "<name> [items[i] + 1]"
+ * (a carousel's items): those names are its too. items NULL: none has any. */
+int names_assign_items(struct name_slot *slots, size_t n, const char *const *reserved,
+		       const unsigned *items);
+
+/* The extension for an image's or a video's URL: ".jpg", ".png", ".gif", ".webp", ".mp4" or
+ * ".mov"; ".jpg" when the URL says nothing better. Returns a static string. */
 const char *names_ext_for_url(const char *url);
 
-/* Length of name without a known extension (".jpg", ".jpeg", ".png", ".gif", ".webp", ".json"),
- * and that extension through *ext (points into name, "" when none). */
+/* Length of name without a known extension (".jpg", ".jpeg", ".png", ".gif", ".webp", ".json",
+ * ".mp4", ".mov", ".m4v"), and that extension through *ext (points into name, "" when none). */
 size_t names_strip_ext(const char *name, const char **ext);
 
 /* True for names that stay local scratch files and never reach Pinterest: dotfiles (which

@@ -14,11 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The image extensions a pin's file can have: names_ext_for_url's, and those a file copied in
+/* The extensions a pin's file can have: names_ext_for_url's, and those a file copied in
  * kept (tree_ext_for). Index 0: the pin has no image. Constant: no lock. */
 const char *const tree_exts[] = {NULL,	 ".jpg", ".png",  ".gif", ".webp", ".jpeg",
 				 ".JPG", ".PNG", ".JPEG", ".Jpg", ".Png",  ".Jpeg",
-				 ".jpe", ".GIF", ".WEBP", ".Gif", ".Webp"};
+				 ".jpe", ".GIF", ".WEBP", ".Gif", ".Webp", ".mp4",
+				 ".mov", ".MP4", ".MOV",  ".m4v", ".M4V"};
 
 /* a then b into buf (len > 0), cut where buf ends as snprintf("%s%s") would cut them. Not
  * snprintf: a listing names two files per pin and describes each with three ids, and glibc's
@@ -131,6 +132,16 @@ uint8_t tree_ext_for(const char *id, const char *url)
 		ext = tree_ext_index(given);
 	}
 	return ext ? ext : tree_ext_index(names_ext_for_url(url));
+}
+
+/* The bytes a pin's longest file name adds to its name: ".json", or a carousel's last
+ * item's " [N].webp". */
+size_t tree_name_reserve(const struct pinrec *r)
+{
+	unsigned items = pinrec_items(r);
+	char tail[32];
+
+	return items ? (size_t)snprintf(tail, sizeof(tail), " [%u].webp", items + 1) : 5;
 }
 
 uint8_t tree_ext_of(const struct pinrec *r)

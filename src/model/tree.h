@@ -28,7 +28,8 @@ enum node_type {
 	NODE_BOARD_JSON,
 	NODE_PIN_IMAGE,
 	NODE_PIN_JSON,
-	NODE_OTHER, /* outside me.json and boards/: see social.h */
+	NODE_PIN_PART, /* a file beside a pin's main one: a video's cover, a carousel's item */
+	NODE_OTHER,    /* outside me.json and boards/: see social.h */
 };
 
 struct node_info {

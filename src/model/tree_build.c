@@ -85,17 +85,21 @@ static int name_pins(struct built *o, struct pinrec **pins, size_t n, int32_t fo
 		     const char *const *reserved, const struct listing *l)
 {
 	struct name_slot *slots = calloc(n ? n : 1, sizeof(*slots));
+	unsigned *items = calloc(n ? n : 1, sizeof(*items));
+	bool any = false;
 	int result = -ENOMEM;
 
-	if (!slots)
-		return -ENOMEM;
+	if (!slots || !items)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const char *id = pinrec_id(pins[i]);
 
-		slots[i] = (struct name_slot){pinrec_title(pins[i]), id, 5 /* ".json" */,
+		slots[i] = (struct name_slot){pinrec_title(pins[i]), id, tree_name_reserve(pins[i]),
 					      tree_kept_name(l, id), NULL};
+		items[i] = pinrec_items(pins[i]);
+		any = any || items[i];
 	}
-	result = names_assign(slots, n, reserved);
+	result = names_assign_items(slots, n, reserved, any ? items : NULL);
 	if (result)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -117,9 +121,10 @@ static int name_pins(struct built *o, struct pinrec **pins, size_t n, int32_t fo
 		o->npins++;
 	}
 out:
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; slots && i < n; i++)
 		free(slots[i].name);
 	free(slots);
+	free(items);
 	return result;
 }
 

@@ -347,11 +347,19 @@ void tree_apply_pin_gone(const char *board_id, const char *pin_id)
 	if (bn && (i = tree_pin_index(bn, pin_id)) < bn->npins) {
 		struct pin_node *pn = &bn->pins[i];
 
-		tree_pin_file(pn, true, name, sizeof(name));
-		snprintf(path, sizeof(path), "/boards/%s%s%s/%s", bn->dname,
-			 pn->folder < 0 ? "" : "/",
-			 pn->folder < 0 ? "" : bn->secs[pn->folder].dname, name);
-		add_ghost(path);
+		unsigned parts = tree_part_count(pn);
+
+		/* The sidecar, and the files beside the main one: rm -r meets them next. */
+		for (unsigned part = 0; part <= parts; part++) {
+			if (part == 0)
+				tree_pin_file(pn, true, name, sizeof(name));
+			else if (!tree_part_file(pn, part, name, sizeof(name)))
+				continue;
+			snprintf(path, sizeof(path), "/boards/%s%s%s/%s", bn->dname,
+				 pn->folder < 0 ? "" : "/",
+				 pn->folder < 0 ? "" : bn->secs[pn->folder].dname, name);
+			add_ghost(path);
+		}
 		tree_remove_pin(bn, i);
 	}
 	pthread_mutex_unlock(&tree.lock);

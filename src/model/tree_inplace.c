@@ -103,6 +103,28 @@ static size_t name_position(const struct board_node *bn, const struct folder *f,
 	return lo;
 }
 
+/* The items each pin of f shows beside its main file (names_assign_items), p's last. Caller
+ * frees; NULL when out of memory. Lock held. */
+static unsigned *tree_folder_items(const struct board_node *bn, const struct folder *f,
+				   const struct pinrec *p)
+{
+	unsigned *items = malloc((f->n + 1) * sizeof(*items));
+
+	for (size_t i = 0; items && i < f->n; i++)
+		items[i] = pinrec_items(bn->pins[f->pins[i]].rec);
+	if (items)
+		items[f->n] = pinrec_items(p);
+	return items;
+}
+
+static bool folder_has_items(const unsigned *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (items[i])
+			return true;
+	return false;
+}
+
 /* p's title's own form as its name when no pin of f holds it and reserved does not list it;
  * -EAGAIN when taken, -ENOMEM. *name: the caller frees. Lock held. */
 static int plain_name_if_free(const struct board_node *bn, const struct folder *f,
@@ -135,6 +157,7 @@ static int name_in_place(struct board_node *bn, int32_t folder, const struct pin
 	struct built view = {.secs = bn->secs, .nsecs = bn->nsecs};
 	struct name_slot *slots = calloc(f->n + 1, sizeof(*slots));
 	const char **reserved = NULL;
+	unsigned *items = NULL;
 	int result = -ENOMEM;
 
 	*name = NULL;
@@ -143,18 +166,23 @@ static int name_in_place(struct board_node *bn, int32_t folder, const struct pin
 	/* The common case, told without naming the folder: the title's own form is free (no
 	 * pin holds it and no section's name reserves it). names_assign grants the others their
 	 * names first, as each still fits its title, so it would give p that form too. */
-	result = plain_name_if_free(bn, f, p, reserved, name);
+	if (!(items = tree_folder_items(bn, f, p)))
+		goto out;
+	result = items[f->n] || folder_has_items(items, f->n)
+		     ? -EAGAIN
+		     : plain_name_if_free(bn, f, p, reserved, name);
 	if (result != -EAGAIN)
 		goto out;
 	result = -ENOMEM;
 	for (size_t i = 0; i < f->n; i++) {
 		const struct pin_node *pn = &bn->pins[f->pins[i]];
 
-		slots[i] = (struct name_slot){pinrec_title(pn->rec), pinrec_id(pn->rec), 5,
-					      tree_pin_name(pn), NULL};
+		slots[i] = (struct name_slot){pinrec_title(pn->rec), pinrec_id(pn->rec),
+					      tree_name_reserve(pn->rec), tree_pin_name(pn), NULL};
 	}
-	slots[f->n] = (struct name_slot){pinrec_title(p), pinrec_id(p), 5, NULL, NULL};
-	result = names_assign(slots, f->n + 1, reserved);
+	slots[f->n] =
+	    (struct name_slot){pinrec_title(p), pinrec_id(p), tree_name_reserve(p), NULL, NULL};
+	result = names_assign_items(slots, f->n + 1, reserved, items);
 	for (size_t i = 0; !result && i < f->n; i++)
 		if (strcmp(slots[i].name, slots[i].keep) != 0)
 			result = -EAGAIN;
@@ -168,6 +196,7 @@ out:
 	for (size_t i = 0; reserved && reserved[i]; i++)
 		free((char *)reserved[i]);
 	free(reserved);
+	free(items);
 	free(slots);
 	return result;
 }

@@ -13,6 +13,7 @@
  *   tree_query.c    tree_stat and the listings of folders
  *   tree_text.c     generated files' text, image URLs, extended attributes
  *   tree_paths.c    paths from ids, tree_pins_version
+ *   tree_parts.c    the files beside a pin's main one: a video's cover, a carousel's items
  *   tree_inplace.c  a pin inserted, replaced or removed where it is
  *   tree_edit.c     local changes (tree_apply_*), ghosts
  *
@@ -43,9 +44,10 @@
 #include <sys/types.h>
 #include <time.h>
 
-/* The image extensions a pin's file can have: names_ext_for_url's, and those a file copied in
- * kept (tree_ext_for). Index 0: the pin has no image. Constant. */
-#define TREE_EXTS 17
+/* The extensions a pin's files can have (images' and videos'): names_ext_for_url's, and those
+ * a file copied in kept (tree_ext_for). Index 0: the pin has no file but its sidecar.
+ * Constant. */
+#define TREE_EXTS 23
 extern const char *const tree_exts[TREE_EXTS];
 
 /* ---- the nodes ----
@@ -180,6 +182,7 @@ struct where {
 	struct folder *f; /* the folder holding the node, for pins */
 	int32_t sec;	  /* section index, or -1 */
 	struct pin_node *pn;
+	unsigned part; /* NODE_PIN_PART: which file beside the pin's main one, from 1 */
 };
 
 /* ---- the state ---- */
@@ -232,6 +235,15 @@ bool tree_same_str(const char *a, const char *b);
 uint8_t tree_ext_index(const char *ext);
 uint8_t tree_ext_for(const char *id, const char *url);
 uint8_t tree_ext_of(const struct pinrec *r);
+size_t tree_name_reserve(const struct pinrec *r);
+
+/* tree_parts.c */
+unsigned tree_part_count(const struct pin_node *pn);
+int tree_part_url(const struct pin_node *pn, unsigned part, char *buf, size_t len);
+bool tree_part_file(const struct pin_node *pn, unsigned part, char *buf, size_t len);
+int64_t tree_part_size(const struct pin_node *pn, unsigned part);
+unsigned tree_find_part(struct pin_node *(*find)(const void *ctx, const char *base, size_t len),
+			const void *ctx, const char *name, struct pin_node **out);
 
 /* tree_listing.c */
 int tree_source_list(const char *path, bool paged, tree_item_fn item, void *ctx);

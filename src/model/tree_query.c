@@ -63,6 +63,7 @@ static time_t node_mtime(const struct where *w)
 		return w->pn->changed_at ? tree.epoch + (time_t)w->pn->changed_at
 					 : pinrec_created(w->pn->rec);
 	case NODE_PIN_IMAGE:
+	case NODE_PIN_PART:
 		return pinrec_created(w->pn->rec);
 	default: /* the root, me.json (fetched again at each open), the others' folders */
 		return time(NULL);
@@ -113,7 +114,9 @@ int tree_fill_info(const struct where *w, struct node_info *out)
 	}
 	case NODE_PIN_IMAGE:
 	case NODE_PIN_JSON:
-		out->size = w->type == NODE_PIN_IMAGE ? w->pn->size : json_len(w->bn, w->pn);
+	case NODE_PIN_PART:
+		out->size = w->type == NODE_PIN_JSON ? json_len(w->bn, w->pn)
+						     : tree_part_size(w->pn, w->part);
 		if (out->size < -1)
 			return (int)out->size;
 		copy_id(out->board_id, w->bn->b->id);
@@ -134,8 +137,8 @@ int tree_stat(const char *path, bool want_size, struct node_info *out)
 	pthread_mutex_lock(&tree.lock);
 	for (;;) {
 		result = tree_resolve(path, &w);
-		if (result || !want_size || w.type != NODE_PIN_IMAGE || w.pn->size >= 0 ||
-		    w.f->sizes_tried)
+		if (result || !want_size || (w.type != NODE_PIN_IMAGE && w.type != NODE_PIN_PART) ||
+		    tree_part_size(w.pn, w.part) >= 0 || w.f->sizes_tried)
 			break;
 		tree_learn_sizes(&w);
 	}
@@ -169,9 +172,23 @@ static int emit(struct lister *l, const char *name, mode_t kind, const struct wh
 	return l->fill_info(l->ctx, name, kind, &info);
 }
 
-/* Lists one folder of a board: .board.json and sections first, then each pin's image just
- * before its JSON. rm -r removes entries in this order, so it deletes a pin through its image
- * before it reaches the sidecar, which alone may not be removed. */
+/* The files beside w's pin's main one, after it (a video's cover, a carousel's items): rm -r
+ * meets them once the pin is gone with its main file, and removes them quietly (ghosts).
+ * Non-zero when the lister stopped. Lock held. */
+static int list_parts(struct where *w, struct lister *l, char *name, size_t len)
+{
+	unsigned n = pinrec_parts(w->pn->rec) ? tree_part_count(w->pn) : 0;
+
+	w->type = NODE_PIN_PART;
+	for (w->part = 1; w->part <= n; w->part++)
+		if (tree_part_file(w->pn, w->part, name, len) && emit(l, name, S_IFREG, w))
+			return 1;
+	return 0;
+}
+
+/* Lists one folder of a board: .board.json and sections first, then each pin's image and the
+ * files beside it just before its JSON. rm -r removes entries in this order, so it deletes a pin
+ * through its image before it reaches the sidecar, which alone may not be removed. */
 static int list_folder(struct board_node *bn, int32_t folder, struct lister *l)
 {
 	struct where w = {.bn = bn, .sec = folder};
@@ -196,11 +213,15 @@ static int list_folder(struct board_node *bn, int32_t folder, struct lister *l)
 			continue;
 		if (w.pn->ext) {
 			w.type = NODE_PIN_IMAGE;
+			w.part = 0;
 			tree_pin_file(w.pn, false, name, sizeof(name));
 			if (emit(l, name, S_IFREG, &w))
 				return 0;
 		}
+		if (list_parts(&w, l, name, sizeof(name)))
+			return 0;
 		w.type = NODE_PIN_JSON;
+		w.part = 0;
 		tree_pin_file(w.pn, true, name, sizeof(name));
 		if (emit(l, name, S_IFREG, &w))
 			return 0;

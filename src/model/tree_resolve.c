@@ -27,10 +27,24 @@ static struct pin_node *find_base(const struct board_node *bn, const struct fold
 	return NULL;
 }
 
-/* Finds the pin file called name in folder f: its sidecar ("<name>.json") or its image
- * ("<name><ext>"). Sets w's pin and type; false when there is none. */
+struct folder_of {
+	const struct board_node *bn;
+	const struct folder *f;
+};
+
+static struct pin_node *find_in(const void *ctx, const char *base, size_t len)
+{
+	const struct folder_of *fo = ctx;
+
+	return find_base(fo->bn, fo->f, base, len);
+}
+
+/* Finds the pin file called name in folder f: its sidecar ("<name>.json"), its main file
+ * ("<name><ext>") or one beside it (tree_parts.c). Sets w's pin and type; false when there is
+ * none. */
 static bool find_pin_file(struct where *w, struct folder *f, const char *name)
 {
+	struct folder_of fo = {w->bn, f};
 	size_t len = strlen(name);
 	const char *dot = strrchr(name, '.');
 	struct pin_node *pn;
@@ -41,6 +55,8 @@ static bool find_pin_file(struct where *w, struct folder *f, const char *name)
 	} else if (dot && (pn = find_base(w->bn, f, name, (size_t)(dot - name))) && pn->ext &&
 		   strcmp(tree_exts[pn->ext], dot) == 0) {
 		w->type = NODE_PIN_IMAGE;
+	} else if ((w->part = tree_find_part(find_in, &fo, name, &pn))) {
+		w->type = NODE_PIN_PART;
 	} else {
 		return false;
 	}

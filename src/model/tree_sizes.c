@@ -9,6 +9,8 @@
 #include "http.h"
 #include "log.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,8 @@ struct sweep {
 	unsigned gen;	       /* the listing swept; pins[] below index its pins */
 	struct folder *f;      /* valid while bn->gen == gen */
 	char **urls;
-	size_t *pins; /* pins[i]: the index in bn->pins of urls[i]'s pin */
+	size_t *pins;	 /* pins[i]: the index in bn->pins of urls[i]'s pin */
+	unsigned *parts; /* parts[i]: which of its files urls[i] is (0: the main one) */
 	int64_t *sizes;
 	size_t n;
 };
@@ -40,6 +43,7 @@ static void sweep_free(struct sweep *sw)
 		free(sw->urls[i]);
 	free(sw->urls);
 	free(sw->pins);
+	free(sw->parts);
 	free(sw->sizes);
 	free(sw);
 }
@@ -51,10 +55,11 @@ static void sweep_learnt(size_t i, int64_t size, void *ctx)
 
 	cache_size_put(sw->urls[i], size);
 	pthread_mutex_lock(&tree.lock);
-	if (sw->bn->gen == sw->gen && sw->bn->pins[sw->pins[i]].size < 0) {
+	if (sw->bn->gen == sw->gen) {
 		struct pin_node *pn = &sw->bn->pins[sw->pins[i]];
 
-		pn->size = size;
+		if (sw->parts[i] == 0 && pn->size < 0)
+			pn->size = size;
 		/* Only a stat waiting for this very size is woken: ls -l of a big folder would
 		 * otherwise wake at every one of its sizes. */
 		if (pn->waited) {
@@ -65,11 +70,24 @@ static void sweep_learnt(size_t i, int64_t size, void *ctx)
 	pthread_mutex_unlock(&tree.lock);
 }
 
-/* Whether the pin whose image is url is still in bn's listing. Lock held. */
+/* Whether parts (a pin's list of URLs, each ended by '\n') holds url. */
+static bool among_parts(const char *parts, const char *url)
+{
+	size_t n = strlen(url);
+
+	for (const char *p = parts; p && *p; p = strchr(p, '\n') + 1)
+		if (strncmp(p, url, n) == 0 && p[n] == '\n')
+			return true;
+	return false;
+}
+
+/* Whether the pin whose image (or a file beside it) is url is still in bn's listing. Lock
+ * held. */
 static bool image_listed(const struct board_node *bn, const char *url)
 {
 	for (size_t i = 0; !bn->gone && i < bn->npins; i++)
-		if (bn->pins[i].ext && strcmp(pinrec_image_url(bn->pins[i].rec), url) == 0)
+		if ((bn->pins[i].ext && strcmp(pinrec_image_url(bn->pins[i].rec), url) == 0) ||
+		    among_parts(pinrec_parts(bn->pins[i].rec), url))
 			return true;
 	return false;
 }
@@ -120,30 +138,61 @@ static void sweep_run(void *arg)
 	sweep_free(sw);
 }
 
-/* The sweep of w's folder, w's own image first. NULL when out of memory. Lock held. */
+/* The files of folder f a sweep may ask for: each pin's main file and those beside it. */
+static size_t files_of(const struct board_node *bn, const struct folder *f)
+{
+	size_t n = 1;
+
+	for (size_t k = 0; k < f->n; k++)
+		n += 1 + tree_part_count(&bn->pins[f->pins[k]]);
+	return n;
+}
+
+/* Adds pin i's files of unknown size to sw: part `only` alone unless it is UINT_MAX, and not
+ * part `skip` (UINT_MAX: none skipped). 0 or -ENOMEM. Lock held. */
+static int sweep_add(struct sweep *sw, size_t i, unsigned only, unsigned skip)
+{
+	const struct pin_node *pn = &sw->bn->pins[i];
+	unsigned n = tree_part_count(pn);
+	char url[4096];
+
+	for (unsigned part = 0; part <= n; part++) {
+		if ((only != UINT_MAX && part != only) || part == skip ||
+		    tree_part_size(pn, part) >= 0)
+			continue;
+		if (part ? tree_part_url(pn, part, url, sizeof(url)) != 0 : !pn->ext)
+			continue;
+		if (!(sw->urls[sw->n] = strdup(part ? url : pinrec_image_url(pn->rec))))
+			return -ENOMEM;
+		sw->pins[sw->n] = i;
+		sw->parts[sw->n++] = part;
+	}
+	return 0;
+}
+
+/* The sweep of w's folder, w's own file first. NULL when out of memory. Lock held. */
 static struct sweep *sweep_new(const struct where *w)
 {
 	struct board_node *bn = w->bn;
 	struct folder *f = w->f;
 	struct sweep *sw = calloc(1, sizeof(*sw));
-	size_t cap = f->n ? f->n : 1, first = (size_t)(w->pn - bn->pins);
+	size_t cap = files_of(bn, f), first = (size_t)(w->pn - bn->pins);
+	unsigned part = w->type == NODE_PIN_PART ? w->part : 0;
 
 	if (!sw || !(sw->urls = calloc(cap, sizeof(*sw->urls))) ||
 	    !(sw->pins = malloc(cap * sizeof(*sw->pins))) ||
+	    !(sw->parts = malloc(cap * sizeof(*sw->parts))) ||
 	    !(sw->sizes = malloc(cap * sizeof(*sw->sizes))))
 		goto fail;
-	*sw = (struct sweep){bn, bn->gen, f, sw->urls, sw->pins, sw->sizes, 0};
-	for (size_t k = 0; k <= f->n; k++) {
-		/* k == 0 is the asker's image; then the folder's others, in listing order. */
-		size_t i = k == 0 ? first : f->pins[k - 1];
-		const struct pin_node *pn = &bn->pins[i];
-
-		if ((k > 0 && i == first) || !pn->ext || pn->size >= 0)
-			continue;
-		if (!(sw->urls[sw->n] = strdup(pinrec_image_url(pn->rec))))
+	sw->bn = bn;
+	sw->gen = bn->gen;
+	sw->f = f;
+	/* The asker's file first; then the folder's others, in listing order. */
+	if (sweep_add(sw, first, part, UINT_MAX))
+		goto fail;
+	for (size_t k = 0; k < f->n; k++)
+		if (sweep_add(sw, f->pins[k], UINT_MAX, f->pins[k] == first ? part : UINT_MAX))
 			goto fail;
-		sw->pins[sw->n++] = i;
-	}
 	return sw;
 fail:
 	if (sw && sw->urls)
@@ -162,6 +211,7 @@ void tree_learn_sizes(struct where *w)
 	unsigned gen = bn->gen;
 	struct folder *f = w->f;
 	struct pin_node *pn = w->pn;
+	unsigned part = w->type == NODE_PIN_PART ? w->part : 0;
 	struct sweep *sw;
 
 	if (!f->sizing.busy && bn->old_sweeps) {
@@ -185,7 +235,7 @@ void tree_learn_sizes(struct where *w)
 			sweep_free(sw);
 		}
 	}
-	while (bn->gen == gen && f->sizing.busy && pn->size < 0) {
+	while (bn->gen == gen && f->sizing.busy && tree_part_size(pn, part) < 0) {
 		/* Not a flight's landing: this image's size, which the sweep tells as it comes
 		 * (sweep_learnt), or the sweep's end. From the network all the same. */
 		pn->waited = true;

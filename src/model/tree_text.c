@@ -132,10 +132,17 @@ int tree_image_url(const char *path, char **url)
 	*url = NULL;
 	pthread_mutex_lock(&tree.lock);
 	result = tree_resolve(path, &w);
-	if (!result && w.type != NODE_PIN_IMAGE)
+	if (!result && w.type != NODE_PIN_IMAGE && w.type != NODE_PIN_PART)
 		result = w.type == NODE_PIN_JSON ? -EINVAL : -EISDIR;
-	if (!result && !(*url = strdup(pinrec_image_url(w.pn->rec))))
+	if (!result && w.type == NODE_PIN_PART) {
+		char part[4096];
+
+		result = tree_part_url(w.pn, w.part, part, sizeof(part));
+		if (!result && !(*url = strdup(part)))
+			result = -ENOMEM;
+	} else if (!result && !(*url = strdup(pinrec_image_url(w.pn->rec)))) {
 		result = -ENOMEM;
+	}
 	pthread_mutex_unlock(&tree.lock);
 	return result;
 }
@@ -197,7 +204,8 @@ static int resolve_pin(const char *path, struct where *w)
 {
 	int result = tree_resolve(path, w);
 
-	if (!result && w->type != NODE_PIN_IMAGE && w->type != NODE_PIN_JSON)
+	if (!result && w->type != NODE_PIN_IMAGE && w->type != NODE_PIN_JSON &&
+	    w->type != NODE_PIN_PART)
 		result = -ENODATA;
 	return result;
 }

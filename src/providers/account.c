@@ -45,7 +45,9 @@ static int tree_attr(const char *path, bool want_size, struct node_info *info)
 {
 	int result = tree_stat(path, false, info);
 
-	if (!result && want_size && info->type == NODE_PIN_IMAGE && !attr_size_known(info))
+	if (!result && want_size &&
+	    ((info->type == NODE_PIN_IMAGE && !attr_size_known(info)) ||
+	     (info->type == NODE_PIN_PART && info->size < 0)))
 		result = tree_stat(path, true, info);
 	if (result == -ENOENT && tree_ghost(path, false)) {
 		/* The sidecar of a pin just deleted: found, so that rm can remove it quietly. */
@@ -72,7 +74,7 @@ static int account_stat(const char *path, bool want_size, struct stat *st, bool 
 		return result;
 	*size_unknown = attr_fill(&info, st);
 	/* A pin's image path is never a sidecar's: not worth a place in the table. */
-	if (S_ISREG(st->st_mode) && info.type != NODE_PIN_IMAGE)
+	if (S_ISREG(st->st_mode) && info.type != NODE_PIN_IMAGE && info.type != NODE_PIN_PART)
 		pagecache_size(path, st->st_size);
 	return 0;
 }
@@ -93,7 +95,7 @@ static int fill_described(void *ctx, const char *name, mode_t kind, const struct
 		return dir_fill_next(df, name, kind);
 	unknown = attr_fill(info, &st);
 	/* As getattr does: the size the kernel now holds decides how the text is served. */
-	if (S_ISREG(st.st_mode) && info->type != NODE_PIN_IMAGE)
+	if (S_ISREG(st.st_mode) && info->type != NODE_PIN_IMAGE && info->type != NODE_PIN_PART)
 		pagecache_size(path, st.st_size);
 	return dir_fill_attr(df, name, &st, VFS_FILL_PLUS | (unknown ? VFS_FILL_SIZE_UNKNOWN : 0));
 }
@@ -135,10 +137,30 @@ int account_in_pin_folder(const char *path)
 	return info.type == NODE_BOARD || info.type == NODE_SECTION ? 0 : -EPERM;
 }
 
+/* Whether path is a file beside a pin's main one (a video's cover, a carousel's item) that
+ * the calling command removes with its pin: it names the pin's main file too. rm *.jpg meets
+ * "X [2].jpg" before "X.jpg" (' ' sorts before '.'), and must not fail on it. */
+static bool removed_with_its_pin(const char *path)
+{
+	struct node_info info;
+	char main_path[PATH_MAX];
+	const char *base;
+
+	if (tree_stat(path, false, &info) != 0 || info.type != NODE_PIN_PART ||
+	    tree_pin_path(info.board_id, info.pin_id, main_path, sizeof(main_path)) != 0)
+		return false;
+	base = strrchr(main_path, '/');
+	return caller_names(base ? base + 1 : main_path);
+}
+
 static int account_unlink(const char *path)
 {
 	if (local_exists(path))
 		return local_unlink(path);
+	if (removed_with_its_pin(path)) {
+		log_info("rm %s: goes with its pin, which this command removes", path);
+		return 0;
+	}
 	return edit_unlink(path);
 }
 

@@ -165,11 +165,12 @@ static int open_image(const char *path, const struct node_info *pin, struct vfs_
 	int result;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-		log_warn("%s: Pinterest cannot replace a pin's image", path);
+		log_warn("%s: Pinterest cannot replace a pin's %s", path,
+			 pin->type == NODE_PIN_PART ? "cover or item" : "image");
 		return -EPERM;
 	}
 	/* The bytes this mount uploaded, where it keeps them: the file reads as written. */
-	h->fd = pinstore_open(pin->pin_id);
+	h->fd = pin->type == NODE_PIN_IMAGE ? pinstore_open(pin->pin_id) : -ENOENT;
 	if (h->fd >= 0) {
 		fi->keep_cache = 1;
 		return 0;
@@ -244,14 +245,16 @@ int account_open(const char *path, struct vfs_file_info *fi, struct handle **out
 	result = tree_stat_text(path, &info, &text, &len);
 	if (result)
 		return result;
-	h = handle_new(info.type == NODE_PIN_IMAGE ? H_IMAGE : H_TEXT);
+	bool image = info.type == NODE_PIN_IMAGE || info.type == NODE_PIN_PART;
+
+	h = handle_new(image ? H_IMAGE : H_TEXT);
 	if (!h) {
 		free(text);
 		return -ENOMEM;
 	}
 	h->text = text;
 	h->len = len;
-	if (info.type == NODE_PIN_IMAGE)
+	if (image)
 		result = open_image(path, &info, fi, h);
 	else
 		result = open_text(path, &info, fi, h);

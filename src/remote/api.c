@@ -4,6 +4,7 @@
 #include "jarena.h"
 #include "log.h"
 #include "oauth.h"
+#include "pinmedia.h"
 #include "strpack.h"
 
 #include <errno.h>
@@ -68,49 +69,19 @@ time_t api_parse_time(const char *s)
 	return t;
 }
 
-static const cJSON *image_of(const cJSON *images, const char *key)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(images, key);
-
-	return cJSON_IsObject(it) && str(it, "url") ? it : NULL;
-}
-
-/* The image to show: the preferred size when the pin has it, else "originals" (the uploaded
- * image: fixed-size keys like 400x300 can be wider, but are crops of it), else the widest. */
-static const cJSON *pick_image(const cJSON *images, const char *prefer, const char **key)
-{
-	const cJSON *best = prefer ? image_of(images, prefer) : NULL, *it;
-	long best_w = -1;
-
-	if (!best)
-		best = image_of(images, "originals");
-	if (!best) {
-		cJSON_ArrayForEach(it, images)
-		{
-			/* This member itself: a repeated key may hide one without a URL. */
-			if (cJSON_IsObject(it) && str(it, "url") && num(it, "width") > best_w) {
-				best = it;
-				best_w = num(it, "width");
-			}
-		}
-	}
-	*key = best ? best->string : NULL;
-	return best;
-}
-
 struct pin *pin_from_json(const cJSON *j, const char *prefer)
 {
 	const cJSON *media = cJSON_GetObjectItemCaseSensitive(j, "media");
-	const cJSON *images = cJSON_GetObjectItemCaseSensitive(media, "images");
-	const char *size_key = NULL;
-	const cJSON *img = cJSON_IsObject(images) ? pick_image(images, prefer, &size_key) : NULL;
+	struct pinmedia m;
 	struct pin *p;
 
-	if (!str(j, "id"))
+	if (!str(j, "id") || pinmedia_read(media, prefer, &m))
 		return NULL;
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p) {
+		pinmedia_release(&m);
 		return NULL;
+	}
 	const char *in[] = {
 	    str(j, "id"),
 	    str(j, "board_id"),
@@ -123,17 +94,24 @@ struct pin *pin_from_json(const cJSON *j, const char *prefer)
 	    str(j, "creative_type"),
 	    str(media, "media_type"),
 	    str(j, "created_at"),
-	    img ? str(img, "url") : NULL,
-	    size_key,
+	    m.main_url,
+	    m.size_key,
+	    m.cover_url,
+	    m.parts,
+	    m.extra,
 	};
 	char **out[] = {
 	    &p->id,	    &p->board_id,  &p->section_id,     &p->title,	  &p->description,
 	    &p->link,	    &p->alt_text,  &p->dominant_color, &p->creative_type, &p->media_type,
-	    &p->created_at, &p->image_url, &p->size_key,
+	    &p->created_at, &p->image_url, &p->size_key,       &p->cover_url,	  &p->parts,
+	    &p->media_info,
 	};
 	char *tmp[sizeof(in) / sizeof(in[0])];
 
 	p->block_ = strpack(in, tmp, sizeof(in) / sizeof(in[0]));
+	p->width = m.width;
+	p->height = m.height;
+	pinmedia_release(&m);
 	if (!p->block_) {
 		free(p);
 		return NULL;
@@ -141,8 +119,6 @@ struct pin *pin_from_json(const cJSON *j, const char *prefer)
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
 		*out[i] = tmp[i];
 	p->created = api_parse_time(p->created_at);
-	p->width = img ? (int)num(img, "width") : 0;
-	p->height = img ? (int)num(img, "height") : 0;
 	return p;
 }
 
@@ -172,6 +148,9 @@ enum pr_str {
 	PR_CREATIVE_TYPE, /* these three when not in their table */
 	PR_MEDIA_TYPE,
 	PR_SIZE_KEY,
+	PR_COVER_URL, /* these three for a video's or a carousel's pin only */
+	PR_PARTS,
+	PR_MEDIA_INFO,
 	PR_NSTR
 };
 
@@ -228,6 +207,9 @@ struct pinrec *pinrec_pack(const struct pin *p, const char *board_id)
 	    [PR_DOMINANT_COLOR] = p->dominant_color,
 	    [PR_BOARD_ID] = p->board_id,
 	    [PR_CREATED_AT] = p->created_at,
+	    [PR_COVER_URL] = p->cover_url,
+	    [PR_PARTS] = p->parts,
+	    [PR_MEDIA_INFO] = p->media_info,
 	};
 	uint8_t code[3], flags = 0;
 	char made[32];
@@ -299,6 +281,20 @@ const char *pinrec_image_url(const struct pinrec *r)
 	return strunpack_one(r->s, r->has, PR_IMAGE_URL);
 }
 
+const char *pinrec_parts(const struct pinrec *r)
+{
+	return strunpack_one(r->s, r->has, PR_PARTS);
+}
+
+unsigned pinrec_items(const struct pinrec *r)
+{
+	const char *parts = pinrec_parts(r);
+
+	if (!parts || r->code[1] == 1 + 1 /* "video" in coded[1] */)
+		return 0;
+	return pinmedia_count(parts);
+}
+
 time_t pinrec_created(const struct pinrec *r)
 {
 	return (time_t)r->created;
@@ -320,6 +316,9 @@ void pinrec_view(const struct pinrec *r, const char *board_id, struct pin_view *
 	p->link = (char *)s[PR_LINK];
 	p->alt_text = (char *)s[PR_ALT_TEXT];
 	p->dominant_color = (char *)s[PR_DOMINANT_COLOR];
+	p->cover_url = (char *)s[PR_COVER_URL];
+	p->parts = (char *)s[PR_PARTS];
+	p->media_info = (char *)s[PR_MEDIA_INFO];
 	p->board_id = (char *)(r->flags & PR_SAME_BOARD ? board_id : s[PR_BOARD_ID]);
 	if (r->flags & PR_MADE_CREATED) {
 		print_time(r->created, v->created_at, sizeof(v->created_at));

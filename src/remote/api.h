@@ -20,8 +20,15 @@ struct pin {
 	char *id, *board_id, *section_id; /* section_id is NULL outside sections */
 	char *title, *description, *link, *alt_text;
 	char *dominant_color, *creative_type, *media_type, *created_at;
-	char *image_url; /* of the chosen image size, or NULL for a pin without images */
-	char *size_key;	 /* which size image_url is ("originals", "1200x", ...) */
+	/* The URL of the pin's main file (pinmedia.h): its image of the chosen size, its video
+	 * for a video pin that has one, a carousel's first item; NULL: a pin without any. */
+	char *image_url;
+	char *size_key;	 /* which size the image shown is ("originals", "1200x", ...) */
+	char *cover_url; /* where image_url is a video: its cover image, else NULL */
+	/* The URLs of the files shown beside the main one, each ended by '\n' (a video's cover,
+	 * a carousel's other items), and the facts of a video's or a carousel's media as
+	 * compact JSON (pinmedia.h); NULL for an image pin. */
+	char *parts, *media_info;
 	time_t created;
 	int width, height;
 	char *block_; /* the strpack block holding every string above */
@@ -66,6 +73,10 @@ const char *pinrec_id(const struct pinrec *r);
 const char *pinrec_title(const struct pinrec *r);
 const char *pinrec_section_id(const struct pinrec *r);
 const char *pinrec_image_url(const struct pinrec *r);
+const char *pinrec_parts(const struct pinrec *r); /* NULL: no file beside the main one */
+/* How many of the files beside the main one are items, named "<name> [2]"...: all of them but
+ * for a video pin, whose one is its cover, named as the video is. */
+unsigned pinrec_items(const struct pinrec *r);
 time_t pinrec_created(const struct pinrec *r);
 
 /* A struct pin read from a record: its strings point into the record, into static tables and

@@ -70,7 +70,65 @@ def age_key(o):
 def image_ext(url):
     tail = url.rsplit("/", 1)[-1].split("?")[0]
     ext = tail.rsplit(".", 1)[-1].lower() if "." in tail else ""
-    return "." + ext if ext in ("png", "gif", "webp") else ".jpg"
+    return "." + ext if ext in ("png", "gif", "webp", "mp4", "mov") else ".jpg"
+
+
+def pin_files(pin, prefer=None):
+    """The URLs of the files a pin shows, its main one first, and whether the others are a
+    carousel's items ("X [2].jpg") rather than a video's cover ("X.jpg" beside "X.mp4")."""
+    media = pin.get("media") or {}
+    kind = media.get("media_type")
+    if kind == "video":
+        img = best_image(pin, prefer)
+        cover = img["url"] if img else media.get("cover_image_url")
+        video = media.get("video_url")
+        return ([video] if video else []) + ([cover] if cover else []), False
+    if kind and kind.startswith("multiple_"):
+        urls = []
+        for item in media.get("items") or []:
+            if item.get("item_type") == "video":
+                url = item.get("video_url") or item.get("cover_image_url")
+            else:
+                img = best_image({"media": item}, prefer)
+                url = img["url"] if img else None
+            if url:
+                urls.append(url)
+        return urls, True
+    img = best_image(pin, prefer)
+    return ([img["url"]] if img else []), False
+
+
+def item_count(pin):
+    urls, items = pin_files(pin)
+    return len(urls) - 1 if items and urls else 0
+
+
+def settle_items(group, names, reserve_of):
+    """A carousel's items take "<name> [k]" too: where another pin holds one, the younger of
+    the two takes the suffixed name (names.c's settle_items)."""
+    order = {p["id"]: i for i, p in enumerate(group)}
+    for _ in range(len(group) + 1):
+        holder = {n: pid for pid, n in names.items()}
+        loser = None
+        for p in group:
+            for k in range(2, item_count(p) + 2):
+                other = holder.get(f"{names[p['id']]} [{k}]")
+                if other and other != p["id"]:
+                    loser = p if order[other] < order[p["id"]] else next(
+                        q for q in group if q["id"] == other)
+                    break
+            if loser:
+                break
+        if not loser:
+            return names
+        taken = set(names.values())
+        base = sanitize(loser.get("title"), loser["id"], reserve_of(loser) + len(loser["id"]) + 3)
+        name = f"{base} {{{loser['id']}}}"
+        if name in taken:
+            base = sanitize(name, loser["id"], reserve_of(loser) + len(loser["id"]) + 3)
+            name = f"{base} {{{loser['id']}}}"
+        names[loser["id"]] = name
+    return names
 
 
 def best_image(pin, prefer=None):
@@ -104,11 +162,14 @@ def expected_tree(state, prefer=None):
             folders.setdefault(sid if sid in sec_ids else None, []).append(p)
         for sid, group in folders.items():
             names = assign(group, "title", 5, reserved if sid is None else ())
+            names = settle_items(group, names, lambda p: 5)
             where = top if sid is None else top + "/" + sec_names[sid]
             for p in group:
-                img = best_image(p, prefer)
-                if img:
-                    tree[f"{where}/{names[p['id']]}{image_ext(img['url'])}"] = ("image", p)
+                urls, items = pin_files(p, prefer)
+                for i, url in enumerate(urls):
+                    suffix = f" [{i + 1}]" if i and items else ""
+                    tree[f"{where}/{names[p['id']]}{suffix}{image_ext(url)}"] = (
+                        "image" if i == 0 else "part", p)
                 tree[f"{where}/{names[p['id']]}.json"] = ("json", p)
     return tree
 

@@ -184,6 +184,49 @@ static cJSON *pin_json(const char *id, const char *board, const char *section, c
 	return p;
 }
 
+/* A carousel (kinds: one letter an item, 'i' an image, 'v' a video) or, for kinds "V", a
+ * video pin: pin_json's pin with that media instead. */
+static cJSON *media_pin_json(const char *id, const char *board, const char *title,
+			     const char *created_at, const char *kinds)
+{
+	cJSON *p = pin_json(id, board, NULL, title, created_at, NULL), *media, *items, *it;
+	char url[160];
+
+	media = cJSON_GetObjectItemCaseSensitive(p, "media");
+	if (strcmp(kinds, "V") == 0) {
+		cJSON_ReplaceItemInObject(media, "media_type", cJSON_CreateString("video"));
+		snprintf(url, sizeof(url), "https://v.pinimg.example/720p/%s.mp4", id);
+		cJSON_AddStringToObject(media, "video_url", url);
+		snprintf(url, sizeof(url), "https://i.pinimg.example/cover/%s.jpg", id);
+		cJSON_AddStringToObject(media, "cover_image_url", url);
+		cJSON_AddNumberToObject(media, "duration", 4000);
+		return p;
+	}
+	cJSON_ReplaceItemInObject(media, "media_type", cJSON_CreateString("multiple_mixed"));
+	items = cJSON_AddArrayToObject(media, "items");
+	for (size_t i = 0; kinds[i]; i++) {
+		it = cJSON_CreateObject();
+		cJSON_AddItemToArray(items, it);
+		if (kinds[i] == 'v') {
+			cJSON_AddStringToObject(it, "item_type", "video");
+			snprintf(url, sizeof(url), "https://v.pinimg.example/720p/%s-%zu.mp4", id,
+				 i);
+			cJSON_AddStringToObject(it, "video_url", url);
+			continue;
+		}
+		cJSON_AddStringToObject(it, "item_type", "image");
+		cJSON_AddStringToObject(it, "title", "an item");
+		snprintf(url, sizeof(url), "https://i.pinimg.example/originals/%s-%zu.png", id, i);
+		cJSON *img =
+		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(it, "images"), "originals");
+
+		cJSON_AddStringToObject(img, "url", url);
+		cJSON_AddNumberToObject(img, "width", 640);
+		cJSON_AddNumberToObject(img, "height", 480);
+	}
+	return p;
+}
+
 static const char *id_of(const cJSON *j)
 {
 	return cJSON_GetObjectItemCaseSensitive(j, "id")->valuestring;
@@ -337,6 +380,13 @@ static void make_account(void)
 		cJSON_AddItemToArray(list_of("pins", pins[i].board),
 				     pin_json(pins[i].id, pins[i].board, pins[i].section,
 					      pins[i].title, pins[i].created_at, pins[i].ext));
+	/* Every kind: a video, a carousel, and a younger pin titled like the carousel's item. */
+	cJSON_AddItemToArray(list_of("pins", "b2"),
+			     media_pin_json("2003", "b2", "Surf", "2022-04-01T10:00:00", "V"));
+	cJSON_AddItemToArray(list_of("pins", "b2"),
+			     media_pin_json("2004", "b2", "Trip", "2022-05-01T10:00:00", "ivi"));
+	cJSON_AddItemToArray(list_of("pins", "b2"), pin_json("2005", "b2", NULL, "Trip [2]",
+							     "2022-06-01T10:00:00", ".jpg"));
 }
 
 /* ---- the tree, through its public calls ---- */
@@ -377,7 +427,7 @@ static int take_name(void *ctx, const char *name, mode_t kind)
 static const char *type_name(enum node_type t)
 {
 	static const char *const names[] = {"root",	  "me.json", "boards",	 "board", "section",
-					    "board.json", "image",   "pin.json", "other"};
+					    "board.json", "image",   "pin.json", "part",  "other"};
 
 	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
@@ -558,6 +608,21 @@ static void upload_pancakes(void)
 	CHECK(is_pin("boards/Recipes/Pancakes.jpg", NODE_PIN_IMAGE, "1010"));
 	CHECK(pin_path_is("b1", "1010", "boards/Recipes/Pancakes.jpg"));
 	CHECK(tree_has_pin("b1", "1010"));
+}
+
+/* A carousel saved where an older pin holds the name of its second item: the carousel takes
+ * the suffix, its items with it; nothing else moves. */
+static void upload_carousel_under_an_items_name(void)
+{
+	set_answer(media_pin_json("2010", "b2", "Shell [2]", "2023-03-01T10:00:00", "i"));
+	CHECK(tree_apply_pin(NULL, answer, ".png") == 0);
+	server_put_pin(answer);
+	set_answer(media_pin_json("2011", "b2", "Shell", "2023-03-02T10:00:00", "iv"));
+	CHECK(tree_apply_pin(NULL, answer, ".png") == 0);
+	CHECK(is_pin("boards/Travel/Shell [2].png", NODE_PIN_IMAGE, "2010"));
+	CHECK(is_pin("boards/Travel/Shell {2011}.png", NODE_PIN_IMAGE, "2011"));
+	CHECK(is_pin("boards/Travel/Shell {2011} [2].mp4", NODE_PIN_PART, "2011"));
+	CHECK(gone("boards/Travel/Shell.png"));
 }
 
 /* A pin whose title is taken in its folder gets the suffix; the older ones keep theirs. */
@@ -845,6 +910,8 @@ static void remove_board(void)
 static const struct change changes[] = {
     {"upload", upload_pancakes, server_takes_answer, false, NULL, false},
     {"upload under a taken title", upload_third_dup, server_takes_answer, false, NULL, false},
+    {"carousel saved where a pin holds its item's name", upload_carousel_under_an_items_name,
+     server_takes_answer, false, NULL, false},
     {"upload of an older pin under a taken title", upload_older_dup, server_takes_answer, false,
      fresh_older_dup, false},
     {"upload keeping its file's extension", upload_other_ext, server_takes_answer, false, NULL,
@@ -956,6 +1023,20 @@ int main(void)
 	CHECK(gone("boards/Recipes/Note.jpg"));
 	CHECK(strstr(listing, "boards/Diary: 0\n  .board.json - board.json board=b3") != NULL);
 	CHECK(strstr(listing, "Me.jpg - image board=b3 section= pin=3001 size=-1 secret\n"));
+	/* Every kind: a video and its cover; a carousel's items; the younger pin titled like one
+	 * of them takes the suffix. */
+	CHECK(is_pin("boards/Travel/Surf.mp4", NODE_PIN_IMAGE, "2003"));
+	CHECK(is_pin("boards/Travel/Surf.jpg", NODE_PIN_PART, "2003"));
+	CHECK(is_pin("boards/Travel/Trip.png", NODE_PIN_IMAGE, "2004"));
+	CHECK(is_pin("boards/Travel/Trip [2].mp4", NODE_PIN_PART, "2004"));
+	CHECK(is_pin("boards/Travel/Trip [3].png", NODE_PIN_PART, "2004"));
+	CHECK(gone("boards/Travel/Trip [4].png") && gone("boards/Travel/Trip [2].png"));
+	CHECK(gone("boards/Travel/Trip [02].mp4") && gone("boards/Travel/Surf.png"));
+	CHECK(is_pin("boards/Travel/Trip [2] {2005}.jpg", NODE_PIN_IMAGE, "2005"));
+	CHECK(strstr(listing, "  Trip.png - image board=b2 section= pin=2004 size=-1\n"
+			      "  Trip [2].mp4 - part board=b2 section= pin=2004 size=-1\n"
+			      "  Trip [3].png - part board=b2 section= pin=2004 size=-1\n"
+			      "  Trip.json - pin.json") != NULL);
 	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++)
 		listing = compare(&changes[i], listing);
 
