@@ -4,99 +4,29 @@ Run from the repository root: /usr/bin/python3 -m pytest tests/test_fake_server.
 """
 
 import base64
-import contextlib
 import datetime
 import hashlib
 import http.client
 import io
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from PIL import Image
 
-FAKE_DIR = Path(__file__).resolve().parent / "fake_pinterest"
-SERVER = FAKE_DIR / "server.py"
-TOKEN = "test-token"
+from fake_client import (FAKE_DIR, TOKEN, Fake, check_images, check_video, error_of, fake_media, first_board,
+                         image_pin, media_status, mp4_like, multipart, path_of, png_bytes, refuses_arguments,
+                         register_media, upload, upload_body, upload_fields, video_pin_body)
+
 CLIENT = ("fake-client", "fake-secret")
 PNG_DECODE = {"image/png": "PNG", "image/jpeg": "JPEG"}
 
 
-# ----- plumbing -------------------------------------------------------------------------------
-class Fake:
-    """A running server and a tiny HTTP client for it."""
-
-    def __init__(self, *args, env=None):
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SERVER), "--port", "0", "--token", TOKEN, *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        line = self.proc.stdout.readline().strip()
-        assert line.startswith("http://127.0.0.1:") and line.endswith("/v5"), line
-        self.api = line
-        self.host, self.port = urlsplit(line).hostname, urlsplit(line).port
-        self.base = line[:-3]
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait(5)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-
-    def call(self, method, path, body=None, headers=None, token=TOKEN, timeout=10):
-        """(status, headers, body bytes); `path` is absolute ("/v5/boards") and JSON-able
-        bodies are sent as JSON."""
-        headers = dict(headers or {})
-        if token is not None and path.startswith("/v5/"):
-            headers.setdefault("Authorization", f"Bearer {token}")
-        if body is not None and not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-            headers.setdefault("Content-Type", "application/json")
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-        finally:
-            conn.close()
-
-    def json(self, method, path, body=None, expect=200, **kw):
-        status, _, data = self.call(method, path, body, **kw)
-        assert status == expect, (method, path, status, data[:500])
-        return json.loads(data) if data else None
-
-    def all_items(self, path, page_size=250):
-        """Every item of a paged listing, following bookmarks."""
-        items, bookmark = [], None
-        sep = "&" if "?" in path else "?"
-        while True:
-            query = {"page_size": page_size, **({"bookmark": bookmark} if bookmark else {})}
-            page = self.json("GET", f"{path}{sep}{urlencode(query)}")
-            items += page["items"]
-            bookmark = page["bookmark"]
-            if bookmark is None:
-                return items
-
-    def state(self, images=False):
-        return self.json("GET", "/_fake/state" + ("?images=1" if images else ""))
-
-    def violations(self):
-        return self.json("GET", "/_fake/violations")["violations"]
-
-    @contextlib.contextmanager
-    def deliberate_violations(self):
-        """For requests that break the spec on purpose: everything before them must be clean,
-        and what they cause is cleared afterwards."""
-        assert self.violations() == []
-        yield
-        self.json("POST", "/_fake/violations/reset")
-
-
+# ----- servers ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def fake():
     server = Fake("--seed", "boards=4,pins=100,sections=3")
@@ -110,34 +40,6 @@ def limited():
     server = Fake("--seed", "sample", "--rate-limit", "5", env=dict(os.environ, PINFS_OPENAPI="/nonexistent"))
     yield server
     server.stop()
-
-
-def error_of(status_body, status, code):
-    got_status, _, data = status_body
-    assert got_status == status, (got_status, data[:300])
-    body = json.loads(data)
-    assert body["code"] == code and isinstance(body["message"], str), body
-    return body
-
-
-def png_bytes(size=(64, 48), color=(200, 40, 90)):
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "PNG")
-    return out.getvalue()
-
-
-def upload_body(board_id, data, content_type="image/png", **fields):
-    return {"board_id": board_id, **fields, "media_source": {
-        "source_type": "image_base64", "content_type": content_type,
-        "data": base64.b64encode(data).decode()}}
-
-
-def first_board(fake):
-    return fake.json("GET", "/v5/boards?page_size=1")["items"][0]
-
-
-def path_of(url):
-    return urlsplit(url).path
 
 
 # ----- auth and basics ------------------------------------------------------------------------
@@ -179,7 +81,10 @@ def test_ids_and_timestamps(fake):
     for pin in pins:
         assert pin["id"].isdigit() and int(pin["id"]) > 2 ** 53
         time.strptime(pin["created_at"], "%Y-%m-%dT%H:%M:%S")
-        assert set(pin["media"]["images"]) == {"150x150", "400x300", "600x", "1200x", "originals"}
+        if pin["media"]["media_type"] in ("image", "video"):
+            assert set(pin["media"]["images"]) == {"150x150", "400x300", "600x", "1200x", "originals"}
+        else:
+            assert pin["media"]["items"] and "images" not in pin["media"]
     created = [p["created_at"] for p in pins]
     assert created == sorted(created, reverse=True), "pins come newest first"
 
@@ -343,7 +248,7 @@ def test_bad_uploads(fake):
 
 def test_save_pin_copies(fake):
     boards = fake.json("GET", "/v5/boards")["items"]
-    source = fake.json("GET", f"/v5/boards/{boards[0]['id']}/pins?page_size=1")["items"][0]
+    source = image_pin(fake.json("GET", f"/v5/boards/{boards[0]['id']}/pins")["items"])
     copy = fake.json("POST", f"/v5/pins/{source['id']}/save", {"board_id": boards[2]["id"]}, expect=201)
     assert copy["id"] != source["id"] and copy["parent_pin_id"] == source["id"]
     assert copy["board_id"] == boards[2]["id"] and copy["title"] == source["title"]
@@ -362,7 +267,7 @@ def test_save_pin_copies(fake):
 
 # ----- images -----------------------------------------------------------------------------------
 def test_images_get_head_range(fake):
-    pin = fake.json("GET", "/v5/pins?page_size=1")["items"][0]
+    pin = image_pin(fake.json("GET", "/v5/pins")["items"])
     info = pin["media"]["images"]["originals"]
     url = path_of(info["url"])
     status, headers, data = fake.call("GET", url, token=None)
@@ -388,62 +293,6 @@ def test_images_get_head_range(fake):
 
 
 # ----- video media uploads ----------------------------------------------------------------------
-def mp4_like(size, brand=b"isom"):
-    """An ftyp box and an mdat of `size` bytes in all: what the fake checks a video by."""
-    head = b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x02\x00isommp42"
-    body = hashlib.sha256(brand).digest() * ((size - len(head) - 8) // 32 + 1)
-    return head + (size - len(head)).to_bytes(4, "big") + b"mdat" + body[:size - len(head) - 8]
-
-
-def multipart(fields, data, boundary="pinfsFakeBoundary7MA4YWxkTrZu0gW", file_at=None):
-    """A multipart/form-data body: the fields, then the `file` part (or at index `file_at`)."""
-    parts = [(k, v.encode(), None) for k, v in fields.items()]
-    parts.insert(len(parts) if file_at is None else file_at, ("file", data, "clip.mp4"))
-    body = b""
-    for name, value, filename in parts:
-        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
-        extra = "\r\nContent-Type: video/mp4" if filename else ""
-        body += f"--{boundary}\r\nContent-Disposition: {disposition}{extra}\r\n\r\n".encode() + value + b"\r\n"
-    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
-def register_media(fake):
-    return fake.json("POST", "/v5/media", {"media_type": "video"}, expect=201)
-
-
-def upload_fields(media, **changes):
-    fields = {k: v for k, v in media["upload_parameters"].items() if k != "Content-Type"}
-    fields.update(changes)
-    return {k: v for k, v in fields.items() if v is not None}
-
-
-def upload(fake, media, data, fields=None, headers=None, **kw):
-    body, content_type = multipart(upload_fields(media) if fields is None else fields, data, **kw)
-    return fake.call("POST", path_of(media["upload_url"]), body,
-                     headers={"Content-Type": content_type, **(headers or {})}, timeout=60)
-
-
-def media_status(fake, media_id):
-    return fake.json("GET", f"/v5/media/{media_id}")["status"]
-
-
-def fake_media(fake, media_id):
-    return next(m for m in fake.json("GET", "/_fake/media")["media"] if m["media_id"] == media_id)
-
-
-def video_pin_body(board_id, media_id, **fields):
-    return {"board_id": board_id, **fields, "media_source": {"source_type": "video_id", "media_id": media_id}}
-
-
-def uploaded_media(fake, data):
-    """A media id whose upload has succeeded."""
-    media = register_media(fake)
-    assert upload(fake, media, data)[0] == 204
-    while media_status(fake, media["media_id"]) != "succeeded":
-        pass
-    return media["media_id"]
-
-
 def test_media_register_shape(fake):
     media = register_media(fake)
     assert media["media_id"].isdigit() and media["media_type"] == "video"
@@ -623,6 +472,211 @@ def test_media_faults(fake):
     assert made and fake.json("GET", f"/v5/pins/{made}")["media"]["media_type"] == "video"
     for pin_id in (picture["id"], made):
         assert fake.call("DELETE", f"/v5/pins/{pin_id}")[0] == 204
+
+
+# ----- every kind of pin ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sample():
+    server = Fake("--seed", "sample")
+    yield server
+    server.stop()
+
+
+def test_sample_has_every_kind(sample):
+    pins = sample.all_items("/v5/pins")
+    by_title = {p["title"]: p for p in pins}
+    kinds = [p["media"]["media_type"] for p in pins]
+    assert {k: kinds.count(k) for k in set(kinds)} == {"image": 14, "video": 3, "multiple_images": 3,
+                                                        "multiple_mixed": 1, "multiple_videos": 1}
+    boards = {b["id"]: b["name"] for b in sample.all_items("/v5/boards")}
+    for name in boards.values():   # every board has a video and a carousel of 3 pictures
+        mine = [p for p in pins if boards[p["board_id"]] == name]
+        assert any(p["media"]["media_type"] == "video" for p in mine)
+        assert any(p["media"]["media_type"] == "multiple_images" and len(p["media"]["items"]) == 3 for p in mine)
+    seen_videos, seen_images = set(), set()
+    for pin in pins:
+        media = pin["media"]
+        assert pin["creative_type"] == {"image": "REGULAR", "video": "VIDEO"}.get(media["media_type"], "CAROUSEL")
+        if media["media_type"] in ("image", "video"):
+            check_images(sample, media["images"], seen_images)
+        else:
+            assert "images" not in media and "video_url" not in media
+        if media["media_type"] == "video":
+            assert {"cover_image_url", "video_url", "duration", "width", "height"} <= set(media)
+            assert sample.call("GET", path_of(media["cover_image_url"]))[0] == 200
+            if media["video_url"] is not None:
+                check_video(sample, media["video_url"], seen_videos)
+        for item in media.get("items", []):
+            if item["item_type"] == "image":
+                assert set(item) == {"item_type", "title", "description", "link", "images"}
+                check_images(sample, item["images"], seen_images)
+            else:
+                assert set(item) == {"item_type", "cover_image_url", "video_url", "duration", "width", "height"}
+                assert item["duration"] > 0 and item["width"] > 0 and item["height"] > 0
+                check_video(sample, item["video_url"], seen_videos)
+                assert sample.call("HEAD", path_of(item["cover_image_url"]))[0] == 200
+    assert [p["title"] for p in pins if p["media"]["media_type"] == "video" and p["media"]["video_url"] is None] == \
+        ["Building the herb spiral"]
+    assert [i["item_type"] for i in by_title["Iceland ring road"]["media"]["items"]] == ["image", "video", "image"]
+    assert [i["item_type"] for i in by_title["Santorini boat day"]["media"]["items"]] == ["video", "video"]
+    # A carousel and a picture named as its second item would be, in one section.
+    carousel, picture = by_title["Macarons, three ways"], by_title["Macarons, three ways [2]"]
+    assert carousel["board_section_id"] == picture["board_section_id"] is not None
+    assert picture["media"]["media_type"] == "image"
+    assert carousel["media"]["items"][0]["title"] == "Pistachio"
+    assert sample.call("GET", f"/vid/{pins[0]['id']}-9.mp4")[0] == 404
+    assert sample.call("GET", f"/vid/{by_title['Lemon tart']['id']}.mp4")[0] == 404   # a picture has none
+    assert sample.violations() == []
+
+
+def test_sample_media_digests_and_determinism(sample):
+    state = sample.state(images=True)
+    for pin in state["pins"]:
+        media = pin["media"]
+        if media["media_type"] == "video" and media["video_url"]:
+            data = sample.call("GET", path_of(media["video_url"]))[2]
+            assert pin["_video"] == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for item, digests in zip(media.get("items", []), pin.get("_items", [])):
+            if item["item_type"] == "video":
+                data = sample.call("GET", path_of(item["video_url"]))[2]
+                assert digests["_video"]["sha256"] == hashlib.sha256(data).hexdigest()
+            else:
+                data = sample.call("GET", path_of(item["images"]["600x"]["url"]))[2]
+                assert digests["_image"]["600x"]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert ("_items" in pin) == ("items" in media) and ("_video" in pin) == (media["media_type"] == "video")
+    again = Fake("--seed", "sample")
+    try:
+        state_again = again.state(images=True)
+    finally:
+        again.stop()
+    strip = lambda s: [{k: v for k, v in p.items() if k != "media"} for p in s["pins"]]
+    assert strip(state_again) == strip(state), "the same ids, texts and bytes every run"
+
+
+def test_generated_media_share():
+    plain = Fake("--seed", "boards=3,pins=120,sections=2,media=0")
+    mixed = Fake("--seed", "boards=3,pins=120,sections=2")
+    lots = Fake("--seed", "boards=3,pins=120,sections=2,media=33")
+    try:
+        pins = {name: server.state()["pins"] for name, server in
+                (("plain", plain), ("mixed", mixed), ("lots", lots))}
+        kinds = {name: [p["media"]["media_type"] for p in found] for name, found in pins.items()}
+        assert set(kinds["plain"]) == {"image"}
+        # The default: 10% of the pins that carry no awkward seeded title (15 + 2 here).
+        assert len(kinds["mixed"]) - kinds["mixed"].count("image") == (120 - 17) // 10
+        assert len(kinds["lots"]) - kinds["lots"].count("image") == (120 - 17) * 33 // 100
+        assert set(kinds["lots"]) == {"image", "video", "multiple_images", "multiple_mixed", "multiple_videos"}
+        assert sum(k == "video" for k in kinds["lots"]) == ((120 - 17) * 33 // 100 + 1) // 2   # every other one
+        hidden = [p for p in pins["lots"] if p["media"]["media_type"] == "video" and p["media"]["video_url"] is None]
+        assert len(hidden) == sum(k == "video" for k in kinds["lots"]) // 7
+        # Only the kinds change: the same ids, boards, texts; pictures keep their URLs and sizes.
+        keep = ("id", "title", "board_id", "board_section_id", "description", "link", "created_at")
+        for found in pins.values():
+            assert [tuple(p[k] for k in keep) for p in found] == [tuple(p[k] for k in keep) for p in pins["plain"]]
+        for before, after in zip(pins["plain"], pins["mixed"]):
+            if after["media"]["media_type"] == "image":
+                assert json.dumps(after["media"]).replace(mixed.base, "") == \
+                    json.dumps(before["media"]).replace(plain.base, "")
+            else:
+                assert before["title"] not in ("Lemon tart", "Mood board", "Untitled", None, "")
+        assert lots.violations() == [] and mixed.violations() == []
+    finally:
+        for server in (plain, mixed, lots):
+            server.stop()
+    assert refuses_arguments("--seed", "boards=1,pins=1,sections=0,media=101")
+
+
+def test_admin_big_video_and_carousels(fake):
+    board_id = first_board(fake)["id"]
+    big = fake.json("POST", "/_fake/pins", {"board_id": board_id, "title": "Big clip", "media_type": "video",
+                                            "video_size": 50 << 20}, expect=201)
+    url = path_of(big["media"]["video_url"])
+    status, headers, _ = fake.call("HEAD", url)
+    assert status == 200 and int(headers["content-length"]) == 50 << 20
+    whole = fake.call("GET", url, timeout=60)[2]
+    assert len(whole) == 50 << 20 and whole[4:12] == b"ftypisom"
+    for start, end in ((0, 99), (1 << 20, (1 << 20) + 70000), (37_000_001, 37_004_200), ((50 << 20) - 10, (50 << 20) - 1)):
+        status, _, part = fake.call("GET", url, headers={"Range": f"bytes={start}-{end}"})
+        assert status == 206 and part == whole[start:end + 1]
+    assert whole[4096 * 5000:4096 * 5000 + 8] == (4096 * 5000).to_bytes(8, "big"), "filler blocks say where they are"
+    digests = fake.json("GET", f"/_fake/state?images=1&pin_id={big['id']}")["pins"][0]["_video"]
+    assert digests == {"size": 50 << 20, "sha256": hashlib.sha256(whole).hexdigest()}
+    hidden = fake.json("POST", "/_fake/pins", {"board_id": board_id, "media_type": "video", "video_url_hidden": True},
+                       expect=201)
+    assert hidden["media"]["video_url"] is None and fake.call("GET", f"/vid/{hidden['id']}.mp4")[0] == 200
+
+    seven = fake.json("POST", "/_fake/pins", {"board_id": board_id, "media_type": "multiple_images", "items": 7,
+                                              "item_titles": ["one", None, "three"]}, expect=201)
+    items = seven["media"]["items"]
+    assert len(items) == 7 and [i["title"] for i in items[:4]] == ["one", None, "three", None]
+    assert seven["creative_type"] == "CAROUSEL" and "images" not in seven["media"]
+    assert fake.call("GET", path_of(items[6]["images"]["150x150"]["url"]))[0] == 200
+    mixed = fake.json("POST", "/_fake/pins", {"board_id": board_id, "media_type": "multiple_mixed",
+                                              "items": ["video", "image"]}, expect=201)
+    assert [i["item_type"] for i in mixed["media"]["items"]] == ["video", "image"]
+    videos = fake.json("POST", "/_fake/pins", {"board_id": board_id, "media_type": "multiple_videos", "items": 2},
+                       expect=201)
+    assert fake.call("HEAD", path_of(videos["media"]["items"][1]["video_url"]))[0] == 200
+    for bad in ({"media_type": "gif"}, {"media_type": "multiple_images", "items": 0},
+                {"media_type": "multiple_images", "items": ["video"]}, {"media_type": "video", "video_size": -1}):
+        assert fake.call("POST", "/_fake/pins", {"board_id": board_id, **bad})[0] == 400
+    # A saved copy shows the same media.
+    copy = fake.json("POST", f"/v5/pins/{mixed['id']}/save", {"board_id": board_id}, expect=201)
+    assert [i["item_type"] for i in copy["media"]["items"]] == ["video", "image"]
+    assert fake.call("GET", path_of(copy["media"]["items"][0]["video_url"]))[2] == \
+        fake.call("GET", path_of(mixed["media"]["items"][0]["video_url"]))[2]
+    for pin in (big, hidden, seven, mixed, videos, copy):
+        assert fake.call("DELETE", f"/v5/pins/{pin['id']}")[0] == 204
+
+
+def test_video_faults_and_hostile_urls(fake):
+    pin = next(p for p in fake.all_items("/v5/pins") if p["media"]["media_type"] == "video" and p["media"]["video_url"])
+    url = path_of(pin["media"]["video_url"])
+    data = fake.call("GET", url)[2]
+    fake.json("POST", "/_fake/faults", {"route": "GET /vid", "action": "truncate", "bytes": 100})
+    with pytest.raises(http.client.IncompleteRead):
+        fake.call("GET", url)
+    fake.json("POST", "/_fake/faults", {"route": "GET /vid", "action": "status", "status": 503, "path": url})
+    assert fake.call("GET", url)[0] == 503
+    fake.json("POST", "/_fake/faults", {"route": "GET /vid", "action": "raw", "status": 200, "body_text": "not a video"})
+    assert fake.call("GET", url)[2] == b"not a video"
+    fake.json("POST", "/_fake/faults", {"route": "HEAD /vid", "action": "close"})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        fake.call("HEAD", url)
+    fake.json("POST", "/_fake/faults", {"route": "GET /vid", "action": "stall", "bytes": 10, "ms": 200})
+    started = time.monotonic()
+    assert fake.call("GET", url)[2] == data and time.monotonic() - started >= 0.2
+    changed = fake.json("POST", "/_fake/pin_media", {"pin_id": pin["id"], "video_url": "file:///etc/passwd"})
+    assert changed["media"]["video_url"] == "file:///etc/passwd"
+    assert changed["media"]["images"]["150x150"]["url"] == pin["media"]["images"]["150x150"]["url"]
+    log = [r for r in fake.json("GET", "/_fake/requests")["requests"] if r["route"] in ("GET /vid", "HEAD /vid")]
+    assert [r.get("fault") for r in log[-5:]] == ["truncate", "status", "raw", "close", "stall"]
+
+
+def test_checker_knows_every_media_shape():
+    sys.path.insert(0, str(FAKE_DIR))
+    try:
+        import openapi_check
+    finally:
+        sys.path.remove(str(FAKE_DIR))
+    spec = openapi_check.find_spec()
+    if spec is None:
+        pytest.skip("the OpenAPI description is not available")
+    checker = openapi_check.SpecChecker.load(spec)
+
+    def problems(media):
+        return checker.check_response("GET", "/pins/{pin_id}", 200, "application/json",
+                                      json.dumps({"id": "1", "media": media}).encode())
+
+    image = {"150x150": {"url": "u", "width": 1, "height": 1}}
+    video_item = {"item_type": "video", "cover_image_url": "c", "video_url": None, "duration": 1.5,
+                  "width": 1, "height": 1}
+    assert problems({"media_type": "video", "images": image, "video_url": None, "duration": 10}) == []
+    assert problems({"media_type": "multiple_mixed", "items": [{"item_type": "image", "images": image}, video_item]}) == []
+    assert problems({"media_type": "video", "duration": "10 s"})
+    assert problems({"media_type": "multiple_videos", "items": [dict(video_item, width="wide")]})
+    assert problems({"media_type": "multiple_images", "items": [{"item_type": "image", "images": {"600x": {"url": 3}}}]})
+    assert problems({"media_type": "carousel", "items": []})
 
 
 # ----- oauth ------------------------------------------------------------------------------------
@@ -816,7 +870,7 @@ def test_fault_close_and_close_after(fake):
 
 
 def test_fault_truncate_delay_and_clear(fake):
-    url = path_of(fake.json("GET", "/v5/pins?page_size=1")["items"][0]["media"]["images"]["originals"]["url"])
+    url = path_of(image_pin(fake.json("GET", "/v5/pins")["items"])["media"]["images"]["originals"]["url"])
     fake.json("POST", "/_fake/faults", {"route": "GET /img", "action": "truncate", "bytes": 100})
     with pytest.raises(http.client.IncompleteRead):
         fake.call("GET", url)
@@ -862,14 +916,15 @@ def test_sample_seed_and_state_images(limited):
     assert [b["name"] for b in state["boards"]] == ["Recipes", "Travel", "Garden ideas"]
     recipes = state["boards"][0]["id"]
     assert [s["name"] for s in state["sections"][recipes]] == ["Desserts"]
-    assert 10 <= len(state["pins"]) <= 14
-    pin = state["pins"][0]
+    assert len(state["pins"]) == 22
+    pin = image_pin(state["pins"])
     data = limited.call("GET", path_of(pin["media"]["images"]["originals"]["url"]))[2]
     assert pin["_image"]["originals"] == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     sizes = {p["_image"]["originals"]["size"] for p in state["pins"]}
     assert len(sizes) == len(state["pins"]) and min(sizes) > 10_000
-    formats = {p["media"]["images"]["originals"]["url"].rsplit(".", 1)[1] for p in state["pins"]}
-    assert formats == {"jpg", "png"}
+    pictures = [p for p in state["pins"] if p["media"]["media_type"] == "image"]
+    assert len(pictures) == 14
+    assert {p["media"]["images"]["originals"]["url"].rsplit(".", 1)[1] for p in pictures} == {"jpg", "png"}
     assert "_image" not in limited.state()["pins"][0]
 
 

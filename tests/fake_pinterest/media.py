@@ -255,11 +255,10 @@ class MediaUploads:
             return state["video"]
 
         try:
-            parts = parse(stream, boundary, open_sink)
+            parse(stream, boundary, open_sink)
         except Malformed as exc:
             state["refusal"] = state["refusal"] or s3_error(
                 400, "MalformedPOSTRequest", f"The body of your POST request is not well-formed multipart/form-data: {exc}.")
-            parts = []
         media, video = state["media"], state["video"]
         if state["refusal"] is None and video is None:
             state["refusal"] = s3_error(400, "InvalidArgument", "POST requires exactly one file upload per request.")

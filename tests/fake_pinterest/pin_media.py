@@ -11,9 +11,13 @@ Carousels have no top-level `images`. Item n (from 1) of pin P is served at /img
 (a video item's cover) and /vid/P-n.mp4.
 """
 
+import random
 from dataclasses import dataclass
 
 from images import FORMATS, SIZE_KEYS
+from videos import GeneratedVideo
+
+KINDS = ("image", "video", "multiple_images", "multiple_videos", "multiple_mixed")
 
 
 @dataclass(eq=False)
@@ -61,9 +65,9 @@ def sizes(base_url, image_id, image, override=None):
     return out
 
 
-def video_fields(base_url, media_id, image, video, override=None):
+def video_fields(base_url, media_id, image, video, override=None, video_override=None):
     return {"cover_image_url": override or image_url(base_url, "originals", media_id, image),
-            "video_url": None if video.url_hidden else f"{base_url}/vid/{media_id}.mp4",
+            "video_url": None if video.url_hidden else video_override or f"{base_url}/vid/{media_id}.mp4",
             "duration": video.duration, "width": video.width, "height": video.height}
 
 
@@ -75,7 +79,7 @@ def render(base_url, pin):
         return {"media_type": "image", "images": sizes(base_url, pin.id, pin.image, override)}
     if media_type == "video":
         return {"media_type": "video", "images": sizes(base_url, pin.id, pin.image, override),
-                **video_fields(base_url, pin.id, pin.image, pin.video, override)}
+                **video_fields(base_url, pin.id, pin.image, pin.video, override, pin.video_url)}
     items = []
     for n, item in enumerate(pin.items, 1):
         item_id = f"{pin.id}-{n}"
@@ -83,7 +87,8 @@ def render(base_url, pin):
             items.append({"item_type": "image", "title": item.title, "description": item.description,
                           "link": item.link, "images": sizes(base_url, item_id, item.image, override)})
         else:
-            items.append({"item_type": "video", **video_fields(base_url, item_id, item.image, item.video, override)})
+            items.append({"item_type": "video",
+                          **video_fields(base_url, item_id, item.image, item.video, override, pin.video_url)})
     return {"media_type": media_type, "items": items}
 
 
@@ -99,3 +104,35 @@ def video_of(pin, n):
     if n is None:
         return pin.video
     return pin.items[n - 1].video if pin.items and 1 <= n <= len(pin.items) else None
+
+
+# ----- deterministic seeded media (seed.py and the /_fake/pins admin route) ---------------------
+def seeded_video(image, salt, total_size=None, url_hidden=False):
+    """A still-frame MP4 of `image` (a video pin's cover) unique per `salt`, 3 to 90 s long."""
+    duration = random.Random(f"duration:{salt}").randrange(3000, 90000)
+    blob = GeneratedVideo(image, salt, duration, total_size)
+    return PinVideo(blob, duration, blob.width, blob.height, url_hidden)
+
+
+def item_kinds(kind, count):
+    """The item kinds of a carousel of `count` items: mixed ones alternate image, video, ..."""
+    if kind == "multiple_images":
+        return ["image"] * count
+    if kind == "multiple_videos":
+        return ["video"] * count
+    return ["image" if n % 2 == 0 else "video" for n in range(count)]
+
+
+def seeded_items(images, ordinal, salt, kinds, texts=(), pool=None):
+    """Carousel items of the given kinds ("image"/"video"); texts[n] = (title, description,
+    link) of item n where given. Item pictures come from pool pictures 5 apart (of the first
+    `pool` ones when given: each new pool picture costs a fraction of a second to draw)."""
+    items = []
+    for n, item_kind in enumerate(kinds):
+        index = ordinal + 5 * n
+        image = images.seeded(index % pool if pool else index, f"{salt}-{n + 1}")
+        title, description, link = texts[n] if n < len(texts) else (None, None, None)
+        video = seeded_video(image, f"{salt}-{n + 1}") if item_kind == "video" else None
+        items.append(Item(image, video, title, description if video is None else None,
+                          link if video is None else None))
+    return items

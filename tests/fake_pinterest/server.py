@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A fake Pinterest REST API v5 for testing pinfs.
 
-    server.py --port PORT --token TOKEN --seed boards=B,pins=P,sections=S[,big=N]
+    server.py --port PORT --token TOKEN --seed boards=B,pins=P,sections=S[,big=N][,media=M]
               [--latency-ms MS] [--rate-limit RPS] [--image-scale F] [--media-processing-polls N]
               [--client-id ID --client-secret SECRET] [--tls-cert PEM --tls-key PEM]
 
@@ -316,7 +316,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description="Fake Pinterest API v5 server for pinfs tests.")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token", required=True, help="access token accepted as Bearer")
-    parser.add_argument("--seed", default="sample", help="'sample' or boards=B,pins=P,sections=S[,big=N]")
+    parser.add_argument("--seed", default="sample", help="'sample' or boards=B,pins=P,sections=S[,big=N][,media=M]")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rate-limit", type=float, default=0.0, help="requests per second, 0 = none")
     parser.add_argument("--image-scale", type=float, default=1.0)

@@ -77,6 +77,7 @@ class Pin:
     image: object             # the picture: a video's cover, a carousel's first item's
     parent_pin_id: object = None
     media_url: object = None  # set by POST /_fake/pin_media: every size's URL
+    video_url: object = None  # likewise: every video URL
     video: object = None      # pin_media.PinVideo of a video pin
     items: object = None      # [pin_media.Item] of a carousel
     rendered: object = None   # cached API dict; cleared on every change

@@ -1,14 +1,18 @@
 """Pin videos: uploaded files, what their MP4 boxes say, and the /vid/ URLs' blobs.
 
 A video is a Blob (messages.py): `size` and read(offset, length), so a 50 MB upload is served
-from its file and never held in memory whole.
+from its file and never held in memory whole. Seeded videos are still-frame MP4s of their cover
+picture (mp4.py), unique per pin because the cover's bytes are; one can be padded to any size
+with position-stamped filler, made as it is read.
 """
 
 import hashlib
 import os
+import random
 import struct
 import tempfile
 
+import mp4
 from messages import Blob
 
 # ftyp brands of video files (MP4, QuickTime, 3GP, Flash MP4); HEIF pictures and M4A audio
@@ -44,6 +48,51 @@ class FileVideo(Blob):
 
     def close(self):
         self.file.close()
+
+
+FRAME_KEY = "600x"    # the cover size a generated video shows
+FILL_BLOCK = 4096
+
+
+class GeneratedVideo(Blob):
+    """A still-frame MP4 of `image` (its 600x size), `duration` ms long; padded to `total_size`
+    bytes when given (the mdat then holds deterministic filler after the frame). Made as read:
+    nothing but two lengths is kept."""
+
+    def __init__(self, image, salt, duration, total_size=None):
+        self.image, self.salt, self.duration, self.total_size = image, salt, duration, total_size
+        self.width, self.height = image.size(FRAME_KEY)
+        self.lengths = None   # (ftyp + moov + mdat header + frame, whole file)
+
+    def parts(self):
+        frame = self.image.data(FRAME_KEY)
+        head, total = mp4.header(self.image.fmt, self.width, self.height, self.duration, len(frame),
+                                 self.total_size)
+        self.lengths = (len(head) + len(frame), total)
+        return head + frame
+
+    @property
+    def size(self):
+        if self.lengths is None:
+            self.parts()
+        return self.lengths[1]
+
+    def read(self, offset, length):
+        end = min(offset + length, self.size)
+        out = b""
+        if offset < min(end, self.lengths[0]):
+            out = self.parts()[offset:end]
+            offset += len(out)
+        if offset < end:
+            out += self.fill(offset, end)
+        return out
+
+    def fill(self, start, end):
+        """Filler bytes start..end: 4 KiB blocks, each starting with its own file offset."""
+        base = random.Random(f"fill:{self.salt}").randbytes(FILL_BLOCK)
+        first = start - start % FILL_BLOCK
+        blocks = b"".join(struct.pack(">Q", at) + base[8:] for at in range(first, end, FILL_BLOCK))
+        return blocks[start - first:end - first]
 
 
 def boxes(read, start, end):
