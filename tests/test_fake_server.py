@@ -4,99 +4,29 @@ Run from the repository root: /usr/bin/python3 -m pytest tests/test_fake_server.
 """
 
 import base64
-import contextlib
 import datetime
 import hashlib
 import http.client
 import io
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from PIL import Image
 
-FAKE_DIR = Path(__file__).resolve().parent / "fake_pinterest"
-SERVER = FAKE_DIR / "server.py"
-TOKEN = "test-token"
+from fake_client import (FAKE_DIR, TOKEN, Fake, check_images, check_video, error_of, fake_media, first_board,
+                         image_pin, media_status, mp4_like, multipart, path_of, png_bytes, refuses_arguments,
+                         register_media, upload, upload_body, upload_fields, video_pin_body)
+
 CLIENT = ("fake-client", "fake-secret")
 PNG_DECODE = {"image/png": "PNG", "image/jpeg": "JPEG"}
 
 
-# ----- plumbing -------------------------------------------------------------------------------
-class Fake:
-    """A running server and a tiny HTTP client for it."""
-
-    def __init__(self, *args, env=None):
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SERVER), "--port", "0", "--token", TOKEN, *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        line = self.proc.stdout.readline().strip()
-        assert line.startswith("http://127.0.0.1:") and line.endswith("/v5"), line
-        self.api = line
-        self.host, self.port = urlsplit(line).hostname, urlsplit(line).port
-        self.base = line[:-3]
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait(5)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-
-    def call(self, method, path, body=None, headers=None, token=TOKEN, timeout=10):
-        """(status, headers, body bytes); `path` is absolute ("/v5/boards") and JSON-able
-        bodies are sent as JSON."""
-        headers = dict(headers or {})
-        if token is not None and path.startswith("/v5/"):
-            headers.setdefault("Authorization", f"Bearer {token}")
-        if body is not None and not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-            headers.setdefault("Content-Type", "application/json")
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-        finally:
-            conn.close()
-
-    def json(self, method, path, body=None, expect=200, **kw):
-        status, _, data = self.call(method, path, body, **kw)
-        assert status == expect, (method, path, status, data[:500])
-        return json.loads(data) if data else None
-
-    def all_items(self, path, page_size=250):
-        """Every item of a paged listing, following bookmarks."""
-        items, bookmark = [], None
-        sep = "&" if "?" in path else "?"
-        while True:
-            query = {"page_size": page_size, **({"bookmark": bookmark} if bookmark else {})}
-            page = self.json("GET", f"{path}{sep}{urlencode(query)}")
-            items += page["items"]
-            bookmark = page["bookmark"]
-            if bookmark is None:
-                return items
-
-    def state(self, images=False):
-        return self.json("GET", "/_fake/state" + ("?images=1" if images else ""))
-
-    def violations(self):
-        return self.json("GET", "/_fake/violations")["violations"]
-
-    @contextlib.contextmanager
-    def deliberate_violations(self):
-        """For requests that break the spec on purpose: everything before them must be clean,
-        and what they cause is cleared afterwards."""
-        assert self.violations() == []
-        yield
-        self.json("POST", "/_fake/violations/reset")
-
-
+# ----- servers ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def fake():
     server = Fake("--seed", "boards=4,pins=100,sections=3")
@@ -110,34 +40,6 @@ def limited():
     server = Fake("--seed", "sample", "--rate-limit", "5", env=dict(os.environ, PINFS_OPENAPI="/nonexistent"))
     yield server
     server.stop()
-
-
-def error_of(status_body, status, code):
-    got_status, _, data = status_body
-    assert got_status == status, (got_status, data[:300])
-    body = json.loads(data)
-    assert body["code"] == code and isinstance(body["message"], str), body
-    return body
-
-
-def png_bytes(size=(64, 48), color=(200, 40, 90)):
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "PNG")
-    return out.getvalue()
-
-
-def upload_body(board_id, data, content_type="image/png", **fields):
-    return {"board_id": board_id, **fields, "media_source": {
-        "source_type": "image_base64", "content_type": content_type,
-        "data": base64.b64encode(data).decode()}}
-
-
-def first_board(fake):
-    return fake.json("GET", "/v5/boards?page_size=1")["items"][0]
-
-
-def path_of(url):
-    return urlsplit(url).path
 
 
 # ----- auth and basics ------------------------------------------------------------------------
@@ -179,7 +81,10 @@ def test_ids_and_timestamps(fake):
     for pin in pins:
         assert pin["id"].isdigit() and int(pin["id"]) > 2 ** 53
         time.strptime(pin["created_at"], "%Y-%m-%dT%H:%M:%S")
-        assert set(pin["media"]["images"]) == {"150x150", "400x300", "600x", "1200x", "originals"}
+        if pin["media"]["media_type"] in ("image", "video"):
+            assert set(pin["media"]["images"]) == {"150x150", "400x300", "600x", "1200x", "originals"}
+        else:
+            assert pin["media"]["items"] and "images" not in pin["media"]
     created = [p["created_at"] for p in pins]
     assert created == sorted(created, reverse=True), "pins come newest first"
 
@@ -343,7 +248,7 @@ def test_bad_uploads(fake):
 
 def test_save_pin_copies(fake):
     boards = fake.json("GET", "/v5/boards")["items"]
-    source = fake.json("GET", f"/v5/boards/{boards[0]['id']}/pins?page_size=1")["items"][0]
+    source = image_pin(fake.json("GET", f"/v5/boards/{boards[0]['id']}/pins")["items"])
     copy = fake.json("POST", f"/v5/pins/{source['id']}/save", {"board_id": boards[2]["id"]}, expect=201)
     assert copy["id"] != source["id"] and copy["parent_pin_id"] == source["id"]
     assert copy["board_id"] == boards[2]["id"] and copy["title"] == source["title"]
@@ -362,7 +267,7 @@ def test_save_pin_copies(fake):
 
 # ----- images -----------------------------------------------------------------------------------
 def test_images_get_head_range(fake):
-    pin = fake.json("GET", "/v5/pins?page_size=1")["items"][0]
+    pin = image_pin(fake.json("GET", "/v5/pins")["items"])
     info = pin["media"]["images"]["originals"]
     url = path_of(info["url"])
     status, headers, data = fake.call("GET", url, token=None)
@@ -385,6 +290,393 @@ def test_images_get_head_range(fake):
             (small["width"], small["height"])
     assert fake.call("GET", "/img/originals/1.jpg")[0] == 404
     assert fake.call("GET", url.replace("originals", "999x"))[0] == 404
+
+
+# ----- video media uploads ----------------------------------------------------------------------
+def test_media_register_shape(fake):
+    media = register_media(fake)
+    assert media["media_id"].isdigit() and media["media_type"] == "video"
+    assert media["upload_url"] == fake.base + "/_media_upload/"
+    params = media["upload_parameters"]
+    assert set(params) == {"Content-Type", "key", "policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date",
+                           "x-amz-security-token", "x-amz-signature"}
+    assert params["Content-Type"] == "multipart/form-data" and params["key"].endswith(":" + media["media_id"])
+    policy = json.loads(base64.b64decode(params["policy"]))
+    assert {"key": params["key"]} in policy["conditions"]
+    assert register_media(fake)["media_id"] != media["media_id"]
+    assert fake.json("GET", f"/v5/media/{media['media_id']}") == {
+        "media_id": media["media_id"], "media_type": "video", "status": "registered"}
+    error_of(fake.call("GET", "/v5/media/123"), 404, 404)
+    listed = fake.json("GET", "/v5/media?page_size=250")["items"]
+    assert media["media_id"] in [m["media_id"] for m in listed]
+    with fake.deliberate_violations():
+        for body in ({"media_type": "image"}, {}, {"media_type": "video", "extra": 1}):
+            error_of(fake.call("POST", "/v5/media", body), 400, 1)
+
+
+def test_media_upload_poll_and_pin(fake):
+    """A 50 MB upload, streamed to disk: processing once, then succeeded; one pin from it."""
+    fake.json("POST", "/_fake/counts/reset")
+    data = mp4_like(50 << 20)
+    media = register_media(fake)
+    media_id = media["media_id"]
+    status, headers, body = upload(fake, media, data)
+    assert status == 204 and body == b""
+    assert [media_status(fake, media_id) for _ in range(3)] == ["processing", "succeeded", "succeeded"]
+    record = fake_media(fake, media_id)
+    assert record["size"] == len(data) and record["sha256"] == hashlib.sha256(data).hexdigest()
+    assert record["uploads"] == 1 and record["refused_uploads"] == 0 and record["polls"] == 3
+    # A second upload of the same media is refused, and the test can tell it was tried.
+    status, headers, body = upload(fake, media, mp4_like(5000))
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body and headers["content-type"] == "application/xml"
+    assert fake_media(fake, media_id)["refused_uploads"] == 1
+    log = [r for r in fake.json("GET", "/_fake/requests")["requests"] if r["route"] == "POST /_media_upload"]
+    assert [(r["status"], r.get("refused")) for r in log] == [(204, None), (403, "second upload")]
+    assert log[0]["media_id"] == media_id and log[0]["bytes"] == len(data)
+
+    board_id = first_board(fake)["id"]
+    pin = fake.json("POST", "/v5/pins", video_pin_body(board_id, media_id, title="Clip") |
+                    {"media_source": {"source_type": "video_id", "media_id": media_id,
+                                      "cover_image_key_frame_time": 0}}, expect=201)
+    assert pin["creative_type"] == "VIDEO" and pin["title"] == "Clip"
+    shown = pin["media"]
+    assert shown["media_type"] == "video" and set(shown["images"]) == {"150x150", "400x300", "600x", "1200x",
+                                                                       "originals"}
+    assert shown["duration"] > 0 and shown["width"] > 0 and shown["height"] > 0
+    assert fake.call("GET", path_of(shown["cover_image_url"]))[0] == 200
+    assert Image.open(io.BytesIO(fake.call("GET", path_of(shown["images"]["400x300"]["url"]))[2])).size == (400, 300)
+    url = path_of(shown["video_url"])
+    status, headers, got = fake.call("GET", url, token=None, timeout=60)
+    assert status == 200 and headers["content-type"] == "video/mp4" and got == data
+    status, headers, part = fake.call("GET", url, headers={"Range": "bytes=30000000-30000099"})
+    assert status == 206 and part == data[30000000:30000100]
+    assert headers["content-range"] == f"bytes 30000000-30000099/{len(data)}"
+    assert fake_media(fake, media_id)["pin_id"] == pin["id"]
+    with fake.deliberate_violations():   # the spec wants media_id digits: "x" is deliberately wrong
+        error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, "x")), 400, 1)
+    error = error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, media_id)), 400, 1)
+    assert "already used" in error["message"]
+    counts = fake.json("GET", "/_fake/counts")["counts"]
+    assert counts["POST /v5/media"] == 1 and counts["POST /_media_upload"] == 2
+    assert counts["GET /v5/media/{media_id}"] == 3 and counts["GET /vid"] == 2
+    assert fake.call("DELETE", f"/v5/pins/{pin['id']}")[0] == 204
+    assert fake.call("GET", url)[0] == 404
+
+
+def test_media_upload_refusals(fake):
+    media = register_media(fake)
+    data = mp4_like(3000)
+
+    def refused(status, code, **kw):
+        got, headers, body = upload(fake, media, data, **kw)
+        assert got == status and f"<Code>{code}</Code>".encode() in body, (got, body)
+
+    refused(400, "InvalidArgument", headers={"Authorization": f"Bearer {TOKEN}"})   # token leak
+    refused(403, "AccessDenied", fields=upload_fields(media, policy=None))
+    refused(403, "AccessDenied", fields=upload_fields(media, **{"x-amz-date": "20200101T000000Z"}))
+    refused(403, "SignatureDoesNotMatch", fields=upload_fields(media, **{"x-amz-signature": "0" * 64}))
+    refused(403, "AccessDenied", fields=upload_fields(media, extra="1"))
+    refused(403, "AccessDenied", fields=upload_fields(media, **{"Content-Type": "video/mp4"}))
+    refused(403, "AccessDenied", file_at=2)                                     # the file is not last
+    status, _, body = fake.call("POST", path_of(media["upload_url"]), data, headers={"Content-Type": "video/mp4"})
+    assert status == 412 and b"PreconditionFailed" in body
+    body, content_type = multipart(upload_fields(media), data)
+    status, _, answer = fake.call("POST", path_of(media["upload_url"]), body[:len(body) // 2] + b"\r\n",
+                                  headers={"Content-Type": content_type})
+    assert status == 400 and b"MalformedPOSTRequest" in answer
+    other = register_media(fake)   # another media's parameters do not fit this one's key
+    refused(403, "AccessDenied", fields=upload_fields(media, key=other["upload_parameters"]["key"]))
+    assert media_status(fake, media["media_id"]) == "registered"
+    assert fake_media(fake, media["media_id"])["uploads"] == 0
+    # The Content-Type field may be sent too (as upload_parameters lists it), and the connection
+    # that carried the refusals still works.
+    assert upload(fake, media, data, fields=upload_fields(media, **{"Content-Type": "multipart/form-data"}))[0] == 204
+    assert fake.call("GET", "/_media_upload/")[0] == 405
+
+
+def test_media_failed_stuck_and_not_ready(fake):
+    board_id = first_board(fake)["id"]
+    not_video = register_media(fake)
+    assert upload(fake, not_video, png_bytes())[0] == 204
+    assert [media_status(fake, not_video["media_id"]) for _ in range(2)] == ["processing", "failed"]
+    assert "MP4" in fake_media(fake, not_video["media_id"])["failure"]
+    error = error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, not_video["media_id"])), 400, 1)
+    assert "failed" in error["message"]
+    registered = register_media(fake)
+    error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, registered["media_id"])), 400, 1)
+    error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, "1234")), 400, 1)
+
+    made_to_fail = register_media(fake)
+    fake.json("POST", "/_fake/media/control", {"media_id": made_to_fail["media_id"], "outcome": "failed"})
+    assert upload(fake, made_to_fail, mp4_like(4000))[0] == 204
+    assert [media_status(fake, made_to_fail["media_id"]) for _ in range(2)] == ["processing", "failed"]
+
+    stuck = register_media(fake)
+    fake.json("POST", "/_fake/media/control", {"media_id": stuck["media_id"], "outcome": "processing"})
+    assert upload(fake, stuck, mp4_like(4000))[0] == 204
+    assert {media_status(fake, stuck["media_id"]) for _ in range(5)} == {"processing"}
+    error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, stuck["media_id"])), 400, 1)
+    fake.json("POST", "/_fake/media/control", {"media_id": stuck["media_id"], "outcome": "normal"})
+    assert media_status(fake, stuck["media_id"]) == "succeeded"
+
+    settings = fake.json("POST", "/_fake/media/settings", {"processing_polls": 3})
+    try:
+        assert settings == {"processing_polls": 3, "outcome": "normal"}
+        slow = register_media(fake)
+        assert upload(fake, slow, mp4_like(4000))[0] == 204
+        assert [media_status(fake, slow["media_id"]) for _ in range(4)] == ["processing"] * 3 + ["succeeded"]
+        fake.json("POST", "/_fake/media/settings", {"processing_polls": 0, "outcome": "failed"})
+        instant = register_media(fake)
+        assert upload(fake, instant, mp4_like(4000))[0] == 204
+        assert media_status(fake, instant["media_id"]) == "failed"
+    finally:
+        fake.json("POST", "/_fake/media/settings", {"processing_polls": 1, "outcome": "normal"})
+    assert fake.call("POST", "/_fake/media/settings", {"outcome": "later"})[0] == 400
+    assert fake.call("POST", "/_fake/media/control", {"media_id": "1", "outcome": "failed"})[0] == 404
+
+
+def test_media_faults(fake):
+    fake.json("POST", "/_fake/faults", {"route": "POST /v5/media", "action": "status", "status": 500})
+    before = len(fake.json("GET", "/_fake/media")["media"])
+    assert fake.call("POST", "/v5/media", {"media_type": "video"})[0] == 500
+    assert len(fake.json("GET", "/_fake/media")["media"]) == before
+    media = register_media(fake)
+    data = mp4_like(200_000)
+    # The bytes arrive and are kept, but the answer is lost: a retry is a refused second upload.
+    fake.json("POST", "/_fake/faults", {"route": "POST /_media_upload", "action": "close_after"})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        upload(fake, media, data)
+    assert fake_media(fake, media["media_id"])["uploads"] == 1
+    assert upload(fake, media, data)[0] == 403
+    assert fake_media(fake, media["media_id"])["refused_uploads"] == 1
+    fake.json("POST", "/_fake/faults", {"route": "POST /_media_upload", "action": "status", "status": 503})
+    other = register_media(fake)
+    assert upload(fake, other, data)[0] == 503 and fake_media(fake, other["media_id"])["uploads"] == 0
+    # A failed poll is no poll.
+    fake.json("POST", "/_fake/faults", {"route": "GET /v5/media/{media_id}", "action": "status", "status": 503,
+                                       "path": f"/v5/media/{media['media_id']}"})
+    assert fake.call("GET", f"/v5/media/{media['media_id']}")[0] == 503
+    assert fake_media(fake, media["media_id"])["polls"] == 0
+    assert [media_status(fake, media["media_id"]) for _ in range(2)] == ["processing", "succeeded"]
+    # A fault meant for video pins leaves an image pin alone.
+    board_id = first_board(fake)["id"]
+    fake.json("POST", "/_fake/faults", {"route": "POST /v5/pins", "action": "status", "status": 500,
+                                       "source_type": "video_id"})
+    picture = fake.json("POST", "/v5/pins", upload_body(board_id, png_bytes()), expect=201)
+    assert fake.call("POST", "/v5/pins", video_pin_body(board_id, media["media_id"]))[0] == 500
+    assert fake_media(fake, media["media_id"])["pin_id"] is None
+    fake.json("POST", "/_fake/faults", {"route": "POST /v5/pins", "action": "close_after", "source_type": "video_id"})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        fake.call("POST", "/v5/pins", video_pin_body(board_id, media["media_id"]))
+    made = fake_media(fake, media["media_id"])["pin_id"]
+    assert made and fake.json("GET", f"/v5/pins/{made}")["media"]["media_type"] == "video"
+    for pin_id in (picture["id"], made):
+        assert fake.call("DELETE", f"/v5/pins/{pin_id}")[0] == 204
+
+
+# ----- every kind of pin ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sample():
+    server = Fake("--seed", "sample")
+    yield server
+    server.stop()
+
+
+def test_sample_has_every_kind(sample):
+    pins = sample.all_items("/v5/pins")
+    by_title = {p["title"]: p for p in pins}
+    kinds = [p["media"]["media_type"] for p in pins]
+    assert {k: kinds.count(k) for k in set(kinds)} == {"image": 14, "video": 3, "multiple_images": 3,
+                                                        "multiple_mixed": 1, "multiple_videos": 1}
+    boards = {b["id"]: b["name"] for b in sample.all_items("/v5/boards")}
+    for name in boards.values():   # every board has a video and a carousel of 3 pictures
+        mine = [p for p in pins if boards[p["board_id"]] == name]
+        assert any(p["media"]["media_type"] == "video" for p in mine)
+        assert any(p["media"]["media_type"] == "multiple_images" and len(p["media"]["items"]) == 3 for p in mine)
+    seen_videos, seen_images = set(), set()
+    for pin in pins:
+        media = pin["media"]
+        assert pin["creative_type"] == {"image": "REGULAR", "video": "VIDEO"}.get(media["media_type"], "CAROUSEL")
+        if media["media_type"] in ("image", "video"):
+            check_images(sample, media["images"], seen_images)
+        else:
+            assert "images" not in media and "video_url" not in media
+        if media["media_type"] == "video":
+            assert {"cover_image_url", "video_url", "duration", "width", "height"} <= set(media)
+            assert sample.call("GET", path_of(media["cover_image_url"]))[0] == 200
+            if media["video_url"] is not None:
+                check_video(sample, media["video_url"], seen_videos)
+        for item in media.get("items", []):
+            if item["item_type"] == "image":
+                assert set(item) == {"item_type", "title", "description", "link", "images"}
+                check_images(sample, item["images"], seen_images)
+            else:
+                assert set(item) == {"item_type", "cover_image_url", "video_url", "duration", "width", "height"}
+                assert item["duration"] > 0 and item["width"] > 0 and item["height"] > 0
+                check_video(sample, item["video_url"], seen_videos)
+                assert sample.call("HEAD", path_of(item["cover_image_url"]))[0] == 200
+    assert [p["title"] for p in pins if p["media"]["media_type"] == "video" and p["media"]["video_url"] is None] == \
+        ["Building the herb spiral"]
+    assert [i["item_type"] for i in by_title["Iceland ring road"]["media"]["items"]] == ["image", "video", "image"]
+    assert [i["item_type"] for i in by_title["Santorini boat day"]["media"]["items"]] == ["video", "video"]
+    # A carousel and a picture named as its second item would be, in one section.
+    carousel, picture = by_title["Macarons, three ways"], by_title["Macarons, three ways [2]"]
+    assert carousel["board_section_id"] == picture["board_section_id"] is not None
+    assert picture["media"]["media_type"] == "image"
+    assert carousel["media"]["items"][0]["title"] == "Pistachio"
+    assert sample.call("GET", f"/vid/{pins[0]['id']}-9.mp4")[0] == 404
+    assert sample.call("GET", f"/vid/{by_title['Lemon tart']['id']}.mp4")[0] == 404   # a picture has none
+    assert sample.violations() == []
+
+
+def test_sample_media_digests_and_determinism(sample):
+    state = sample.state(images=True)
+    for pin in state["pins"]:
+        media = pin["media"]
+        if media["media_type"] == "video" and media["video_url"]:
+            data = sample.call("GET", path_of(media["video_url"]))[2]
+            assert pin["_video"] == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for item, digests in zip(media.get("items", []), pin.get("_items", [])):
+            if item["item_type"] == "video":
+                data = sample.call("GET", path_of(item["video_url"]))[2]
+                assert digests["_video"]["sha256"] == hashlib.sha256(data).hexdigest()
+            else:
+                data = sample.call("GET", path_of(item["images"]["600x"]["url"]))[2]
+                assert digests["_image"]["600x"]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert ("_items" in pin) == ("items" in media) and ("_video" in pin) == (media["media_type"] == "video")
+    again = Fake("--seed", "sample")
+    try:
+        state_again = again.state(images=True)
+    finally:
+        again.stop()
+    strip = lambda s: [{k: v for k, v in p.items() if k != "media"} for p in s["pins"]]
+    assert strip(state_again) == strip(state), "the same ids, texts and bytes every run"
+
+
+def test_generated_media_share():
+    plain = Fake("--seed", "boards=3,pins=120,sections=2,media=0")
+    mixed = Fake("--seed", "boards=3,pins=120,sections=2")
+    lots = Fake("--seed", "boards=3,pins=120,sections=2,media=33")
+    try:
+        pins = {name: server.state()["pins"] for name, server in
+                (("plain", plain), ("mixed", mixed), ("lots", lots))}
+        kinds = {name: [p["media"]["media_type"] for p in found] for name, found in pins.items()}
+        assert set(kinds["plain"]) == {"image"}
+        # The default: 10% of the pins that carry no awkward seeded title (15 + 2 here).
+        assert len(kinds["mixed"]) - kinds["mixed"].count("image") == (120 - 17) // 10
+        assert len(kinds["lots"]) - kinds["lots"].count("image") == (120 - 17) * 33 // 100
+        assert set(kinds["lots"]) == {"image", "video", "multiple_images", "multiple_mixed", "multiple_videos"}
+        assert sum(k == "video" for k in kinds["lots"]) == ((120 - 17) * 33 // 100 + 1) // 2   # every other one
+        hidden = [p for p in pins["lots"] if p["media"]["media_type"] == "video" and p["media"]["video_url"] is None]
+        assert len(hidden) == sum(k == "video" for k in kinds["lots"]) // 7
+        # Only the kinds change: the same ids, boards, texts; pictures keep their URLs and sizes.
+        keep = ("id", "title", "board_id", "board_section_id", "description", "link", "created_at")
+        for found in pins.values():
+            assert [tuple(p[k] for k in keep) for p in found] == [tuple(p[k] for k in keep) for p in pins["plain"]]
+        for before, after in zip(pins["plain"], pins["mixed"]):
+            if after["media"]["media_type"] == "image":
+                assert json.dumps(after["media"]).replace(mixed.base, "") == \
+                    json.dumps(before["media"]).replace(plain.base, "")
+            else:
+                assert before["title"] not in ("Lemon tart", "Mood board", "Untitled", None, "")
+        assert lots.violations() == [] and mixed.violations() == []
+    finally:
+        for server in (plain, mixed, lots):
+            server.stop()
+    assert refuses_arguments("--seed", "boards=1,pins=1,sections=0,media=101")
+
+
+def test_admin_big_video_and_carousels(fake):
+    board_id = first_board(fake)["id"]
+    big = fake.json("POST", "/_fake/pins", {"board_id": board_id, "title": "Big clip", "media_type": "video",
+                                            "video_size": 50 << 20}, expect=201)
+    url = path_of(big["media"]["video_url"])
+    status, headers, _ = fake.call("HEAD", url)
+    assert status == 200 and int(headers["content-length"]) == 50 << 20
+    whole = fake.call("GET", url, timeout=60)[2]
+    assert len(whole) == 50 << 20 and whole[4:12] == b"ftypisom"
+    for start, end in ((0, 99), (1 << 20, (1 << 20) + 70000), (37_000_001, 37_004_200), ((50 << 20) - 10, (50 << 20) - 1)):
+        status, _, part = fake.call("GET", url, headers={"Range": f"bytes={start}-{end}"})
+        assert status == 206 and part == whole[start:end + 1]
+    assert whole[4096 * 5000:4096 * 5000 + 8] == (4096 * 5000).to_bytes(8, "big"), "filler blocks say where they are"
+    digests = fake.json("GET", f"/_fake/state?images=1&pin_id={big['id']}")["pins"][0]["_video"]
+    assert digests == {"size": 50 << 20, "sha256": hashlib.sha256(whole).hexdigest()}
+    hidden = fake.json("POST", "/_fake/pins", {"board_id": board_id, "media_type": "video", "video_url_hidden": True},
+                       expect=201)
+    assert hidden["media"]["video_url"] is None and fake.call("GET", f"/vid/{hidden['id']}.mp4")[0] == 200
+
+    seven = fake.json("POST", "/_fake/pins", {"board_id": board_id, "media_type": "multiple_images", "items": 7,
+                                              "item_titles": ["one", None, "three"]}, expect=201)
+    items = seven["media"]["items"]
+    assert len(items) == 7 and [i["title"] for i in items[:4]] == ["one", None, "three", None]
+    assert seven["creative_type"] == "CAROUSEL" and "images" not in seven["media"]
+    assert fake.call("GET", path_of(items[6]["images"]["150x150"]["url"]))[0] == 200
+    mixed = fake.json("POST", "/_fake/pins", {"board_id": board_id, "media_type": "multiple_mixed",
+                                              "items": ["video", "image"]}, expect=201)
+    assert [i["item_type"] for i in mixed["media"]["items"]] == ["video", "image"]
+    videos = fake.json("POST", "/_fake/pins", {"board_id": board_id, "media_type": "multiple_videos", "items": 2},
+                       expect=201)
+    assert fake.call("HEAD", path_of(videos["media"]["items"][1]["video_url"]))[0] == 200
+    for bad in ({"media_type": "gif"}, {"media_type": "multiple_images", "items": 0},
+                {"media_type": "multiple_images", "items": ["video"]}, {"media_type": "video", "video_size": -1}):
+        assert fake.call("POST", "/_fake/pins", {"board_id": board_id, **bad})[0] == 400
+    # A saved copy shows the same media.
+    copy = fake.json("POST", f"/v5/pins/{mixed['id']}/save", {"board_id": board_id}, expect=201)
+    assert [i["item_type"] for i in copy["media"]["items"]] == ["video", "image"]
+    assert fake.call("GET", path_of(copy["media"]["items"][0]["video_url"]))[2] == \
+        fake.call("GET", path_of(mixed["media"]["items"][0]["video_url"]))[2]
+    for pin in (big, hidden, seven, mixed, videos, copy):
+        assert fake.call("DELETE", f"/v5/pins/{pin['id']}")[0] == 204
+
+
+def test_video_faults_and_hostile_urls(fake):
+    pin = next(p for p in fake.all_items("/v5/pins") if p["media"]["media_type"] == "video" and p["media"]["video_url"])
+    url = path_of(pin["media"]["video_url"])
+    data = fake.call("GET", url)[2]
+    fake.json("POST", "/_fake/faults", {"route": "GET /vid", "action": "truncate", "bytes": 100})
+    with pytest.raises(http.client.IncompleteRead):
+        fake.call("GET", url)
+    fake.json("POST", "/_fake/faults", {"route": "GET /vid", "action": "status", "status": 503, "path": url})
+    assert fake.call("GET", url)[0] == 503
+    fake.json("POST", "/_fake/faults", {"route": "GET /vid", "action": "raw", "status": 200, "body_text": "not a video"})
+    assert fake.call("GET", url)[2] == b"not a video"
+    fake.json("POST", "/_fake/faults", {"route": "HEAD /vid", "action": "close"})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        fake.call("HEAD", url)
+    fake.json("POST", "/_fake/faults", {"route": "GET /vid", "action": "stall", "bytes": 10, "ms": 200})
+    started = time.monotonic()
+    assert fake.call("GET", url)[2] == data and time.monotonic() - started >= 0.2
+    changed = fake.json("POST", "/_fake/pin_media", {"pin_id": pin["id"], "video_url": "file:///etc/passwd"})
+    assert changed["media"]["video_url"] == "file:///etc/passwd"
+    assert changed["media"]["images"]["150x150"]["url"] == pin["media"]["images"]["150x150"]["url"]
+    log = [r for r in fake.json("GET", "/_fake/requests")["requests"] if r["route"] in ("GET /vid", "HEAD /vid")]
+    assert [r.get("fault") for r in log[-5:]] == ["truncate", "status", "raw", "close", "stall"]
+
+
+def test_checker_knows_every_media_shape():
+    sys.path.insert(0, str(FAKE_DIR))
+    try:
+        import openapi_check
+    finally:
+        sys.path.remove(str(FAKE_DIR))
+    spec = openapi_check.find_spec()
+    if spec is None:
+        pytest.skip("the OpenAPI description is not available")
+    checker = openapi_check.SpecChecker.load(spec)
+
+    def problems(media):
+        return checker.check_response("GET", "/pins/{pin_id}", 200, "application/json",
+                                      json.dumps({"id": "1", "media": media}).encode())
+
+    image = {"150x150": {"url": "u", "width": 1, "height": 1}}
+    video_item = {"item_type": "video", "cover_image_url": "c", "video_url": None, "duration": 1.5,
+                  "width": 1, "height": 1}
+    assert problems({"media_type": "video", "images": image, "video_url": None, "duration": 10}) == []
+    assert problems({"media_type": "multiple_mixed", "items": [{"item_type": "image", "images": image}, video_item]}) == []
+    assert problems({"media_type": "video", "duration": "10 s"})
+    assert problems({"media_type": "multiple_videos", "items": [dict(video_item, width="wide")]})
+    assert problems({"media_type": "multiple_images", "items": [{"item_type": "image", "images": {"600x": {"url": 3}}}]})
+    assert problems({"media_type": "carousel", "items": []})
 
 
 # ----- oauth ------------------------------------------------------------------------------------
@@ -578,7 +870,7 @@ def test_fault_close_and_close_after(fake):
 
 
 def test_fault_truncate_delay_and_clear(fake):
-    url = path_of(fake.json("GET", "/v5/pins?page_size=1")["items"][0]["media"]["images"]["originals"]["url"])
+    url = path_of(image_pin(fake.json("GET", "/v5/pins")["items"])["media"]["images"]["originals"]["url"])
     fake.json("POST", "/_fake/faults", {"route": "GET /img", "action": "truncate", "bytes": 100})
     with pytest.raises(http.client.IncompleteRead):
         fake.call("GET", url)
@@ -624,14 +916,15 @@ def test_sample_seed_and_state_images(limited):
     assert [b["name"] for b in state["boards"]] == ["Recipes", "Travel", "Garden ideas"]
     recipes = state["boards"][0]["id"]
     assert [s["name"] for s in state["sections"][recipes]] == ["Desserts"]
-    assert 10 <= len(state["pins"]) <= 14
-    pin = state["pins"][0]
+    assert len(state["pins"]) == 22
+    pin = image_pin(state["pins"])
     data = limited.call("GET", path_of(pin["media"]["images"]["originals"]["url"]))[2]
     assert pin["_image"]["originals"] == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     sizes = {p["_image"]["originals"]["size"] for p in state["pins"]}
     assert len(sizes) == len(state["pins"]) and min(sizes) > 10_000
-    formats = {p["media"]["images"]["originals"]["url"].rsplit(".", 1)[1] for p in state["pins"]}
-    assert formats == {"jpg", "png"}
+    pictures = [p for p in state["pins"] if p["media"]["media_type"] == "image"]
+    assert len(pictures) == 14
+    assert {p["media"]["images"]["originals"]["url"].rsplit(".", 1)[1] for p in pictures} == {"jpg", "png"}
     assert "_image" not in limited.state()["pins"][0]
 
 

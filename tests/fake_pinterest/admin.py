@@ -5,6 +5,7 @@ import json
 
 from images import SIZE_KEYS
 from messages import Response
+from pin_media import KINDS, item_kinds, seeded_items, seeded_video
 
 
 def error(status, message):
@@ -66,6 +67,18 @@ def image_digests(image):
     return digests
 
 
+def media_digests(pin):
+    """`_video` and `_items` of a pin in /_fake/state?images=1 (this generates them)."""
+    out = {}
+    if pin.video is not None:
+        out["_video"] = {"size": pin.video.blob.size, "sha256": pin.video.blob.sha256()}
+    if pin.items:
+        out["_items"] = [{"_image": image_digests(item.image),
+                          **({"_video": {"size": item.video.blob.size, "sha256": item.video.blob.sha256()}}
+                             if item.video else {})} for item in pin.items]
+    return out
+
+
 def state(app, req):
     store = app.store
     with store.lock:
@@ -73,16 +86,18 @@ def state(app, req):
             "user": store.account_json(),
             "boards": [store.board_json(b) for b in store.board_list],
             "sections": {b.id: [store.section_json(s) for s in b.sections] for b in store.board_list},
-            "pins": [dict(store.pin_json(p)) for p in reversed(store.pin_list)],
+            "pins": [dict(store.pin_json(p)) for p in reversed(store.pin_list)
+                     if req.arg("pin_id") in (None, p.id)],
             "following": [store.person_json(p) for p in store.following],
             "followers": [store.person_json(p) for p in store.followers],
             "interests": [store.interest_json(i) for i in store.interests],
             "following_boards": [store.foreign_board_json(b) for b in store.following_boards],
         }
-        images = {p.id: p.image for p in store.pin_list}
+        pins = {p.id: p for p in store.pin_list}
     if req.arg("images") in ("1", "true"):
         for pin in dump["pins"]:   # outside the lock: generating images takes a while
-            pin["_image"] = image_digests(images[pin["id"]])
+            pin["_image"] = image_digests(pins[pin["id"]].image)
+            pin.update(media_digests(pins[pin["id"]]))
     return Response(200, dump)
 
 
@@ -102,18 +117,19 @@ def expire_token(app, req):
 
 
 def set_pin_media(app, req):
-    """Every image URL of a pin becomes `url`, whatever it is (file:///etc/passwd, ftp://...):
-    what a hostile or broken API could answer."""
+    """Every image URL of a pin becomes `url`, and/or every video URL `video_url`, whatever it is
+    (file:///etc/passwd, ftp://...): what a hostile or broken API could answer."""
     body = json_body(req)
-    url = body.get("url")
-    if not isinstance(url, str):
-        raise ValueError("'url' must be a string")
+    url, video_url = body.get("url"), body.get("video_url")
+    if url is None and video_url is None or any(v is not None and not isinstance(v, str) for v in (url, video_url)):
+        raise ValueError("'url' and/or 'video_url' must be strings")
     store = app.store
     with store.lock:
         pin = store.pins.get(str(body.get("pin_id")))
         if pin is None:
             return error(404, "unknown pin_id")
-        pin.media_url = url
+        pin.media_url = url if url is not None else pin.media_url
+        pin.video_url = video_url if video_url is not None else pin.video_url
         pin.rendered = None
         store.touch(store.boards[pin.board_id])
         return Response(200, store.pin_json(pin))
@@ -149,8 +165,39 @@ def add_section(app, req):
         return Response(201, store.section_json(store.add_section(board, text_field(body, "name", ""))))
 
 
+MAX_ITEMS = 50
+MAX_VIDEO_SIZE = 1 << 40
+
+
+def admin_media(store, body, ordinal, salt):
+    """add_pin keywords (image, video or items) for the media_type an admin pin asks for."""
+    kind = body.get("media_type", "image")
+    if kind not in KINDS:
+        raise ValueError(f"'media_type' must be one of {list(KINDS)}")
+    image = store.images.seeded(ordinal, salt)
+    if kind == "image":
+        return {"image": image}
+    if kind == "video":
+        size = body.get("video_size")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_VIDEO_SIZE):
+            raise ValueError("'video_size' must be a byte count from 1 to 2**40")
+        return {"image": image, "video": seeded_video(image, salt, size, bool(body.get("video_url_hidden")))}
+    items = body.get("items", 3)
+    kinds = item_kinds(kind, items) if isinstance(items, int) and not isinstance(items, bool) else items
+    if not isinstance(kinds, list) or not 1 <= len(kinds) <= MAX_ITEMS or \
+            any(k not in ("image", "video") for k in kinds):
+        raise ValueError(f"'items' must be a count from 1 to {MAX_ITEMS} or a list of \"image\"/\"video\"")
+    if kind != "multiple_mixed" and set(kinds) != {"image" if kind == "multiple_images" else "video"}:
+        raise ValueError(f"{kind} items must all be {'images' if kind == 'multiple_images' else 'videos'}")
+    titles = body.get("item_titles") or []
+    if not isinstance(titles, list) or any(t is not None and not isinstance(t, str) for t in titles):
+        raise ValueError("'item_titles' must be a list of strings or nulls")
+    made = seeded_items(store.images, ordinal, salt, kinds, [(t, None, None) for t in titles])
+    return {"image": made[0].image, "items": made}
+
+
 def add_pin(app, req):
-    """A pin made directly in the store, with a seeded picture: no check on its texts."""
+    """A pin made directly in the store, with seeded media: no check on its texts."""
     body = json_body(req)
     store = app.store
     with store.lock:
@@ -164,9 +211,22 @@ def add_pin(app, req):
                 return error(404, "unknown section_id")
         fields = {name: text_field(body, name) for name in ("title", "description", "link", "alt_text")
                   if name in body}
-        image = store.images.seeded(len(store.pin_list), f"admin-{store.seq}")
-        pin = store.add_pin(board, section, image, **fields)
+        shown = admin_media(store, body, len(store.pin_list), f"admin-{store.seq}")
+        pin = store.add_pin(board, section, shown.pop("image"), **fields, **shown)
         return Response(201, store.pin_json(pin))
+
+
+def media_list(app, req):
+    return Response(200, app.media.admin_list())
+
+
+def media_settings(app, req):
+    return Response(200, app.media.settings(json_body(req)))
+
+
+def media_control(app, req):
+    media = app.media.control(json_body(req))
+    return Response(200, media) if media else error(404, "unknown media_id")
 
 
 def violations(app, req):
@@ -197,6 +257,9 @@ ROUTES = {
     ("POST", "/_fake/boards"): add_board,
     ("POST", "/_fake/sections"): add_section,
     ("POST", "/_fake/pins"): add_pin,
+    ("GET", "/_fake/media"): media_list,
+    ("POST", "/_fake/media/settings"): media_settings,
+    ("POST", "/_fake/media/control"): media_control,
     ("GET", "/_fake/violations"): violations,
     ("POST", "/_fake/violations/reset"): reset_violations,
     ("POST", "/_fake/shutdown"): shutdown,

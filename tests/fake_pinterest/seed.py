@@ -1,13 +1,15 @@
 """Seed accounts: a small hand-made demo ("sample") or a deterministic generated one.
 
-Generated accounts (boards=B,pins=P,sections=S[,big=N]) put the awkward titles a filesystem must
-cope with (duplicates, empty, null, unicode, '/', exactly 100 characters, leading '.') on the
-first pins of the first board, outside sections, so tests know where to find them.
+Generated accounts (boards=B,pins=P,sections=S[,big=N][,media=M]) put the awkward titles a
+filesystem must cope with (duplicates, empty, null, unicode, '/', exactly 100 characters, leading
+'.') on the first pins of the first board, outside sections, so tests know where to find them.
+M percent of the other pins (default 10) are videos and carousels instead of pictures.
 """
 
 import random
 from collections import Counter
 
+from pin_media import item_kinds, seeded_items, seeded_video
 from store import Store
 
 EPOCH = 1609459200   # 2021-01-01T00:00:00 UTC: seeded objects are dated from here on
@@ -49,14 +51,54 @@ OTHER_USERS = ["marta_makes", "pinterest"]
 INTERESTS = ["Baking", "Travel photography", "Gardening"]
 
 
+DEFAULT_MEDIA_PERCENT = 10
+# The kinds non-image pins take in turn: half videos, half carousels (mostly of pictures).
+MEDIA_CYCLE = ["video", "multiple_images", "video", "multiple_images", "video", "multiple_mixed",
+               "video", "multiple_videos"]
+HIDDEN_VIDEO_URL_EVERY = 7   # every 7th generated video pin has video_url null
+
+
+class MediaPlan:
+    """Which of the eligible pins (in creation order) are not pictures: exactly `percent` per
+    cent of them, evenly spread, taking the kinds of MEDIA_CYCLE in turn."""
+
+    def __init__(self, percent):
+        self.percent, self.eligible, self.chosen, self.videos = percent, 0, 0, 0
+
+    def next(self):
+        """(kind, video_url hidden) of the next eligible pin: kind None for a plain picture,
+        else a PinMedia kind."""
+        k, self.eligible = self.eligible, self.eligible + 1
+        if (k + 1) * self.percent // 100 == k * self.percent // 100:
+            return None, False
+        kind = MEDIA_CYCLE[self.chosen % len(MEDIA_CYCLE)]
+        self.chosen += 1
+        if kind != "video":
+            return kind, False
+        self.videos += 1
+        return kind, self.videos % HIDDEN_VIDEO_URL_EVERY == 0
+
+
+def media_pin(images, ordinal, salt, kind, hidden=False, items=None):
+    """add_pin keywords (image, video/items) of a seeded pin of `kind` that is not a picture."""
+    if kind == "video":
+        image = images.seeded(ordinal, salt)
+        return {"image": image, "video": seeded_video(image, salt, url_hidden=hidden)}
+    count = items or 2 + random.Random(f"items:{salt}").randrange(4)   # 2 to 5 items
+    made = seeded_items(images, ordinal, salt, item_kinds(kind, count))
+    return {"image": made[0].image, "items": made}
+
+
 def parse_spec(spec):
-    """'boards=B,pins=P,sections=S[,big=N]' -> dict of ints (ValueError when malformed)."""
+    """'boards=B,pins=P,sections=S[,big=N][,media=M]' -> dict of ints (ValueError when malformed)."""
     values = {}
     for part in spec.split(","):
         name, _, number = part.partition("=")
-        if name not in ("boards", "pins", "sections", "big") or not number.isdigit():
+        if name not in ("boards", "pins", "sections", "big", "media") or not number.isdigit():
             raise ValueError(f"bad seed item {part!r}")
         values[name] = int(number)
+    if values.get("media", 0) > 100:
+        raise ValueError("media= is a percentage of pins, 0 to 100")
     if not {"boards", "pins", "sections"} <= set(values):
         raise ValueError("seed needs boards=, pins= and sections=")
     if values["boards"] == 0 and (values["pins"] or values["sections"] or values.get("big")):
@@ -111,7 +153,7 @@ def special_titles_plan(counts):
     return plan
 
 
-def generated(images, boards, pins, sections, big=None):
+def generated(images, boards, pins, sections, big=None, media=DEFAULT_MEDIA_PERCENT):
     rng = random.Random(20240601)
     store = Store(images, "pinfs_tester", "700000000000012345")
     store.me.update(about="Generated account for pinfs tests.", website_url="https://example.com")
@@ -132,20 +174,28 @@ def generated(images, boards, pins, sections, big=None):
     specials = special_titles_plan([top_level_count(tally[i], board_objs[i]) for i in range(boards)])
     ordinals, top_ordinals = [0] * boards, [0] * boards
     section_titles_left = 2
+    media_plan = MediaPlan(media)
     created = EPOCH + 600 * boards + 86400
     for n, board_index in enumerate(plan):
         board, ordinal = board_objs[board_index], ordinals[board_index]
         ordinals[board_index] += 1
         created += rng.randint(60, 1200)
-        section, title = None, make_title(rng)
+        section, title, special = None, make_title(rng), False
         if in_section(ordinal, board):
             section = board.sections[(ordinal // 3) % len(board.sections)]
             if board_index == 0 and section is board.sections[0] and section_titles_left:
-                title, section_titles_left = SECTION_DUPLICATE_TITLE, section_titles_left - 1
+                title, section_titles_left, special = SECTION_DUPLICATE_TITLE, section_titles_left - 1, True
         else:
+            special = (board_index, top_ordinals[board_index]) in specials
             title = specials.get((board_index, top_ordinals[board_index]), title)
             top_ordinals[board_index] += 1
-        store.add_pin(board, section, images.seeded(n, f"seed-{n}"), created_at=created,
+        # The awkward titles stay on pictures, where tests look for them.
+        kind, hidden = (None, False) if special else media_plan.next()
+        if kind is None:
+            shown = {"image": images.seeded(n, f"seed-{n}")}
+        else:
+            shown = media_pin(images, n, f"seed-{n}", kind, hidden)
+        store.add_pin(board, section, shown.pop("image"), created_at=created, **shown,
                       **pin_details(rng, title))
     add_people(store, FOLLOWERS, FOLLOWING, OTHER_USERS, INTERESTS,
                [("nasa", "Space photos", "Pictures from orbit."),
@@ -201,6 +251,52 @@ SAMPLE = [
     ]),
 ]
 
+# Pins of the other kinds, made after the pictures above (which keep their ids and dates):
+# (board, section, kind, title, description, link, carousel item texts or item kinds).
+# "Macarons, three ways [2]" is a picture beside the carousel "Macarons, three ways" on purpose:
+# a carousel's second item shown as "<title> [2]" must not hide it.
+SAMPLE_MEDIA = [
+    ("Recipes", None, "video", "Knife skills in 60 seconds", "Rock chop, julienne, brunoise.",
+     "https://example.com/recipes/knife-skills", None),
+    ("Recipes", "Desserts", "multiple_images", "Macarons, three ways", "Pistachio, raspberry, salted caramel.",
+     "https://example.com/recipes/macarons", [
+         ("Pistachio", "Green shells, white chocolate ganache.", "https://example.com/recipes/macarons#pistachio"),
+         ("Raspberry", "Freeze-dried raspberry in the shells.", None),
+         (None, None, None)]),
+    ("Recipes", "Desserts", "image", "Macarons, three ways [2]", "The second batch, with better feet.", None, None),
+    ("Travel", None, "video", "Tram 28 through Alfama", "The whole ride, front seat, in one take.", None, None),
+    ("Travel", None, "multiple_images", "Kyoto temple walk", "Three temples in one afternoon.",
+     "https://example.com/travel/kyoto-walk", [
+         ("Tofuku-ji", "The Tsutenkyo bridge in the maples.", None),
+         ("Komyo-in", "A moss garden nobody visits.", "https://example.com/travel/komyo-in"),
+         ("Fushimi Inari", "Go at dusk; the gates glow.", None)]),
+    ("Travel", None, "multiple_mixed", "Iceland ring road", "Ten days around the island.",
+     "https://example.com/travel/ring-road", ["image", "video", "image"]),
+    ("Travel", None, "multiple_videos", "Santorini boat day", "Around the caldera by catamaran.", None,
+     ["video", "video"]),
+    ("Garden ideas", None, "video_url_hidden", "Building the herb spiral", "Timelapse of a weekend's work.",
+     None, None),
+    ("Garden ideas", None, "multiple_images", "Raised bed layouts", "Three plans for a 4 x 8 bed.", None, [
+         ("Square foot", "Sixteen squares, one crop each.", None),
+         ("Three sisters", "Corn, beans and squash together.", None),
+         ("Salad bed", "Cut-and-come-again greens all summer.", None)]),
+]
+
+
+def sample_media_pin(images, n, kind, items):
+    """add_pin keywords of one SAMPLE_MEDIA pin (n: its ordinal among all sample pins). Their
+    pictures reuse the pool pictures of the first pins (each pin's bytes stay its own), so the
+    sample costs no more drawing than it did with pictures only."""
+    salt, pool = f"sample-{n}", sum(len(board[4]) for board in SAMPLE)
+    if kind in ("video", "video_url_hidden"):
+        return media_pin(images, n % pool, salt, "video", hidden=kind == "video_url_hidden")
+    if kind == "image":
+        return {"image": images.seeded(n % pool, salt)}
+    texts = [t for t in items or [] if isinstance(t, tuple)]
+    kinds = [t for t in items or [] if isinstance(t, str)] or ["image"] * len(texts)
+    made = seeded_items(images, n % pool, salt, kinds, texts, pool)
+    return {"image": made[0].image, "items": made}
+
 
 def sample(images):
     store = Store(images, "demo_pinner", "700000000000054321")
@@ -217,6 +313,16 @@ def sample(images):
                           alt_text=f"Photo: {title.lower()}", dominant_color="#%06x" % (0x3a5f7d + 0x1f3d * n),
                           created_at=created)
             n += 1
+    by_name = {b.name: b for b in store.board_list}
+    for board_name, section_name, kind, title, description, link, items in SAMPLE_MEDIA:
+        board = by_name[board_name]
+        section = next((s for s in board.sections if s.name == section_name), None)
+        created += 86400 * 3 + 3600 * n
+        shown = sample_media_pin(images, n, kind, items)
+        store.add_pin(board, section, shown.pop("image"), title=title, description=description, link=link,
+                      alt_text=f"Photo: {title.lower()}", dominant_color="#%06x" % (0x3a5f7d + 0x1f3d * n),
+                      created_at=created, **shown)
+        n += 1
     add_people(store, ["ana_bakes", "tomtravels", "green_thumb_liz"], ["nasa", "ana_bakes"],
                ["design_daily", "pinterest"], ["Baking", "Travel photography", "Gardening"],
                [("nasa", "Space photos", "Pictures from orbit."),
