@@ -12,11 +12,8 @@ enum img_kind img_kind_of_url(const char *url)
 	static const struct {
 		const char *ext;
 		enum img_kind kind;
-	} exts[] = {{"jpg", IMG_JPEG},
-		    {"jpeg", IMG_JPEG},
-		    {"png", IMG_PNG},
-		    {"gif", IMG_GIF},
-		    {"webp", IMG_WEBP}};
+	} exts[] = {{"jpg", IMG_JPEG},	{"jpeg", IMG_JPEG}, {"png", IMG_PNG},	{"gif", IMG_GIF},
+		    {"webp", IMG_WEBP}, {"mp4", IMG_VIDEO}, {"m4v", IMG_VIDEO}, {"mov", IMG_VIDEO}};
 	const char *end = url + strcspn(url, "?#"), *dot = end;
 
 	while (dot > url && dot[-1] != '.' && dot[-1] != '/')
@@ -32,7 +29,8 @@ enum img_kind img_kind_of_url(const char *url)
 
 static const char *kind_name(enum img_kind kind)
 {
-	static const char *const names[] = {"JPEG, PNG, GIF or WEBP", "JPEG", "PNG", "GIF", "WEBP"};
+	static const char *const names[] = {
+	    "JPEG, PNG, GIF, WEBP or MP4", "JPEG", "PNG", "GIF", "WEBP", "MP4 or QuickTime"};
 
 	return names[kind];
 }
@@ -71,11 +69,18 @@ static int looks_like(enum img_kind kind, const unsigned char *b, size_t n)
 		return either(has_at(b, n, 0, "GIF87a", 6), has_at(b, n, 0, "GIF89a", 6));
 	case IMG_WEBP:
 		return both(has_at(b, n, 0, "RIFF", 4), has_at(b, n, 8, "WEBP", 4));
+	case IMG_VIDEO:
+		/* ISO media: a box's size, then its type; MP4 starts with ftyp, and QuickTime
+		 * files may start with their other top-level boxes. */
+		return either(either(has_at(b, n, 4, "ftyp", 4), has_at(b, n, 4, "moov", 4)),
+			      either(either(has_at(b, n, 4, "mdat", 4), has_at(b, n, 4, "wide", 4)),
+				     has_at(b, n, 4, "free", 4)));
 	case IMG_ANY:
 		break;
 	}
-	return either(either(looks_like(IMG_JPEG, b, n), looks_like(IMG_PNG, b, n)),
-		      either(looks_like(IMG_GIF, b, n), looks_like(IMG_WEBP, b, n)));
+	return either(either(either(looks_like(IMG_JPEG, b, n), looks_like(IMG_PNG, b, n)),
+			     either(looks_like(IMG_GIF, b, n), looks_like(IMG_WEBP, b, n))),
+		      looks_like(IMG_VIDEO, b, n));
 }
 
 /* Judges the first bytes of the file on fd as kind: 1 an image of that kind, 0 not (then

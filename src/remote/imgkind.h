@@ -2,7 +2,7 @@
  *
  * A CDN or a proxy may answer 200 with an error page, and a cut file keeps a plausible name:
  * bytes are only served, and cached, when they start as the image the URL names does. The
- * kind comes from the URL's extension; a URL without one may hold any of the four.
+ * kind comes from the URL's extension; a URL without one may hold any of the five.
  *
  * Pure but for img_head_check's pread: no state, no locks, any thread. Strings passed in are
  * only read.
@@ -13,7 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum img_kind { IMG_ANY, IMG_JPEG, IMG_PNG, IMG_GIF, IMG_WEBP };
+/* IMG_VIDEO: an MP4 or QuickTime video (a video pin's file, a carousel's video item). */
+enum img_kind { IMG_ANY, IMG_JPEG, IMG_PNG, IMG_GIF, IMG_WEBP, IMG_VIDEO };
 
 /* The kind url's extension names (before any query or fragment), or IMG_ANY. */
 enum img_kind img_kind_of_url(const char *url);
