@@ -3,6 +3,7 @@
 #include "log.h"
 #include "names.h"
 #include "textcheck.h"
+#include "upload.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -429,6 +430,8 @@ int local_truncate(const char *path, off_t size)
 	struct local_file *f;
 	int result = 0;
 
+	if (size > UPLOAD_MAX_FILE_BYTES)
+		return -EFBIG; /* no pin is larger (handle_write) */
 	pthread_mutex_lock(&lock);
 	f = find(path);
 	if (!f)

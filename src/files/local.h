@@ -52,6 +52,7 @@ int local_unlink(const char *path);
 
 /* Keeps the mode or times a user sets (chmod, touch): only locally. */
 int local_chmod(const char *path, mode_t mode);
+/* -EFBIG past UPLOAD_MAX_FILE_BYTES: no pin is larger. */
 int local_truncate(const char *path, off_t size);
 
 /* Sets the staging file's times: the mtime a writer gives (rsync -a, cp -p) goes with the

@@ -48,6 +48,24 @@ static const char *split(const char *path, char *parent, size_t len)
 	return slash ? slash + 1 : path;
 }
 
+size_t edit_strip_ext(const char *name, const char **ext)
+{
+	static const char *const videos[] = {".mp4", ".m4v", ".mov"};
+	size_t len = names_strip_ext(name, ext), el;
+
+	if (len < strlen(name))
+		return len;
+	for (size_t i = 0; i < sizeof(videos) / sizeof(videos[0]); i++) {
+		el = strlen(videos[i]);
+		if (len > el && strcasecmp(name + len - el, videos[i]) == 0) {
+			if (ext)
+				*ext = name + len - el;
+			return len - el;
+		}
+	}
+	return len;
+}
+
 /* The title a file name stands for: without its extension, '／' back to '/'. */
 static char *title_of(const char *name)
 {
@@ -699,6 +717,18 @@ static void keep_upload(const cJSON *pin, const char *name, const char *staging)
 			 id->valuestring, strerror(-result));
 }
 
+/* The title of a new pin from its file's name: title_of, a video's extension stripped too. */
+static char *upload_title(const char *name)
+{
+	char *base = strndup(name, edit_strip_ext(name, NULL)), *title;
+
+	if (!base)
+		return NULL;
+	title = names_to_title(base);
+	free(base);
+	return title;
+}
+
 int edit_upload(const char *path, const char *staging, const struct pin_text *text)
 {
 	static const struct pin_text none;
@@ -706,7 +736,7 @@ int edit_upload(const char *path, const char *staging, const struct pin_text *te
 	struct node_info folder;
 	char dir[PATH_MAX];
 	const char *base = split(path, dir, sizeof(dir)), *ext;
-	char *title = t->title ? strdup(t->title) : title_of(base);
+	char *title = t->title ? strdup(t->title) : upload_title(base);
 	cJSON *pin = NULL;
 	int result = title ? tree_stat(dir, false, &folder) : -ENOMEM;
 
@@ -730,7 +760,7 @@ int edit_upload(const char *path, const char *staging, const struct pin_text *te
 	}
 	if (!result) {
 		keep_upload(pin, base, staging);
-		names_strip_ext(base, &ext);
+		edit_strip_ext(base, &ext);
 		result = tree_apply_pin(NULL, pin, ext);
 	}
 	/* upload.c has said why for a file it refused. */

@@ -36,8 +36,12 @@ struct pin_text {
 };
 
 /* Creates a pin at path (its folder, and its title from the name unless text has one) from
- * the bytes in staging, with text (may be NULL) in the same POST. */
+ * the bytes in staging (a picture or a video), with text (may be NULL) in the same POST. */
 int edit_upload(const char *path, const char *staging, const struct pin_text *text);
+
+/* names_strip_ext for the name of a file becoming a pin: a video's extension (.mp4, .m4v,
+ * .mov, any case) is stripped too, so "clip.mp4" is titled "clip". */
+size_t edit_strip_ext(const char *name, const char **ext);
 
 /* Applies text written to a pin's sidecar or a board's .board.json: one PATCH of the fields
  * that changed. -EINVAL for malformed JSON, unknown fields, read-only fields changed. */

@@ -7,6 +7,7 @@
 #include "cache.h"
 #include "commit.h"
 #include "copyin.h"
+#include "edit.h"
 #include "local.h"
 #include "log.h"
 #include "names.h"
@@ -46,6 +47,8 @@ static int commit(const char *path, struct handle *h, bool last)
 	else if (h->kind == H_TEXT)
 		result =
 		    commit_edit(path, h->text ? h->text : "", h->len, h->copied, last, &pending);
+	else if (h->kind == H_LOCAL && local_is_upload_name(strrchr(path, '/') + 1) && h->too_big)
+		result = commit_too_big(path);
 	else if (h->kind == H_LOCAL && local_is_upload_name(strrchr(path, '/') + 1))
 		h->committed = (result = commit_upload(path, last, &pending)) == 0 && !pending;
 	h->dirty = pending;
@@ -83,10 +86,10 @@ static int title_fits(const char *path, const char *name)
 	char *title;
 	size_t chars = 0;
 
-	if (!local_is_upload_name(name) || names_strip_ext(name, NULL) == 0)
+	if (!local_is_upload_name(name) || edit_strip_ext(name, NULL) == 0)
 		return 0;
 	title = names_to_title(name);
-	for (const char *p = title; p && *p && p < title + names_strip_ext(title, NULL); p++)
+	for (const char *p = title; p && *p && p < title + edit_strip_ext(title, NULL); p++)
 		chars += ((unsigned char)*p & 0xc0) != 0x80;
 	free(title);
 	if (chars <= 100)
