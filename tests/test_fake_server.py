@@ -387,6 +387,244 @@ def test_images_get_head_range(fake):
     assert fake.call("GET", url.replace("originals", "999x"))[0] == 404
 
 
+# ----- video media uploads ----------------------------------------------------------------------
+def mp4_like(size, brand=b"isom"):
+    """An ftyp box and an mdat of `size` bytes in all: what the fake checks a video by."""
+    head = b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x02\x00isommp42"
+    body = hashlib.sha256(brand).digest() * ((size - len(head) - 8) // 32 + 1)
+    return head + (size - len(head)).to_bytes(4, "big") + b"mdat" + body[:size - len(head) - 8]
+
+
+def multipart(fields, data, boundary="pinfsFakeBoundary7MA4YWxkTrZu0gW", file_at=None):
+    """A multipart/form-data body: the fields, then the `file` part (or at index `file_at`)."""
+    parts = [(k, v.encode(), None) for k, v in fields.items()]
+    parts.insert(len(parts) if file_at is None else file_at, ("file", data, "clip.mp4"))
+    body = b""
+    for name, value, filename in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        extra = "\r\nContent-Type: video/mp4" if filename else ""
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}{extra}\r\n\r\n".encode() + value + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def register_media(fake):
+    return fake.json("POST", "/v5/media", {"media_type": "video"}, expect=201)
+
+
+def upload_fields(media, **changes):
+    fields = {k: v for k, v in media["upload_parameters"].items() if k != "Content-Type"}
+    fields.update(changes)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def upload(fake, media, data, fields=None, headers=None, **kw):
+    body, content_type = multipart(upload_fields(media) if fields is None else fields, data, **kw)
+    return fake.call("POST", path_of(media["upload_url"]), body,
+                     headers={"Content-Type": content_type, **(headers or {})}, timeout=60)
+
+
+def media_status(fake, media_id):
+    return fake.json("GET", f"/v5/media/{media_id}")["status"]
+
+
+def fake_media(fake, media_id):
+    return next(m for m in fake.json("GET", "/_fake/media")["media"] if m["media_id"] == media_id)
+
+
+def video_pin_body(board_id, media_id, **fields):
+    return {"board_id": board_id, **fields, "media_source": {"source_type": "video_id", "media_id": media_id}}
+
+
+def uploaded_media(fake, data):
+    """A media id whose upload has succeeded."""
+    media = register_media(fake)
+    assert upload(fake, media, data)[0] == 204
+    while media_status(fake, media["media_id"]) != "succeeded":
+        pass
+    return media["media_id"]
+
+
+def test_media_register_shape(fake):
+    media = register_media(fake)
+    assert media["media_id"].isdigit() and media["media_type"] == "video"
+    assert media["upload_url"] == fake.base + "/_media_upload/"
+    params = media["upload_parameters"]
+    assert set(params) == {"Content-Type", "key", "policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date",
+                           "x-amz-security-token", "x-amz-signature"}
+    assert params["Content-Type"] == "multipart/form-data" and params["key"].endswith(":" + media["media_id"])
+    policy = json.loads(base64.b64decode(params["policy"]))
+    assert {"key": params["key"]} in policy["conditions"]
+    assert register_media(fake)["media_id"] != media["media_id"]
+    assert fake.json("GET", f"/v5/media/{media['media_id']}") == {
+        "media_id": media["media_id"], "media_type": "video", "status": "registered"}
+    error_of(fake.call("GET", "/v5/media/123"), 404, 404)
+    listed = fake.json("GET", "/v5/media?page_size=250")["items"]
+    assert media["media_id"] in [m["media_id"] for m in listed]
+    with fake.deliberate_violations():
+        for body in ({"media_type": "image"}, {}, {"media_type": "video", "extra": 1}):
+            error_of(fake.call("POST", "/v5/media", body), 400, 1)
+
+
+def test_media_upload_poll_and_pin(fake):
+    """A 50 MB upload, streamed to disk: processing once, then succeeded; one pin from it."""
+    fake.json("POST", "/_fake/counts/reset")
+    data = mp4_like(50 << 20)
+    media = register_media(fake)
+    media_id = media["media_id"]
+    status, headers, body = upload(fake, media, data)
+    assert status == 204 and body == b""
+    assert [media_status(fake, media_id) for _ in range(3)] == ["processing", "succeeded", "succeeded"]
+    record = fake_media(fake, media_id)
+    assert record["size"] == len(data) and record["sha256"] == hashlib.sha256(data).hexdigest()
+    assert record["uploads"] == 1 and record["refused_uploads"] == 0 and record["polls"] == 3
+    # A second upload of the same media is refused, and the test can tell it was tried.
+    status, headers, body = upload(fake, media, mp4_like(5000))
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body and headers["content-type"] == "application/xml"
+    assert fake_media(fake, media_id)["refused_uploads"] == 1
+    log = [r for r in fake.json("GET", "/_fake/requests")["requests"] if r["route"] == "POST /_media_upload"]
+    assert [(r["status"], r.get("refused")) for r in log] == [(204, None), (403, "second upload")]
+    assert log[0]["media_id"] == media_id and log[0]["bytes"] == len(data)
+
+    board_id = first_board(fake)["id"]
+    pin = fake.json("POST", "/v5/pins", video_pin_body(board_id, media_id, title="Clip") |
+                    {"media_source": {"source_type": "video_id", "media_id": media_id,
+                                      "cover_image_key_frame_time": 0}}, expect=201)
+    assert pin["creative_type"] == "VIDEO" and pin["title"] == "Clip"
+    shown = pin["media"]
+    assert shown["media_type"] == "video" and set(shown["images"]) == {"150x150", "400x300", "600x", "1200x",
+                                                                       "originals"}
+    assert shown["duration"] > 0 and shown["width"] > 0 and shown["height"] > 0
+    assert fake.call("GET", path_of(shown["cover_image_url"]))[0] == 200
+    assert Image.open(io.BytesIO(fake.call("GET", path_of(shown["images"]["400x300"]["url"]))[2])).size == (400, 300)
+    url = path_of(shown["video_url"])
+    status, headers, got = fake.call("GET", url, token=None, timeout=60)
+    assert status == 200 and headers["content-type"] == "video/mp4" and got == data
+    status, headers, part = fake.call("GET", url, headers={"Range": "bytes=30000000-30000099"})
+    assert status == 206 and part == data[30000000:30000100]
+    assert headers["content-range"] == f"bytes 30000000-30000099/{len(data)}"
+    assert fake_media(fake, media_id)["pin_id"] == pin["id"]
+    with fake.deliberate_violations():   # the spec wants media_id digits: "x" is deliberately wrong
+        error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, "x")), 400, 1)
+    error = error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, media_id)), 400, 1)
+    assert "already used" in error["message"]
+    counts = fake.json("GET", "/_fake/counts")["counts"]
+    assert counts["POST /v5/media"] == 1 and counts["POST /_media_upload"] == 2
+    assert counts["GET /v5/media/{media_id}"] == 3 and counts["GET /vid"] == 2
+    assert fake.call("DELETE", f"/v5/pins/{pin['id']}")[0] == 204
+    assert fake.call("GET", url)[0] == 404
+
+
+def test_media_upload_refusals(fake):
+    media = register_media(fake)
+    data = mp4_like(3000)
+
+    def refused(status, code, **kw):
+        got, headers, body = upload(fake, media, data, **kw)
+        assert got == status and f"<Code>{code}</Code>".encode() in body, (got, body)
+
+    refused(400, "InvalidArgument", headers={"Authorization": f"Bearer {TOKEN}"})   # token leak
+    refused(403, "AccessDenied", fields=upload_fields(media, policy=None))
+    refused(403, "AccessDenied", fields=upload_fields(media, **{"x-amz-date": "20200101T000000Z"}))
+    refused(403, "SignatureDoesNotMatch", fields=upload_fields(media, **{"x-amz-signature": "0" * 64}))
+    refused(403, "AccessDenied", fields=upload_fields(media, extra="1"))
+    refused(403, "AccessDenied", fields=upload_fields(media, **{"Content-Type": "video/mp4"}))
+    refused(403, "AccessDenied", file_at=2)                                     # the file is not last
+    status, _, body = fake.call("POST", path_of(media["upload_url"]), data, headers={"Content-Type": "video/mp4"})
+    assert status == 412 and b"PreconditionFailed" in body
+    body, content_type = multipart(upload_fields(media), data)
+    status, _, answer = fake.call("POST", path_of(media["upload_url"]), body[:len(body) // 2] + b"\r\n",
+                                  headers={"Content-Type": content_type})
+    assert status == 400 and b"MalformedPOSTRequest" in answer
+    other = register_media(fake)   # another media's parameters do not fit this one's key
+    refused(403, "AccessDenied", fields=upload_fields(media, key=other["upload_parameters"]["key"]))
+    assert media_status(fake, media["media_id"]) == "registered"
+    assert fake_media(fake, media["media_id"])["uploads"] == 0
+    # The Content-Type field may be sent too (as upload_parameters lists it), and the connection
+    # that carried the refusals still works.
+    assert upload(fake, media, data, fields=upload_fields(media, **{"Content-Type": "multipart/form-data"}))[0] == 204
+    assert fake.call("GET", "/_media_upload/")[0] == 405
+
+
+def test_media_failed_stuck_and_not_ready(fake):
+    board_id = first_board(fake)["id"]
+    not_video = register_media(fake)
+    assert upload(fake, not_video, png_bytes())[0] == 204
+    assert [media_status(fake, not_video["media_id"]) for _ in range(2)] == ["processing", "failed"]
+    assert "MP4" in fake_media(fake, not_video["media_id"])["failure"]
+    error = error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, not_video["media_id"])), 400, 1)
+    assert "failed" in error["message"]
+    registered = register_media(fake)
+    error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, registered["media_id"])), 400, 1)
+    error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, "1234")), 400, 1)
+
+    made_to_fail = register_media(fake)
+    fake.json("POST", "/_fake/media/control", {"media_id": made_to_fail["media_id"], "outcome": "failed"})
+    assert upload(fake, made_to_fail, mp4_like(4000))[0] == 204
+    assert [media_status(fake, made_to_fail["media_id"]) for _ in range(2)] == ["processing", "failed"]
+
+    stuck = register_media(fake)
+    fake.json("POST", "/_fake/media/control", {"media_id": stuck["media_id"], "outcome": "processing"})
+    assert upload(fake, stuck, mp4_like(4000))[0] == 204
+    assert {media_status(fake, stuck["media_id"]) for _ in range(5)} == {"processing"}
+    error_of(fake.call("POST", "/v5/pins", video_pin_body(board_id, stuck["media_id"])), 400, 1)
+    fake.json("POST", "/_fake/media/control", {"media_id": stuck["media_id"], "outcome": "normal"})
+    assert media_status(fake, stuck["media_id"]) == "succeeded"
+
+    settings = fake.json("POST", "/_fake/media/settings", {"processing_polls": 3})
+    try:
+        assert settings == {"processing_polls": 3, "outcome": "normal"}
+        slow = register_media(fake)
+        assert upload(fake, slow, mp4_like(4000))[0] == 204
+        assert [media_status(fake, slow["media_id"]) for _ in range(4)] == ["processing"] * 3 + ["succeeded"]
+        fake.json("POST", "/_fake/media/settings", {"processing_polls": 0, "outcome": "failed"})
+        instant = register_media(fake)
+        assert upload(fake, instant, mp4_like(4000))[0] == 204
+        assert media_status(fake, instant["media_id"]) == "failed"
+    finally:
+        fake.json("POST", "/_fake/media/settings", {"processing_polls": 1, "outcome": "normal"})
+    assert fake.call("POST", "/_fake/media/settings", {"outcome": "later"})[0] == 400
+    assert fake.call("POST", "/_fake/media/control", {"media_id": "1", "outcome": "failed"})[0] == 404
+
+
+def test_media_faults(fake):
+    fake.json("POST", "/_fake/faults", {"route": "POST /v5/media", "action": "status", "status": 500})
+    before = len(fake.json("GET", "/_fake/media")["media"])
+    assert fake.call("POST", "/v5/media", {"media_type": "video"})[0] == 500
+    assert len(fake.json("GET", "/_fake/media")["media"]) == before
+    media = register_media(fake)
+    data = mp4_like(200_000)
+    # The bytes arrive and are kept, but the answer is lost: a retry is a refused second upload.
+    fake.json("POST", "/_fake/faults", {"route": "POST /_media_upload", "action": "close_after"})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        upload(fake, media, data)
+    assert fake_media(fake, media["media_id"])["uploads"] == 1
+    assert upload(fake, media, data)[0] == 403
+    assert fake_media(fake, media["media_id"])["refused_uploads"] == 1
+    fake.json("POST", "/_fake/faults", {"route": "POST /_media_upload", "action": "status", "status": 503})
+    other = register_media(fake)
+    assert upload(fake, other, data)[0] == 503 and fake_media(fake, other["media_id"])["uploads"] == 0
+    # A failed poll is no poll.
+    fake.json("POST", "/_fake/faults", {"route": "GET /v5/media/{media_id}", "action": "status", "status": 503,
+                                       "path": f"/v5/media/{media['media_id']}"})
+    assert fake.call("GET", f"/v5/media/{media['media_id']}")[0] == 503
+    assert fake_media(fake, media["media_id"])["polls"] == 0
+    assert [media_status(fake, media["media_id"]) for _ in range(2)] == ["processing", "succeeded"]
+    # A fault meant for video pins leaves an image pin alone.
+    board_id = first_board(fake)["id"]
+    fake.json("POST", "/_fake/faults", {"route": "POST /v5/pins", "action": "status", "status": 500,
+                                       "source_type": "video_id"})
+    picture = fake.json("POST", "/v5/pins", upload_body(board_id, png_bytes()), expect=201)
+    assert fake.call("POST", "/v5/pins", video_pin_body(board_id, media["media_id"]))[0] == 500
+    assert fake_media(fake, media["media_id"])["pin_id"] is None
+    fake.json("POST", "/_fake/faults", {"route": "POST /v5/pins", "action": "close_after", "source_type": "video_id"})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        fake.call("POST", "/v5/pins", video_pin_body(board_id, media["media_id"]))
+    made = fake_media(fake, media["media_id"])["pin_id"]
+    assert made and fake.json("GET", f"/v5/pins/{made}")["media"]["media_type"] == "video"
+    for pin_id in (picture["id"], made):
+        assert fake.call("DELETE", f"/v5/pins/{pin_id}")[0] == 204
+
+
 # ----- oauth ------------------------------------------------------------------------------------
 def basic(client=CLIENT):
     return "Basic " + base64.b64encode(f"{client[0]}:{client[1]}".encode()).decode()

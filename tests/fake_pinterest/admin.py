@@ -169,6 +169,19 @@ def add_pin(app, req):
         return Response(201, store.pin_json(pin))
 
 
+def media_list(app, req):
+    return Response(200, app.media.admin_list())
+
+
+def media_settings(app, req):
+    return Response(200, app.media.settings(json_body(req)))
+
+
+def media_control(app, req):
+    media = app.media.control(json_body(req))
+    return Response(200, media) if media else error(404, "unknown media_id")
+
+
 def violations(app, req):
     return Response(200, app.violations.report())
 
@@ -197,6 +210,9 @@ ROUTES = {
     ("POST", "/_fake/boards"): add_board,
     ("POST", "/_fake/sections"): add_section,
     ("POST", "/_fake/pins"): add_pin,
+    ("GET", "/_fake/media"): media_list,
+    ("POST", "/_fake/media/settings"): media_settings,
+    ("POST", "/_fake/media/control"): media_control,
     ("GET", "/_fake/violations"): violations,
     ("POST", "/_fake/violations/reset"): reset_violations,
     ("POST", "/_fake/shutdown"): shutdown,

@@ -7,12 +7,13 @@ import re
 
 from messages import ApiError, Response, bad_request, CODE_IMAGE_BROKEN
 from pagination import paginate
+from pin_media import PinVideo
 
 # Limits from the spec (Pin, BoardSection) and NOTES.md.
 PIN_TEXT_LIMITS = {"title": 100, "description": 800, "link": 2048, "alt_text": 500}
 SECTION_NAME_MAX = 180
 SEARCH_PINS_PAGE = 25
-IMAGE_URL = re.compile(r"^https?://[^/]+/img/[^/]+/(\d+)\.(?:jpg|png)$")
+IMAGE_URL = re.compile(r"^https?://[^/]+/img/[^/]+/(\d+(?:-\d+)?)\.(?:jpg|png)$")
 ANALYTICS_DAYS_BACK = 90   # start_date at most this many days before today, end_date after start
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -99,8 +100,8 @@ def analytics_date(req, name):
 
 
 class Api:
-    def __init__(self, store, images, tokens):
-        self.store, self.images, self.tokens = store, images, tokens
+    def __init__(self, store, images, tokens, media):
+        self.store, self.images, self.tokens, self.media = store, images, tokens, media
         self.router = Router([
             ("GET", "/user_account", self.account),
             ("GET", "/boards", self.list_boards),
@@ -129,6 +130,9 @@ class Api:
             ("GET", "/users/{username}/interests/follow", self.interests),
             ("POST", "/user_account/following/{username}", self.follow_user),
             ("POST", "/oauth/token", self.tokens.token),
+            ("GET", "/media", media.api_list),
+            ("POST", "/media", media.api_create),
+            ("GET", "/media/{media_id}", media.api_get),
         ])
 
     # ----- account and people -------------------------------------------------------------
@@ -295,7 +299,10 @@ class Api:
         fields = pin_text_fields(body)
         if "dominant_color" in body:
             fields["dominant_color"] = text_value(body, "dominant_color", nullable=False)
-        image = self._image_from_source(body.get("media_source"))   # slow part, outside the lock
+        source = body.get("media_source")
+        if isinstance(source, dict) and source.get("source_type") == "video_id":
+            return self._create_video_pin(req, source, board_id, section_id, fields)
+        image = self._image_from_source(source)   # slow part, outside the lock
         with self.store.lock:
             board = self.store.board(board_id)
             section = self.store.section(board, section_id) if section_id else None
@@ -310,7 +317,9 @@ class Api:
             return self._image_from_own_url(source.get("url"))
         if kind != "image_base64":
             raise bad_request(f"Unsupported media_source.source_type {kind!r}.")
-        content_type, data = source.get("content_type"), source.get("data")
+        return self._decode_image(source.get("content_type"), source.get("data"))
+
+    def _decode_image(self, content_type, data):
         if content_type not in ("image/jpeg", "image/png"):
             raise bad_request(f"Unsupported content_type {content_type!r}: use image/jpeg or image/png.")
         if not isinstance(data, str) or not data:
@@ -334,6 +343,34 @@ class Api:
         if image is None:
             raise bad_request("Could not fetch the image at 'media_source.url'.")
         return image
+
+    def _create_video_pin(self, req, source, board_id, section_id, fields):
+        """A video pin from a media upload that has succeeded; a media id makes one pin."""
+        media_id = id_value(source, "media_id")
+        req.note["media_id"] = media_id
+        frame = source.get("cover_image_key_frame_time", 0)
+        if not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
+            raise bad_request("'cover_image_key_frame_time' must be a non-negative integer (seconds).")
+        cover = None
+        if source.get("cover_image_url") is not None:
+            cover = self._image_from_own_url(source["cover_image_url"])
+        elif source.get("cover_image_data") is not None:
+            cover = self._decode_image(source.get("cover_image_content_type"), source["cover_image_data"])
+        store = self.store
+        with store.lock:
+            board = store.board(board_id)
+            section = store.section(board, section_id) if section_id else None
+            media = self.media.claim(media_id)
+            try:
+                info = media.info
+                video = PinVideo(media.video, info["duration"], info["width"], info["height"])
+                image = cover or self.images.seeded(len(store.pin_list), f"video-{media_id}")
+                pin = store.add_pin(board, section, image, video=video, **fields)
+            except BaseException:
+                self.media.release(media)
+                raise
+            self.media.attach(media, pin.id)
+            return Response(201, store.pin_json(pin))
 
     def update_pin(self, req):
         body = req.json()
@@ -366,7 +403,7 @@ class Api:
             copy = store.add_pin(board, section, source.image, title=source.title,
                                  description=source.description, link=source.link,
                                  alt_text=source.alt_text, dominant_color=source.dominant_color,
-                                 parent_pin_id=source.id)
+                                 parent_pin_id=source.id, video=source.video, items=source.items)
             return Response(201, store.pin_json(copy))
 
     # ----- search ---------------------------------------------------------------------------

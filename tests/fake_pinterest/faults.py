@@ -26,6 +26,11 @@ def validate(spec):
         if not isinstance(spec["path"], str) or not spec["path"].startswith("/"):
             raise ValueError("'path' must be a request path such as \"/v5/boards/1/pins\"")
         fault["path"] = spec["path"]
+    if "source_type" in spec:
+        # Only the POST /v5/pins requests whose media_source has this source_type ("video_id").
+        if not isinstance(spec["source_type"], str):
+            raise ValueError("'source_type' must be a media_source.source_type such as \"video_id\"")
+        fault["source_type"] = spec["source_type"]
     if action in ("status", "raw"):
         if not isinstance(spec.get("status"), int) or not 100 <= spec["status"] <= 599:
             raise ValueError("'status' must be an HTTP status code")
@@ -69,12 +74,13 @@ class Faults:
             self.pending.append(fault)
         return dict(fault)
 
-    def take(self, route, path=None):
-        """The first pending fault for `route` (and `path`, for a fault given one): one use
-        of its count, or None."""
+    def take(self, route, path=None, source_type=None):
+        """The first pending fault for `route` (and `path`, or the body's media_source
+        source_type, for a fault given one): one use of its count, or None."""
         with self.lock:
             for fault in self.pending:
-                if fault["route"] == route and fault.get("path", path) == path:
+                if fault["route"] == route and fault.get("path", path) == path and \
+                        fault.get("source_type", source_type) == source_type:
                     fault["count"] -= 1
                     if fault["count"] == 0:
                         self.pending.remove(fault)

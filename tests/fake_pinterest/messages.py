@@ -1,5 +1,6 @@
 """Request, response and error types shared by the fake server's modules."""
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
@@ -43,6 +44,8 @@ class Request:
     body: bytes
     params: dict = field(default_factory=dict)   # path parameters of the matched route
     route: str = ""                              # "GET /v5/boards/{board_id}"
+    note: dict = field(default_factory=dict)     # what the request log should also say
+    stream: object = None                        # multipart.BodyReader of the body
 
     @property
     def query(self):
@@ -67,7 +70,7 @@ class Request:
 @dataclass
 class Response:
     status: int
-    body: object = None          # JSON-able value, bytes, or None for no body
+    body: object = None          # JSON-able value, bytes, a Blob, or None for no body
     headers: dict = field(default_factory=dict)
     content_type: str = "application/json"
 
@@ -78,6 +81,8 @@ class Response:
             return b""
         if isinstance(self.body, (bytes, bytearray)):
             return bytes(self.body)
+        if isinstance(self.body, Blob):
+            return self.body.bytes()
         cached = self.__dict__.get("_payload")
         if cached is None or cached[0] is not self.body:
             cached = (self.body, encode_json(self.body))
@@ -93,3 +98,45 @@ def encode_json(value):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     except UnicodeEncodeError:
         return json.dumps(value, separators=(",", ":")).encode()
+
+
+class Blob:
+    """A body made or read on demand instead of held as bytes (a video: maybe gigabytes).
+
+    Subclasses give `size` and read(offset, length); the server sends one in pieces.
+    """
+    size = 0
+    piece = 1 << 20
+
+    def read(self, offset, length):
+        raise NotImplementedError
+
+    def pieces(self, start=0, end=None):
+        """The bytes from `start` to `end` (exclusive, default the end) in pieces."""
+        end = self.size if end is None else end
+        while start < end:
+            count = min(self.piece, end - start)
+            data = self.read(start, count)
+            if not data:
+                return
+            yield data
+            start += len(data)
+
+    def bytes(self):
+        return b"".join(self.pieces())
+
+    def sha256(self):
+        digest = hashlib.sha256()
+        for data in self.pieces():
+            digest.update(data)
+        return digest.hexdigest()
+
+
+class BlobRange(Blob):
+    """Bytes start..end (inclusive) of another blob: a 206 answer's body."""
+
+    def __init__(self, blob, start, end):
+        self.blob, self.start, self.size = blob, start, end - start + 1
+
+    def read(self, offset, length):
+        return self.blob.read(self.start + offset, min(length, self.size - offset))

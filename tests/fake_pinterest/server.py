@@ -2,16 +2,17 @@
 """A fake Pinterest REST API v5 for testing pinfs.
 
     server.py --port PORT --token TOKEN --seed boards=B,pins=P,sections=S[,big=N]
-              [--latency-ms MS] [--rate-limit RPS] [--image-scale F]
+              [--latency-ms MS] [--rate-limit RPS] [--image-scale F] [--media-processing-polls N]
               [--client-id ID --client-secret SECRET] [--tls-cert PEM --tls-key PEM]
 
 Serves the API under http://127.0.0.1:PORT/v5 (https with --tls-cert), pin images under /img/,
-redirects under /redirect?to=URL, the OAuth authorize step under /oauth/ and test controls
+videos under /vid/, the media upload storage host under /_media_upload/, redirects under /redirect?to=URL, the OAuth authorize step under /oauth/ and test controls
 under /_fake/. With --port 0 the first line on stdout is the API base URL, printed once the
 socket listens. Logs go to stderr.
 """
 
 import argparse
+import json
 import re
 import signal
 import ssl
@@ -27,12 +28,15 @@ import seed
 from api import Api
 from faults import Faults
 from images import FORMATS, SIZE_KEYS, Images
-from messages import ApiError, CODE_AUTH, CODE_RATE_LIMIT, Request, Response
+from media import UPLOAD_PATH, MediaUploads
+from messages import ApiError, Blob, BlobRange, CODE_AUTH, CODE_RATE_LIMIT, Request, Response
+from multipart import BodyReader, Malformed
 from oauth import Tokens
 from openapi_check import Violations, find_spec
 from traffic import RateLimiter, TrafficLog
 
-IMAGE_PATH = re.compile(r"^/img/([^/]+)/(\d+)\.(jpg|png)$")
+IMAGE_PATH = re.compile(r"^/img/([^/]+)/(\d+(?:-\d+)?)\.(jpg|png)$")
+VIDEO_PATH = re.compile(r"^/vid/(\d+(?:-\d+)?)\.mp4$")
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -45,7 +49,8 @@ class App:
         self.images = Images(scale=args.image_scale)
         self.store = seed.build(args.seed, self.images)
         self.tokens = Tokens(args.token, args.client_id, args.client_secret)
-        self.api = Api(self.store, self.images, self.tokens)
+        self.media = MediaUploads(self.store.me["id"], args.media_processing_polls)
+        self.api = Api(self.store, self.images, self.tokens, self.media)
         self.faults = Faults()
         self.traffic = TrafficLog()
         self.limiter = RateLimiter(args.rate_limit)
@@ -57,13 +62,18 @@ class App:
 def classify(app, method, path):
     """(kind, route for counts and faults, spec path template, handler, path params).
 
-    kind is "api", "image", "authorize" or "unknown"; the route is e.g. "GET /v5/pins/{pin_id}".
+    kind is "api", "image", "video", "upload", "authorize", "redirect" or "unknown"; the route is
+    e.g. "GET /v5/pins/{pin_id}", "HEAD /img", "GET /vid" or "POST /_media_upload".
     """
     if path.startswith("/v5/"):
         template, handler, params = app.api.router.match(method, path[3:])
         return "api", f"{method} /v5{template or '/(unknown)'}", template or path[3:], handler, params
     if path.startswith("/img/"):
         return "image", f"{method} /img", None, None, {}
+    if path.startswith("/vid/"):
+        return "video", f"{method} /vid", None, None, {}
+    if path == UPLOAD_PATH or path == UPLOAD_PATH.rstrip("/"):
+        return "upload", f"{method} /_media_upload", None, None, {}
     if path in ("/oauth", "/oauth/"):
         return "authorize", "GET /oauth/", None, None, {}
     if path == "/redirect":
@@ -105,25 +115,50 @@ def image_response(app, req):
     image = app.store.image_of(found.group(2)) if found and found.group(1) in SIZE_KEYS else None
     if image is None or FORMATS[image.fmt][1] != found.group(3):
         return Response(404, b"Not Found", content_type="text/plain")
-    data = image.data(found.group(1))
-    content_type = FORMATS[image.fmt][0]
+    return ranged_response(req, image.data(found.group(1)), FORMATS[image.fmt][0])
+
+
+def video_response(app, req):
+    found = VIDEO_PATH.match(req.path)
+    video = app.store.video_of(found.group(1)) if found else None
+    if video is None:
+        return Response(404, b"Not Found", content_type="text/plain")
+    return ranged_response(req, video.blob, "video/mp4")
+
+
+def ranged_response(req, data, content_type):
+    """A CDN's answer with `data` (bytes or a Blob): whole, one Range (206) or 416."""
+    size = data.size if isinstance(data, Blob) else len(data)
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "public, max-age=31536000"}
-    span = byte_range(req.headers.get("range"), len(data))
+    span = byte_range(req.headers.get("range"), size)
     if span == "bad":
-        return Response(416, b"", dict(headers, **{"Content-Range": f"bytes */{len(data)}"}), content_type)
+        return Response(416, b"", dict(headers, **{"Content-Range": f"bytes */{size}"}), content_type)
     if span is None:
         return Response(200, data, headers, content_type)
     start, end = span
-    headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-    return Response(206, data[start:end + 1], headers, content_type)
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    part = BlobRange(data, start, end) if isinstance(data, Blob) else data[start:end + 1]
+    return Response(206, part, headers, content_type)
+
+
+def media_source_type(req):
+    """media_source.source_type of a POST /v5/pins body (faults can be meant for one), or None."""
+    if req.route != "POST /v5/pins":
+        return None
+    try:
+        return json.loads(req.body)["media_source"]["source_type"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def perform(app, req, kind, handler):
     """Answer a request for real (after latency and any "before" fault)."""
-    if kind == "image":
+    if kind in ("image", "video"):
         if req.method not in ("GET", "HEAD"):
             return error_response(405, 405, "Method not allowed.")
-        return image_response(app, req)
+        return image_response(app, req) if kind == "image" else video_response(app, req)
+    if kind == "upload":
+        return app.media.receive(req, req.stream)
     if kind == "redirect":
         # Any URL at all, file:// included: what a hostile CDN could answer.
         target = req.arg("to")
@@ -167,25 +202,18 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.app.verbose:
             sys.stderr.write("%s %s\n" % (self.log_date_time_string(), fmt % args))
 
-    def read_body(self):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass   # trailers
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
     def dispatch(self):
         app = self.server.app
         parts = urlsplit(self.path)
-        req = Request(self.command, parts.path, parts.query,
-                      {k.lower(): v for k, v in self.headers.items()}, self.read_body())
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        stream = BodyReader(self.rfile, headers)
+        streamed = parts.path.startswith(UPLOAD_PATH.rstrip("/"))   # a media upload: maybe gigabytes
+        try:
+            req = Request(self.command, parts.path, parts.query, headers, b"" if streamed else stream.read_all())
+        except Malformed:
+            self.close_connection = True
+            return
+        req.stream = stream
         if req.path.startswith("/_fake/"):
             self.send(self.perform_safely(lambda: admin.handle(app, req)))
             if app.stop_requested:
@@ -194,7 +222,7 @@ class Handler(BaseHTTPRequestHandler):
         kind, req.route, template, handler, req.params = classify(app, req.method, req.path)
         if app.latency_ms:
             time.sleep(app.latency_ms / 1000)
-        fault = app.faults.take(req.route, req.path)
+        fault = app.faults.take(req.route, req.path, media_source_type(req))
         action = fault["action"] if fault else None
         if action == "delay":
             time.sleep(fault["ms"] / 1000)
@@ -206,6 +234,10 @@ class Handler(BaseHTTPRequestHandler):
             resp = fault_response(fault)
         else:
             resp = self.perform_safely(lambda: perform(app, req, kind, handler))
+        try:
+            stream.drain()   # an upload answered without reading it all (a fault, a refusal)
+        except Malformed:
+            self.close_connection = True
         self.finish_exchange(app, req, kind, template, resp, action)
         if action == "close_after":
             self.close_connection = True   # performed, but the answer is lost
@@ -229,7 +261,7 @@ class Handler(BaseHTTPRequestHandler):
         """Count and log the request, and queue the OpenAPI check of an API exchange."""
         status = resp.status if resp else None
         app.traffic.record(req.method, req.route, req.path, req.query_string, status, action,
-                           req.headers.get("range"))
+                           req.headers.get("range"), req.note)
         if kind == "api":
             # injected answers are the test's own doing, not the fake's shapes
             check_response = resp is not None and action not in ("status", "raw")
@@ -244,26 +276,34 @@ class Handler(BaseHTTPRequestHandler):
             })
 
     def send(self, resp, truncate=None, stall=None):
-        payload = resp.payload()
+        if isinstance(resp.body, Blob):   # a video: sent piece by piece, never whole in memory
+            size, pieces = resp.body.size, resp.body.pieces
+        else:
+            payload = resp.payload()
+            size, pieces = len(payload), lambda start, end: [payload[start:end]]
         self.send_response(resp.status)
         for name, value in resp.headers.items():
             self.send_header(name, value)
         if resp.status != 204:   # RFC 9110: no Content-Length on 204
             self.send_header("Content-Type", resp.content_type)
-            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Content-Length", str(size))
         self.end_headers()
         if self.command == "HEAD" or resp.status == 204:
             return
+        end = size
         if truncate is not None:
-            payload = payload[:truncate]
+            end = min(truncate, size)
             self.close_connection = True
+        start = 0
         if stall is not None:
             # The first bytes, then nothing for a while, then the rest (if anyone still listens).
-            self.wfile.write(payload[:stall[0]])
+            start = min(stall[0], size)
+            for data in pieces(0, start):
+                self.wfile.write(data)
             self.wfile.flush()
             time.sleep(stall[1] / 1000)
-            payload = payload[stall[0]:]
-        self.wfile.write(payload)
+        for data in pieces(start, end):
+            self.wfile.write(data)
 
 
 class FakeServer(ThreadingHTTPServer):
@@ -280,6 +320,8 @@ def parse_args(argv):
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rate-limit", type=float, default=0.0, help="requests per second, 0 = none")
     parser.add_argument("--image-scale", type=float, default=1.0)
+    parser.add_argument("--media-processing-polls", type=int, default=1,
+                        help="status polls a media upload answers `processing` before it is done")
     parser.add_argument("--client-id", default="fake-client")
     parser.add_argument("--client-secret", default="fake-secret")
     parser.add_argument("--tls-cert", help="serve https with this PEM certificate (chain)")
@@ -295,6 +337,8 @@ def parse_args(argv):
         parser.error(f"--seed: {exc}")
     if args.image_scale <= 0:
         parser.error("--image-scale must be positive")
+    if args.media_processing_polls < 0:
+        parser.error("--media-processing-polls must be 0 or more")
     return args
 
 
@@ -316,7 +360,7 @@ def main(argv=None):
                                             do_handshake_on_connect=False)
         scheme = "https"
     port = server.server_address[1]
-    app.store.base_url = f"{scheme}://127.0.0.1:{port}"
+    app.store.base_url = app.media.base_url = f"{scheme}://127.0.0.1:{port}"
     print(f"{scheme}://127.0.0.1:{port}/v5", flush=True)
     sys.stderr.write(f"fake pinterest: {len(app.store.board_list)} boards, {len(app.store.pin_list)} pins, "
                      f"seeded in {time.monotonic() - started:.2f}s; OpenAPI checks "

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from messages import (ApiError, CODE_BOARD_NOT_FOUND, CODE_NOT_PERMITTED, CODE_PIN_NOT_FOUND,
                       CODE_SECTION_NOT_FOUND, CODE_USER_NOT_FOUND, bad_request)
-from images import SIZE_KEYS, FORMATS
+import pin_media
+from images import FORMATS
 
 
 def fmt_time(ts):
@@ -73,9 +74,11 @@ class Pin:
     dominant_color: str
     created_at: float
     seq: int
-    image: object
+    image: object             # the picture: a video's cover, a carousel's first item's
     parent_pin_id: object = None
     media_url: object = None  # set by POST /_fake/pin_media: every size's URL
+    video: object = None      # pin_media.PinVideo of a video pin
+    items: object = None      # [pin_media.Item] of a carousel
     rendered: object = None   # cached API dict; cleared on every change
 
 
@@ -182,11 +185,22 @@ class Store:
             raise ApiError(404, CODE_USER_NOT_FOUND, "User not found.")
         return person
 
-    def image_of(self, pin_id):
-        """The image object behind /img/<key>/<pin_id>.<ext>, or None."""
+    def image_of(self, image_id):
+        """The image object behind /img/<key>/<image_id>.<ext> (a pin id, "<pin id>-<n>" for
+        carousel item n, or another picture's id), or None."""
+        pin_id, _, n = image_id.partition("-")
         with self.lock:
             pin = self.pins.get(pin_id)
-            return pin.image if pin else self.foreign_images.get(pin_id)
+            if pin is None:
+                return None if n else self.foreign_images.get(pin_id)
+            return pin_media.image_of(pin, int(n) if n else None)
+
+    def video_of(self, video_id):
+        """The PinVideo behind /vid/<video_id>.mp4 ("<pin id>" or "<pin id>-<n>"), or None."""
+        pin_id, _, n = video_id.partition("-")
+        with self.lock:
+            pin = self.pins.get(pin_id)
+            return pin_media.video_of(pin, int(n) if n else None) if pin else None
 
     def image_url(self, key, image_id, image):
         return f"{self.base_url}/img/{key}/{image_id}.{FORMATS[image.fmt][1]}"
@@ -240,21 +254,16 @@ class Store:
 
     def pin_json(self, pin):
         if pin.rendered is None:
-            image = pin.image
-            sizes = {}
-            for key in SIZE_KEYS:
-                width, height = image.size(key)
-                url = pin.media_url or self.image_url(key, pin.id, image)
-                sizes[key] = {"url": url, "width": width, "height": height}
             pin.rendered = {
                 "id": pin.id, "created_at": fmt_time(pin.created_at), "link": pin.link,
                 "title": pin.title, "description": pin.description, "alt_text": pin.alt_text,
-                "dominant_color": pin.dominant_color, "creative_type": "REGULAR",
+                "dominant_color": pin.dominant_color,
+                "creative_type": pin_media.CREATIVE_TYPES[pin_media.kind(pin)],
                 "board_id": pin.board_id, "board_section_id": pin.section_id,
                 "board_owner": {"username": self.me["username"]}, "is_owner": True,
                 "is_standard": True, "has_been_promoted": False, "parent_pin_id": pin.parent_pin_id,
                 "note": "", "pin_metrics": None,
-                "media": {"media_type": "image", "images": sizes},
+                "media": pin_media.render(self.base_url, pin),
             }
         return pin.rendered
 
@@ -292,10 +301,14 @@ class Store:
         return section
 
     def add_pin(self, board, section, image, *, title="", description="", link=None,
-                alt_text=None, dominant_color="#c0c0c0", created_at=None, parent_pin_id=None):
+                alt_text=None, dominant_color="#c0c0c0", created_at=None, parent_pin_id=None,
+                video=None, items=None):
+        """A pin showing `image`, or the video `video` (`image` its cover), or the carousel
+        `items` (`image` the first item's picture)."""
         created_at = time.time() if created_at is None else created_at
         pin = Pin(self.new_pin_id(), board.id, section.id if section else None, title, description,
-                  link, alt_text, dominant_color, created_at, self.next_seq(), image, parent_pin_id)
+                  link, alt_text, dominant_color, created_at, self.next_seq(), image, parent_pin_id,
+                  video=video, items=items)
         self.pins[pin.id] = pin
         self.pin_list.append(pin)      # seq grows, so appending keeps the lists sorted
         board.pins.append(pin)

@@ -13,9 +13,9 @@ class TrafficLog:
         self.counts = collections.Counter()
         self.entries = collections.deque(maxlen=LOG_LIMIT)
 
-    def record(self, method, route, path, query, status, fault=None, byte_range=None):
+    def record(self, method, route, path, query, status, fault=None, byte_range=None, note=None):
         entry = {"t": time.time(), "method": method, "route": route, "path": path,
-                 "query": query, "status": status}
+                 "query": query, "status": status, **(note or {})}
         if fault:
             entry["fault"] = fault
         if byte_range:
