@@ -1,5 +1,6 @@
 #include "local.h"
 
+#include "edit.h"
 #include "log.h"
 #include "names.h"
 #include "textcheck.h"
@@ -463,6 +464,6 @@ bool local_is_upload_name(const char *name)
 
 	if (names_is_scratch(name))
 		return false;
-	names_strip_ext(name, &ext);
+	edit_strip_ext(name, &ext); /* a picture's extension, or a video's */
 	return *ext && strcasecmp(ext, ".json") != 0;
 }

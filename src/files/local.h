@@ -76,7 +76,7 @@ int local_text(const char *path, char *text[LOCAL_TEXT_FIELDS]);
 void local_list(const char *dir, tree_fill_fn fill, void *ctx);
 
 /* True for the names that go to Pinterest when written: plain names ending in an image
- * extension (.jpg, .jpeg, .png, .gif, .webp). */
+ * extension (.jpg, .jpeg, .png, .gif, .webp) or a video's (.mp4, .m4v, .mov). */
 bool local_is_upload_name(const char *name);
 
 #endif

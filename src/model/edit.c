@@ -66,10 +66,9 @@ size_t edit_strip_ext(const char *name, const char **ext)
 	return len;
 }
 
-/* The title a file name stands for: without its extension, '／' back to '/'. */
-static char *title_of(const char *name)
+/* The title the first len bytes of a file name stand for: '／' back to '/'. */
+static char *title_cut(const char *name, size_t len)
 {
-	size_t len = names_strip_ext(name, NULL);
 	char *base = strndup(name, len), *title;
 
 	if (!base)
@@ -77,6 +76,12 @@ static char *title_of(const char *name)
 	title = names_to_title(base);
 	free(base);
 	return title;
+}
+
+/* The title a file name stands for: without its extension, '／' back to '/'. */
+static char *title_of(const char *name)
+{
+	return title_cut(name, names_strip_ext(name, NULL));
 }
 
 /* Pinterest's published limit on section names; checked here so that nothing is sent. */
@@ -717,18 +722,6 @@ static void keep_upload(const cJSON *pin, const char *name, const char *staging)
 			 id->valuestring, strerror(-result));
 }
 
-/* The title of a new pin from its file's name: title_of, a video's extension stripped too. */
-static char *upload_title(const char *name)
-{
-	char *base = strndup(name, edit_strip_ext(name, NULL)), *title;
-
-	if (!base)
-		return NULL;
-	title = names_to_title(base);
-	free(base);
-	return title;
-}
-
 int edit_upload(const char *path, const char *staging, const struct pin_text *text)
 {
 	static const struct pin_text none;
@@ -736,7 +729,8 @@ int edit_upload(const char *path, const char *staging, const struct pin_text *te
 	struct node_info folder;
 	char dir[PATH_MAX];
 	const char *base = split(path, dir, sizeof(dir)), *ext;
-	char *title = t->title ? strdup(t->title) : upload_title(base);
+	/* The file's name without its extension, a video's too. */
+	char *title = t->title ? strdup(t->title) : title_cut(base, edit_strip_ext(base, NULL));
 	cJSON *pin = NULL;
 	int result = title ? tree_stat(dir, false, &folder) : -ENOMEM;
 

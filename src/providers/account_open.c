@@ -55,7 +55,7 @@ static int commit(const char *path, struct handle *h, bool last)
 	if (!pending)
 		h->outcome = result;
 	if (h->committed && h->excl)
-		made_by_caller(path, names_strip_ext(path, NULL), ".json");
+		made_by_caller(path, edit_strip_ext(path, NULL), ".json");
 	return result;
 }
 
