@@ -275,7 +275,7 @@ static int prepare_account(struct fuse_args *args, const struct options *o)
 	tree_preload_start();
 	account_check_start(&check);
 	if (cache_init(o->cache_dir) || local_init(o->cache_dir) || pinstore_init(o->cache_dir) ||
-	    upload_init()) {
+	    upload_init(o->video_wait)) {
 		int unused; /* the mount ends for the local failure, already logged */
 
 		cJSON_Delete(account_check_end(&check, &unused));

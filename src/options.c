@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include "token.h"
+#include "upload.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@ static const struct fuse_opt specs[] = {
     OPT("max_rps=%lf", max_rps),
     OPT("timeout=%d", timeout),
     OPT("spin_us=%d", spin_us),
+    OPT("video_wait=%d", video_wait),
     OPT("cafile=%s", cafile),
     /* Noted here, and still passed to FUSE. */
     OPT("allow_other", allow_other),
@@ -138,6 +140,7 @@ int options_parse(struct fuse_args *args, struct options *o)
 	o->dir_cache_ttl = 60;
 	o->timeout = 30;
 	o->spin_us = PINFS_DEFAULT_SPIN_US;
+	o->video_wait = UPLOAD_VIDEO_WAIT_S;
 	if (fuse_opt_parse(args, o, specs, take_arg) == -1)
 		return -1;
 	/* Back in args, last, for FUSE's parser; "--" keeps a name starting with '-' a name. */
@@ -167,6 +170,10 @@ int options_parse(struct fuse_args *args, struct options *o)
 	}
 	if (o->timeout < 1 || o->timeout > 3600) {
 		fprintf(stderr, "pinfs: timeout is in seconds, from 1 to 3600\n");
+		return -1;
+	}
+	if (o->video_wait < 1 || o->video_wait > 86400) {
+		fprintf(stderr, "pinfs: video_wait is in seconds, from 1 to 86400\n");
 		return -1;
 	}
 	if (o->spin_us < 0 || o->spin_us > 10000) {
@@ -214,6 +221,8 @@ void options_usage(const char *prog)
 	       "                           system call with EIO (default 30; docs/security.md)\n"
 	       "    -o spin_us=N           after a request, look N microseconds for the next one\n"
 	       "                           before sleeping (default %d; 0: libfuse's own loop)\n"
+	       "    -o video_wait=SECS     how long a video copied in may take to be processed\n"
+	       "                           before its close fails with EIO (default %d)\n"
 	       "    -o cafile=PATH         also trust the CAs in PATH (a private API host)\n"
 	       "    -o allow_other, -o auto_unmount, ...  FUSE's mount options (mount.fuse3(8))\n"
 	       "\n"
@@ -221,5 +230,5 @@ void options_usage(const char *prog)
 	       "or NAME for NAME.json beside it. The token comes from $PINFS_ACCESS_TOKEN, else\n"
 	       "the token file, which '%s login' writes. kill -HUP forgets cached listings;\n"
 	       "MOUNTPOINT/.pinfs/stats counts requests. More in 'man pinfs'.\n",
-	       prog, prog, prog, PINFS_DEFAULT_SPIN_US, prog);
+	       prog, prog, prog, PINFS_DEFAULT_SPIN_US, UPLOAD_VIDEO_WAIT_S, prog);
 }

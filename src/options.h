@@ -25,6 +25,7 @@ struct options {
 	double max_rps;
 	int timeout;	 /* -o timeout=: seconds a transfer may stall, and the retry budget */
 	int spin_us;	 /* -o spin_us=: how long the FUSE loop looks for work before it sleeps */
+	int video_wait;	 /* -o video_wait=: seconds a video's processing is waited for */
 	int allow_other; /* the user asked for allow_other: default_permissions goes with it */
 	int verbose;
 	int show_help;

@@ -77,10 +77,64 @@ static int png_whole(int fd, off_t size)
 	}
 }
 
-/* Whether the image at staging has come whole: TEXT_PARTIAL when empty, or a JPEG or PNG
- * whose structure runs past the bytes written so far; TEXT_BROKEN when it starts as neither,
- * for upload_check to name; TEXT_WHOLE otherwise. -errno when it cannot be read. */
-static int image_whole(const char *staging)
+/* The top-level box types an MP4 or QuickTime file may start with: ftyp, or in an old
+ * QuickTime file any of the others. */
+static bool bmff_start(const unsigned char *head, size_t n)
+{
+	static const char *const types[] = {"ftyp", "moov", "mdat", "free", "skip", "wide", "pnot"};
+
+	if (n < 8)
+		return false;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (memcmp(head + 4, types[i], 4) == 0)
+			return true;
+	return false;
+}
+
+/* An MP4 or QuickTime file's top-level boxes, each with its length (32 bits, or 64 after a
+ * length of 1; 0: to the file's end), must end exactly at the file's end, and one of them be
+ * the movie header (moov), which a writer may put last. */
+static int bmff_whole(int fd, off_t size)
+{
+	unsigned char b[16];
+	bool moov = false;
+	off_t at = 0;
+
+	/* Real files have a few boxes; a fragmented one a few per second of video. */
+	for (long n = 0; n < 10000000; n++) {
+		uint64_t len;
+
+		if (at == size)
+			return moov ? TEXT_WHOLE : TEXT_PARTIAL;
+		if (at + 8 > size || pread(fd, b, 8, at) != 8)
+			return TEXT_PARTIAL;
+		len = (uint64_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+		moov = moov || memcmp(b + 4, "moov", 4) == 0;
+		if (len == 0) /* the last box, to the end of the file */
+			return moov ? TEXT_WHOLE : TEXT_PARTIAL;
+		if (len == 1) {
+			if (at + 16 > size || pread(fd, b + 8, 8, at + 8) != 8)
+				return TEXT_PARTIAL;
+			len = 0;
+			for (int i = 8; i < 16; i++)
+				len = len << 8 | b[i];
+			if (len < 16)
+				return TEXT_BROKEN;
+		} else if (len < 8) {
+			return TEXT_BROKEN;
+		}
+		if (len > (uint64_t)(size - at))
+			return TEXT_PARTIAL;
+		at += (off_t)len;
+	}
+	return TEXT_WHOLE; /* past any real file's count: libmagic and Pinterest judge it */
+}
+
+/* Whether the picture or video at staging has come whole: TEXT_PARTIAL when empty, or a JPEG,
+ * PNG, MP4 or QuickTime file whose structure runs past the bytes written so far; TEXT_BROKEN
+ * when it starts as none of them, for upload_check to name; TEXT_WHOLE otherwise. -errno when
+ * it cannot be read. */
+static int media_whole(const char *staging)
 {
 	unsigned char head[8];
 	int fd = open(staging, O_RDONLY | O_CLOEXEC), result = TEXT_PARTIAL;
@@ -102,6 +156,8 @@ static int image_whole(const char *staging)
 		result = png_whole(fd, st.st_size);
 	else if (starts(head, n, jpeg_start, sizeof(jpeg_start)))
 		result = jpeg_whole(fd, st.st_size);
+	else if (bmff_start(head, n))
+		result = bmff_whole(fd, st.st_size);
 	else
 		result = TEXT_BROKEN;
 out:
@@ -171,13 +227,13 @@ static int upload(const char *from, const char *to, const char *staging)
 	return result;
 }
 
-/* The staging file of the local file at path, into staging, and how whole its image is
- * (image_whole), or -errno. */
+/* The staging file of the local file at path, into staging, and how whole its bytes are
+ * (media_whole), or -errno. */
 static int staged(const char *path, char staging[PATH_MAX])
 {
 	int result = local_staging(path, staging, PATH_MAX);
 
-	return result ? result : image_whole(staging);
+	return result ? result : media_whole(staging);
 }
 
 int commit_upload(const char *path, bool last, bool *pending)
@@ -188,8 +244,8 @@ int commit_upload(const char *path, bool last, bool *pending)
 	*pending = state == TEXT_PARTIAL && !last;
 	if (state == TEXT_PARTIAL) {
 		if (last)
-			log_warn("%s: closed before it was a whole JPEG or PNG; it stays a local "
-				 "file, not a pin",
+			log_warn("%s: closed before it was a whole picture or video; it stays a "
+				 "local file, not a pin",
 				 path);
 		return 0;
 	}
@@ -199,6 +255,15 @@ int commit_upload(const char *path, bool last, bool *pending)
 	return result;
 }
 
+int commit_too_big(const char *path)
+{
+	log_warn("%s: a write past 2 GiB was refused (File too large): no pin can hold it, and "
+		 "nothing was sent",
+		 path);
+	local_unlink(path);
+	return -EFBIG;
+}
+
 int commit_rename(const char *from, const char *to)
 {
 	char staging[PATH_MAX];
@@ -206,7 +271,7 @@ int commit_rename(const char *from, const char *to)
 
 	if (state == TEXT_PARTIAL) {
 		/* A rename is the writer's last word: what is there now is all there is. */
-		log_warn("%s: not a whole JPEG or PNG, not uploaded", from);
+		log_warn("%s: not a whole picture or video, not uploaded", from);
 		return -EMEDIUMTYPE;
 	}
 	result = state < 0 ? state : upload(from, to, staging);

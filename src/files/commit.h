@@ -1,4 +1,4 @@
-/* A written file's close: when its bytes are whole, a new image file becomes a pin and an
+/* A written file's close: when its bytes are whole, a new picture or video becomes a pin and an
  * edited sidecar is applied; until then nothing happens.
  *
  * FUSE cannot say which close is a file's last (a shell's `>` opens the file, dup2s it and
@@ -17,8 +17,13 @@
 /* The local file at path (an upload name) was closed by its writer; last: its release, whose
  * result nobody hears. Returns 0 with *pending true when the bytes are not whole yet; 0 once
  * the pin is made (the local file is gone then); -errno when it was refused, which removes
- * the local file (-EMEDIUMTYPE: not a JPEG or PNG) or leaves it (a partial file at release). */
+ * the local file (-EMEDIUMTYPE: not a JPEG, PNG, MP4 or QuickTime file) or leaves it (a
+ * partial file at release). */
 int commit_upload(const char *path, bool last, bool *pending);
+
+/* The local file at path (an upload name) was closed after a write past 2 GiB was refused
+ * (handle.h's too_big): logged, the local file goes, -EFBIG. Nothing is sent. */
+int commit_too_big(const char *path);
 
 /* A local file at from renamed onto the upload name to (rsync's temporary file, renamed once
  * written): uploaded now, as a partial file never will be more (-EMEDIUMTYPE). The local

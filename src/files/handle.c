@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "local.h"
 #include "log.h"
+#include "upload.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -107,6 +108,12 @@ int handle_write(struct handle *h, const char *buf, size_t size, off_t off)
 	}
 	h->dirty = true;
 	if (h->kind == H_LOCAL) {
+		/* Refused before it is staged: the close says so (commit's too_big). */
+		if ((uint64_t)off + size > (uint64_t)UPLOAD_MAX_FILE_BYTES) {
+			h->too_big = true;
+			pthread_mutex_unlock(&h->commit_lock);
+			return -EFBIG;
+		}
 		pthread_mutex_unlock(&h->commit_lock);
 		n = pwrite(h->fd, buf, size, off);
 		return n < 0 ? -errno : (int)n;
@@ -140,6 +147,8 @@ int handle_truncate(struct handle *h, off_t size)
 		pthread_mutex_unlock(&h->commit_lock);
 		if (committed)
 			return -EPERM;
+		if (size > UPLOAD_MAX_FILE_BYTES)
+			return -EFBIG;
 		return ftruncate(h->fd, size) < 0 ? -errno : 0;
 	}
 	result = text_reserve(h, size);

@@ -51,6 +51,7 @@ struct handle {
 	pthread_mutex_t commit_lock;
 	bool dirty;	/* written since the last commit: a close has work */
 	bool committed; /* H_LOCAL: its pin is made; later writes cannot change it */
+	bool too_big;	/* H_LOCAL: a write past UPLOAD_MAX_FILE_BYTES was refused: never a pin */
 	int outcome;	/* what the commit said: every later close of the handle says it too */
 	struct open_link link; /* in the open handles' list */
 };
@@ -63,10 +64,13 @@ void handle_free(struct handle *h);
 struct handle *handle_of(const struct vfs_file_info *fi);
 
 int handle_read(struct handle *h, char *buf, size_t size, off_t off);
+/* A local file's write past UPLOAD_MAX_FILE_BYTES (2 GiB: nothing larger can be a pin) is
+ * -EFBIG, and marks the handle too_big. */
 int handle_write(struct handle *h, const char *buf, size_t size, off_t off);
 /* True when h is a writable file whose own bytes a truncate changes (not an image). */
 bool handle_truncates(const struct handle *h);
-/* ftruncate of such a handle; -EPERM once its pin is made. */
+/* ftruncate of such a handle; -EPERM once its pin is made, -EFBIG past
+ * UPLOAD_MAX_FILE_BYTES for a local file. */
 int handle_truncate(struct handle *h, off_t size);
 /* A close and a release: the commit hook runs while the handle is dirty. */
 int handle_flush(const char *path, struct handle *h);

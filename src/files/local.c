@@ -3,6 +3,7 @@
 #include "log.h"
 #include "names.h"
 #include "textcheck.h"
+#include "upload.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -429,6 +430,8 @@ int local_truncate(const char *path, off_t size)
 	struct local_file *f;
 	int result = 0;
 
+	if (size > UPLOAD_MAX_FILE_BYTES)
+		return -EFBIG; /* no pin is larger (handle_write) */
 	pthread_mutex_lock(&lock);
 	f = find(path);
 	if (!f)
@@ -460,6 +463,6 @@ bool local_is_upload_name(const char *name)
 
 	if (names_is_scratch(name))
 		return false;
-	names_strip_ext(name, &ext);
+	names_strip_ext(name, &ext); /* a picture's extension, or a video's */
 	return *ext && strcasecmp(ext, ".json") != 0;
 }

@@ -52,6 +52,7 @@ int local_unlink(const char *path);
 
 /* Keeps the mode or times a user sets (chmod, touch): only locally. */
 int local_chmod(const char *path, mode_t mode);
+/* -EFBIG past UPLOAD_MAX_FILE_BYTES: no pin is larger. */
 int local_truncate(const char *path, off_t size);
 
 /* Sets the staging file's times: the mtime a writer gives (rsync -a, cp -p) goes with the
@@ -75,7 +76,7 @@ int local_text(const char *path, char *text[LOCAL_TEXT_FIELDS]);
 void local_list(const char *dir, tree_fill_fn fill, void *ctx);
 
 /* True for the names that go to Pinterest when written: plain names ending in an image
- * extension (.jpg, .jpeg, .png, .gif, .webp). */
+ * extension (.jpg, .jpeg, .png, .gif, .webp) or a video's (.mp4, .m4v, .mov). */
 bool local_is_upload_name(const char *name);
 
 #endif

@@ -48,10 +48,9 @@ static const char *split(const char *path, char *parent, size_t len)
 	return slash ? slash + 1 : path;
 }
 
-/* The title a file name stands for: without its extension, '／' back to '/'. */
-static char *title_of(const char *name)
+/* The title the first len bytes of a file name stand for: '／' back to '/'. */
+static char *title_cut(const char *name, size_t len)
 {
-	size_t len = names_strip_ext(name, NULL);
 	char *base = strndup(name, len), *title;
 
 	if (!base)
@@ -59,6 +58,12 @@ static char *title_of(const char *name)
 	title = names_to_title(base);
 	free(base);
 	return title;
+}
+
+/* The title a file name stands for: without its extension, '／' back to '/'. */
+static char *title_of(const char *name)
+{
+	return title_cut(name, names_strip_ext(name, NULL));
 }
 
 /* Pinterest's published limit on section names; checked here so that nothing is sent. */
@@ -716,7 +721,8 @@ int edit_upload(const char *path, const char *staging, const struct pin_text *te
 	struct node_info folder;
 	char dir[PATH_MAX];
 	const char *base = split(path, dir, sizeof(dir)), *ext;
-	char *title = t->title ? strdup(t->title) : title_of(base);
+	/* The file's name without its extension, a video's too. */
+	char *title = t->title ? strdup(t->title) : title_cut(base, names_strip_ext(base, NULL));
 	cJSON *pin = NULL;
 	int result = title ? tree_stat(dir, false, &folder) : -ENOMEM;
 

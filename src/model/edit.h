@@ -36,7 +36,7 @@ struct pin_text {
 };
 
 /* Creates a pin at path (its folder, and its title from the name unless text has one) from
- * the bytes in staging, with text (may be NULL) in the same POST. */
+ * the bytes in staging (a picture or a video), with text (may be NULL) in the same POST. */
 int edit_upload(const char *path, const char *staging, const struct pin_text *text);
 
 /* Applies text written to a pin's sidecar or a board's .board.json: one PATCH of the fields

@@ -7,6 +7,7 @@
 #include "cache.h"
 #include "commit.h"
 #include "copyin.h"
+#include "edit.h"
 #include "local.h"
 #include "log.h"
 #include "names.h"
@@ -46,6 +47,8 @@ static int commit(const char *path, struct handle *h, bool last)
 	else if (h->kind == H_TEXT)
 		result =
 		    commit_edit(path, h->text ? h->text : "", h->len, h->copied, last, &pending);
+	else if (h->kind == H_LOCAL && local_is_upload_name(strrchr(path, '/') + 1) && h->too_big)
+		result = commit_too_big(path);
 	else if (h->kind == H_LOCAL && local_is_upload_name(strrchr(path, '/') + 1))
 		h->committed = (result = commit_upload(path, last, &pending)) == 0 && !pending;
 	h->dirty = pending;

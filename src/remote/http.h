@@ -91,6 +91,12 @@ void http_cancel(void);
 /* Whether http_cancel was called: failures since are no news worth a warning. */
 bool http_cancelled(void);
 
+/* Seconds on CLOCK_MONOTONIC. */
+double http_now_s(void);
+
+/* Sleeps s seconds, or less when http_cancel is called meanwhile (a poll's pause). */
+void http_sleep_s(double s);
+
 /* What the calling thread's last http_send returned: its transport error, or 0. Lets a caller
  * that reports every failure as EIO still tell the user why. */
 int http_last_error(void);

@@ -18,12 +18,6 @@
 /* http_init's configuration, its defaults filled in. */
 extern struct http_config http_conf;
 
-/* Seconds on CLOCK_MONOTONIC. */
-double http_now_s(void);
-
-/* Sleeps s seconds, or less when http_cancel is called meanwhile. */
-void http_sleep_s(double s);
-
 /* Waits for this request's turn under the max_rps cap (every HEAD of a round takes one). */
 void http_pace(void);
 

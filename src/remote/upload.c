@@ -3,6 +3,8 @@
 #include "api.h"
 #include "cache.h"
 #include "log.h"
+#include "media.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,9 +34,12 @@
 /* libmagic handles are not thread-safe: one, behind a lock. */
 static magic_t magic;
 static pthread_mutex_t magic_lock = PTHREAD_MUTEX_INITIALIZER;
+/* -o video_wait: set once before any thread starts. */
+static double video_wait_s = UPLOAD_VIDEO_WAIT_S;
 
-int upload_init(void)
+int upload_init(double wait_s)
 {
+	video_wait_s = wait_s > 0 ? wait_s : UPLOAD_VIDEO_WAIT_S;
 	magic = magic_open(MAGIC_MIME_TYPE);
 	if (!magic || magic_load(magic, NULL) != 0) {
 		log_error("cannot load libmagic's database");
@@ -100,6 +105,28 @@ static bool whole_image(const unsigned char *t, size_t len, int64_t size, bool p
 	return false;
 }
 
+bool upload_is_video(const char *content_type)
+{
+	return content_type && strncmp(content_type, "video/", 6) == 0;
+}
+
+/* What pinfs uploads of libmagic's type, as the content type it sends; NULL for the rest. */
+static const char *upload_type(const char *mime)
+{
+	static const char *const types[][2] = {
+	    {"image/jpeg", "image/jpeg"},
+	    {"image/png", "image/png"},
+	    {"video/mp4", "video/mp4"},
+	    {"video/x-m4v", "video/mp4"}, /* an MP4 with Apple's brand */
+	    {"video/quicktime", "video/quicktime"},
+	};
+
+	for (size_t i = 0; mime && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(mime, types[i][0]) == 0)
+			return types[i][1];
+	return NULL;
+}
+
 static int check_bytes(const char *name, const struct ends *e, int64_t size, const char **type)
 {
 	const char *mime;
@@ -111,14 +138,17 @@ static int check_bytes(const char *name, const struct ends *e, int64_t size, con
 	}
 	pthread_mutex_lock(&magic_lock);
 	mime = magic_buffer(magic, e->head, e->head_len);
-	png = mime && strcmp(mime, "image/png") == 0;
-	*type = png ? "image/png" : mime && strcmp(mime, "image/jpeg") == 0 ? "image/jpeg" : NULL;
+	*type = upload_type(mime);
 	if (!*type)
-		log_warn("%s: %s is not JPEG or PNG, not uploaded", name,
+		log_warn("%s: %s is not JPEG, PNG, MP4 or QuickTime, not uploaded", name,
 			 mime ? mime : "unknown type");
 	pthread_mutex_unlock(&magic_lock);
 	if (!*type)
 		return -EMEDIUMTYPE;
+	/* A video's boxes were walked to its end before its close committed it (commit.c). */
+	if (upload_is_video(*type))
+		return 0;
+	png = strcmp(*type, "image/png") == 0;
 	if (!whole_image(e->tail, e->tail_len, size, png)) {
 		log_warn("%s: truncated %s, not uploaded", name, png ? "PNG" : "JPEG");
 		return -EMEDIUMTYPE;
@@ -126,9 +156,9 @@ static int check_bytes(const char *name, const struct ends *e, int64_t size, con
 	return 0;
 }
 
-/* Opens the staged file at path and checks it: within UPLOAD_MAX_BYTES (before any request is
- * made), and a whole JPEG or PNG by its start and end. On success *fd is the caller's to
- * close; name is what log lines call the file. Returns 0 or -errno, logged once. */
+/* Opens the staged file at path and checks it: a whole JPEG or PNG by its start and end, or a
+ * video, within its kind's limit (before any request is made). On success *fd is the caller's
+ * to close; name is what log lines call the file. Returns 0 or -errno, logged once. */
 static int open_checked(const char *path, const char *name, int *fd, int64_t *size,
 			const char **type)
 {
@@ -144,9 +174,9 @@ static int open_checked(const char *path, const char *name, int *fd, int64_t *si
 		goto out;
 	}
 	*size = st.st_size;
-	if (st.st_size > UPLOAD_MAX_BYTES) {
-		log_warn("%s: %" PRId64 " bytes, over the %ld MiB pinfs uploads; not uploaded",
-			 name, (int64_t)st.st_size, UPLOAD_MAX_BYTES >> 20);
+	if (st.st_size > UPLOAD_MAX_FILE_BYTES) {
+		log_warn("%s: %" PRId64 " bytes, over the 2 GiB a pin can hold; not uploaded", name,
+			 (int64_t)st.st_size);
 		result = -EFBIG;
 		goto out;
 	}
@@ -154,6 +184,11 @@ static int open_checked(const char *path, const char *name, int *fd, int64_t *si
 	result = e ? read_ends(*fd, st.st_size, e) : -ENOMEM;
 	if (!result)
 		result = check_bytes(name, e, st.st_size, type);
+	if (!result && !upload_is_video(*type) && st.st_size > UPLOAD_MAX_BYTES) {
+		log_warn("%s: %" PRId64 " bytes, over the %ld MiB pinfs uploads; not uploaded",
+			 name, (int64_t)st.st_size, UPLOAD_MAX_BYTES >> 20);
+		result = -EFBIG;
+	}
 out:
 	free(e);
 	if (result) {
@@ -193,9 +228,10 @@ static size_t base64_into(const unsigned char *d, size_t len, char *out)
 	return (size_t)(o - out);
 }
 
-static cJSON *request_body(const struct upload *u, const char *type, const char *data64)
+/* The body of POST /pins with an empty media_source, *src, for the caller to fill. */
+static cJSON *pin_body(const struct upload *u, cJSON **src)
 {
-	cJSON *body = cJSON_CreateObject(), *src;
+	cJSON *body = cJSON_CreateObject();
 
 	if (!body)
 		return NULL;
@@ -209,11 +245,20 @@ static cJSON *request_body(const struct upload *u, const char *type, const char 
 		cJSON_AddStringToObject(body, "link", u->link);
 	if (u->alt_text)
 		cJSON_AddStringToObject(body, "alt_text", u->alt_text);
-	src = cJSON_AddObjectToObject(body, "media_source");
-	if (!src) {
+	*src = cJSON_AddObjectToObject(body, "media_source");
+	if (!*src) {
 		cJSON_Delete(body);
 		return NULL;
 	}
+	return body;
+}
+
+static cJSON *request_body(const struct upload *u, const char *type, const char *data64)
+{
+	cJSON *src, *body = pin_body(u, &src);
+
+	if (!body)
+		return NULL;
 	cJSON_AddStringToObject(src, "source_type", "image_base64");
 	cJSON_AddStringToObject(src, "content_type", type);
 	cJSON_AddStringToObject(src, "data", data64);
@@ -422,6 +467,7 @@ static int image_dims(int fd, int64_t size, bool png, int *w, int *h)
 /* What makes a pin on the board certainly the one this upload made. */
 struct find_new {
 	const struct upload *u;
+	bool video;	     /* a video pin is looked for, else a picture's of width x height */
 	int width, height;   /* of the staged image */
 	time_t since, until; /* when it may have been made, by Pinterest's clock */
 	cJSON *found;	     /* the first that fits */
@@ -433,6 +479,17 @@ static bool same_text(const char *a, const char *b)
 	return (!a || !*a) ? (!b || !*b) : b && strcmp(a, b) == 0;
 }
 
+/* The uploaded file as Pinterest keeps it: a video pin, or a picture of the same size in
+ * pixels (turned a quarter when Pinterest applied an EXIF orientation). */
+static bool same_media(const struct find_new *f, const struct pin *p)
+{
+	if (f->video)
+		return p->media_type && strcmp(p->media_type, "video") == 0;
+	return p->size_key && strcmp(p->size_key, "originals") == 0 &&
+	       ((p->width == f->width && p->height == f->height) ||
+		(p->width == f->height && p->height == f->width));
+}
+
 static int match_new(const cJSON *it, void *ctx)
 {
 	struct find_new *f = ctx;
@@ -440,12 +497,7 @@ static int match_new(const cJSON *it, void *ctx)
 	bool fits = p && p->title && strcmp(p->title, f->u->title) == 0 &&
 		    same_text(f->u->section_id, p->section_id) &&
 		    /* a pin we knew before this upload is someone else's */
-		    !(f->u->known && f->u->known(f->u->board_id, p->id)) &&
-		    /* the uploaded file as Pinterest keeps it, the same size in pixels (turned
-		     * a quarter when Pinterest applied an EXIF orientation) */
-		    p->size_key && strcmp(p->size_key, "originals") == 0 &&
-		    ((p->width == f->width && p->height == f->height) ||
-		     (p->width == f->height && p->height == f->width)) &&
+		    !(f->u->known && f->u->known(f->u->board_id, p->id)) && same_media(f, p) &&
 		    p->created >= f->since && p->created <= f->until;
 
 	pin_free(p);
@@ -454,16 +506,39 @@ static int match_new(const cJSON *it, void *ctx)
 	return 0;
 }
 
-/* After an answer was lost, the pin may exist: looks for a pin on the board that this pinfs
- * did not know, with this upload's title, section and image size, made around the time it was
- * sent. Only a single such pin is taken: anything less certain would show another's pin as
- * this file. Returns it (caller deletes) or NULL, logged. */
-static cJSON *find_lost_pin(const struct upload *u, int fd, int64_t size, bool png, time_t sent)
+/* After an answer to POST /pins sent at `sent` was lost, the pin may exist: looks for a pin
+ * on the board that this pinfs did not know, with this upload's title and section, made
+ * around the time it was sent, of its media (f's video, width and height). Only a single such
+ * pin is taken: anything less certain would show another's pin as this file. Returns it
+ * (caller deletes) or NULL, logged. */
+static cJSON *find_lost_pin(struct find_new *f, time_t sent)
 {
-	struct find_new f = {
-	    .u = u, .since = sent - CLOCK_SKEW_S, .until = time(NULL) + CLOCK_SKEW_S};
+	const struct upload *u = f->u;
 	char path[128];
 	int rc;
+
+	f->since = sent - CLOCK_SKEW_S;
+	f->until = time(NULL) + CLOCK_SKEW_S;
+	snprintf(path, sizeof(path), "/boards/%s/pins", u->board_id);
+	rc = api_list(path, true, match_new, f);
+	if (rc || f->fits != 1) {
+		/* The answer's loss was logged already (and a failed listing by api_list); which
+		 * way the look ended is detail, unless it found more than one. */
+		if (!rc)
+			log_msg(f->fits > 1 ? LOG_LVL_WARN : LOG_LVL_INFO,
+				"upload of \"%s\": the answer was lost, and %d new pins fit it",
+				u->title, f->fits);
+		cJSON_Delete(f->found);
+		return NULL;
+	}
+	log_info("upload of \"%s\": the answer was lost, the pin exists", u->title);
+	return f->found;
+}
+
+/* find_lost_pin for a picture: its size in pixels from the staged file's header. */
+static cJSON *find_lost_picture(const struct upload *u, int fd, int64_t size, bool png, time_t sent)
+{
+	struct find_new f = {.u = u};
 
 	if (image_dims(fd, size, png, &f.width, &f.height) < 0) {
 		log_warn("upload of \"%s\": the answer was lost, and without the picture's size "
@@ -471,20 +546,7 @@ static cJSON *find_lost_pin(const struct upload *u, int fd, int64_t size, bool p
 			 u->title);
 		return NULL;
 	}
-	snprintf(path, sizeof(path), "/boards/%s/pins", u->board_id);
-	rc = api_list(path, true, match_new, &f);
-	if (rc || f.fits != 1) {
-		/* The answer's loss was logged already (and a failed listing by api_list); which
-		 * way the look ended is detail, unless it found more than one. */
-		if (!rc)
-			log_msg(f.fits > 1 ? LOG_LVL_WARN : LOG_LVL_INFO,
-				"upload of \"%s\": the answer was lost, and %d new pins fit it",
-				u->title, f.fits);
-		cJSON_Delete(f.found);
-		return NULL;
-	}
-	log_info("upload of \"%s\": the answer was lost, the pin exists", u->title);
-	return f.found;
+	return find_lost_pin(&f, sent);
 }
 
 /* The uploaded bytes are the pin's image as pinfs shows it when the URL it shows is the
@@ -501,39 +563,106 @@ static void cache_uploaded(const cJSON *answer, int fd, int64_t size)
 	pin_free(p);
 }
 
-int upload_pin(const struct upload *u, cJSON **pin)
+/* A picture's pin: POST /pins with the file as image_base64, encoded while it is sent. */
+static int upload_picture(const struct upload *u, int fd, int64_t size, const char *type,
+			  cJSON **pin)
 {
 	struct body *b = NULL;
-	const char *type = NULL;
-	int64_t size = 0;
 	time_t sent;
-	int fd = -1, result;
+	int result = body_new(u, type, fd, size, &b);
 
-	*pin = NULL;
-	result = open_checked(u->staging, u->title, &fd, &size, &type);
-	if (!result)
-		result = body_new(u, type, fd, size, &b);
 	if (result)
-		goto out;
+		return result;
 	struct api_stream s = {.len = b->len, .read = body_read, .rewind = body_rewind, .ctx = b};
 
 	sent = time(NULL);
 	result = api_call_stream("POST", "/pins", &s, pin);
 	if (result == -EIO || result == -ETIMEDOUT) {
 		/* No answer, or a broken one: the pin may have been made all the same. */
-		*pin = find_lost_pin(u, fd, size, strcmp(type, "image/png") == 0, sent);
+		*pin = find_lost_picture(u, fd, size, strcmp(type, "image/png") == 0, sent);
 		result = *pin ? 0 : -EIO;
 	}
+	if (!result && cJSON_IsObject(*pin))
+		cache_uploaded(*pin, fd, size);
+	body_free(b);
+	return result;
+}
+
+/* POST /pins of a processed video, its cover the first frame. A lost answer is looked for as
+ * a picture's is, among the board's video pins. */
+static int post_video_pin(const struct upload *u, const char *media_id, cJSON **pin)
+{
+	cJSON *src = NULL, *body = pin_body(u, &src);
+	time_t sent;
+	int result;
+
+	if (!body || !cJSON_AddStringToObject(src, "source_type", "video_id") ||
+	    !cJSON_AddStringToObject(src, "media_id", media_id) ||
+	    !cJSON_AddNumberToObject(src, "cover_image_key_frame_time", 0)) {
+		cJSON_Delete(body);
+		return -ENOMEM;
+	}
+	sent = time(NULL);
+	result = api_call("POST", "/pins", body, pin);
+	cJSON_Delete(body);
+	if (result == -EIO) {
+		struct find_new f = {.u = u, .video = true};
+
+		*pin = find_lost_pin(&f, sent);
+		result = *pin ? 0 : -EIO;
+	}
+	return result;
+}
+
+/* A video's pin: its upload registered, the file sent to Pinterest's storage once, its
+ * processing waited for (media.h), then POST /pins with its media_id. Each step's failure is
+ * logged where it happens; no pin is made without its video. */
+static int upload_video(const struct upload *u, int fd, int64_t size, const char *type, cJSON **pin)
+{
+	struct media_file f = {.fd = fd, .size = size, .content_type = type, .name = u->title};
+	bool lost = false, arrived = false;
+	struct media m;
+	int sent, result = media_register(u->title, &m);
+
+	if (result)
+		return result;
+	stats_media(STATS_MEDIA_REGISTERED, 0);
+	result = sent = media_upload(&m, &f, &lost);
+	/* A lost answer: only Pinterest can say whether the file arrived, and it is never sent
+	 * again. */
+	if (!result || lost)
+		result = media_wait(&m, video_wait_s, lost, u->title, &arrived);
+	if (!sent || arrived)
+		stats_media(STATS_MEDIA_UPLOADED, size);
+	stats_media(result ? STATS_MEDIA_FAILED : STATS_MEDIA_READY, 0);
+	if (!result)
+		result = post_video_pin(u, m.id, pin);
+	if (!result && cJSON_IsObject(*pin))
+		log_info("upload of \"%s\": video pin %s made", u->title,
+			 cJSON_IsString(cJSON_GetObjectItemCaseSensitive(*pin, "id"))
+			     ? cJSON_GetObjectItemCaseSensitive(*pin, "id")->valuestring
+			     : "?");
+	media_release(&m);
+	return result;
+}
+
+int upload_pin(const struct upload *u, cJSON **pin)
+{
+	const char *type = NULL;
+	int64_t size = 0;
+	int fd = -1, result;
+
+	*pin = NULL;
+	result = open_checked(u->staging, u->title, &fd, &size, &type);
+	if (!result)
+		result = upload_is_video(type) ? upload_video(u, fd, size, type, pin)
+					       : upload_picture(u, fd, size, type, pin);
 	if (!result && !cJSON_IsObject(*pin))
 		result = -EIO;
-	if (!result)
-		cache_uploaded(*pin, fd, size);
-out:
 	if (result) {
 		cJSON_Delete(*pin);
 		*pin = NULL;
 	}
-	body_free(b);
 	if (fd >= 0)
 		close(fd);
 	return result;

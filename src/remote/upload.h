@@ -1,7 +1,9 @@
 /* Creating a pin from a staged file: the file's type is checked by content (libmagic on its
- * start, then the image's end marker, so a truncated file is refused), the bytes go to
- * POST /pins as image_base64, encoded while they are sent (memory stays flat whatever the
- * file's size), and an answer lost on the way is looked for before anything is sent again.
+ * start, then an image's end marker, so a truncated picture is refused). A picture's bytes go
+ * to POST /pins as image_base64, encoded while they are sent; a video (MP4 or QuickTime) is
+ * registered, sent to Pinterest's storage and waited for (media.h), then made a pin with
+ * POST /pins and its video_id. Memory stays flat whatever the file's size, and an answer lost
+ * on the way is looked for before anything is sent again.
  */
 #ifndef PINFS_UPLOAD_H
 #define PINFS_UPLOAD_H
@@ -9,18 +11,30 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-int upload_init(void);
+/* video_wait_s: how long a video's processing is waited for (-o video_wait). */
+int upload_init(double video_wait_s);
 void upload_cleanup(void);
 
-/* The largest file upload_pin sends. Pinterest publishes no size limit for an image_base64
+/* How long a video's processing is waited for when -o video_wait does not say. */
+#define UPLOAD_VIDEO_WAIT_S 600
+
+/* The largest picture upload_pin sends. Pinterest publishes no size limit for an image_base64
  * upload (NOTES.md); 64 MiB is past any photo a camera or phone makes, and bounds what one cp
  * sends (85 MiB of base64). */
 #define UPLOAD_MAX_BYTES (64L << 20)
 
-/* "image/jpeg" or "image/png" for a whole JPEG or PNG file at path; -EMEDIUMTYPE for
- * anything else (empty, truncated, another type), -EFBIG over UPLOAD_MAX_BYTES, -errno when
- * it cannot be read. Reads the file's start and end only. */
+/* The largest file of any kind that can become a pin: Pinterest takes videos up to 2 GB.
+ * A write past it is refused (EFBIG) before the bytes are staged. */
+#define UPLOAD_MAX_FILE_BYTES (2LL << 30)
+
+/* "image/jpeg" or "image/png" for a whole JPEG or PNG file at path, "video/mp4" or
+ * "video/quicktime" for a video; -EMEDIUMTYPE for anything else (empty, a truncated picture,
+ * another type), -EFBIG over UPLOAD_MAX_BYTES (a picture) or UPLOAD_MAX_FILE_BYTES, -errno
+ * when it cannot be read. Reads the file's start and end only. */
 int upload_check(const char *path, const char **content_type);
+
+/* Whether content_type (upload_check's) is a video's. */
+bool upload_is_video(const char *content_type);
 
 struct upload {
 	const char *staging; /* the file's bytes */
@@ -38,13 +52,16 @@ struct upload {
 };
 
 /* Creates the pin. On success *pin is the API's pin object (caller cJSON_Deletes it), and when
- * the image URL pinfs shows for it is the "originals" one, the staged bytes are in the image
- * cache under that URL (cache_image_put_file), so its size and bytes need no request.
- * Returns 0 or -errno: -EMEDIUMTYPE, -EFBIG (over UPLOAD_MAX_BYTES: logged, nothing sent),
- * -EINVAL (refused by Pinterest), -EAGAIN (rate limited past the retries), -EIO. Never leaves
- * two pins for one call. When the answer is lost, a pin is taken for this upload only when it
- * certainly is: one pin on the board that u->known did not know, with this title, section and
- * image size in pixels, made around the request; otherwise -EIO, and nothing is cached. */
+ * the pin is a picture's and the image URL pinfs shows for it is the "originals" one, the
+ * staged bytes are in the image cache under that URL (cache_image_put_file), so its size and
+ * bytes need no request. Returns 0 or -errno: -EMEDIUMTYPE, -EFBIG (over the limits above:
+ * logged, nothing sent), -EINVAL (refused by Pinterest), -EAGAIN (rate limited past the
+ * retries), -EIO (a video's upload or processing failed or timed out: logged). Never leaves
+ * two pins for one call, nor a video pin without its video, and never sends a file twice.
+ * When the answer to POST /pins is lost, a pin is taken for this upload only when it
+ * certainly is: one pin on the board that u->known did not know, with this title and section,
+ * made around the request, and the picture's size in pixels (a video: of media type video);
+ * otherwise -EIO, and nothing is cached. */
 int upload_pin(const struct upload *u, cJSON **pin);
 
 #endif

@@ -24,6 +24,7 @@ static struct {
 	atomic_uint_least64_t requests, retries, rate_waits, rate_wait_ms;
 	atomic_uint_least64_t cache_hits, cache_hit_bytes, cache_misses, cache_miss_bytes;
 	atomic_uint_least64_t uploads_done, uploads_failed;
+	atomic_uint_least64_t media[STATS_MEDIA_FAILED + 1], media_bytes;
 	atomic_uint_least64_t fuse_requests, fuse_found_looking, fuse_looked_ns;
 	pthread_mutex_t lock;
 	struct route routes[MAX_ROUTES];
@@ -104,7 +105,9 @@ void stats_route(const char *method, const char *url, char *buf, size_t len)
 	size_t lens[SEGS_MAX], n = 0, used;
 
 	if (!path) {
-		snprintf(buf, len, "%s image", method);
+		bool read = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+		snprintf(buf, len, "%s %s", method, read ? "image" : "upload_url");
 		return;
 	}
 	for (const char *p = path; *p && !strchr("?#", *p) && n < SEGS_MAX;) {
@@ -181,6 +184,15 @@ void stats_upload(bool done)
 	atomic_fetch_add(done ? &counters.uploads_done : &counters.uploads_failed, 1);
 }
 
+void stats_media(enum stats_media_step step, int64_t bytes)
+{
+	if (step > STATS_MEDIA_FAILED)
+		return;
+	atomic_fetch_add(&counters.media[step], 1);
+	if (step == STATS_MEDIA_UPLOADED)
+		atomic_fetch_add(&counters.media_bytes, (uint64_t)(bytes > 0 ? bytes : 0));
+}
+
 void stats_fuse_request(bool found_looking, uint64_t looked_ns)
 {
 	atomic_fetch_add(&counters.fuse_requests, 1);
@@ -223,7 +235,7 @@ static bool add_routes(cJSON *requests)
 
 char *stats_json(void)
 {
-	cJSON *root = cJSON_CreateObject(), *requests, *rate, *cache, *uploads, *fuse;
+	cJSON *root = cJSON_CreateObject(), *requests, *rate, *cache, *uploads, *media, *fuse;
 	char *text = NULL, *out = NULL;
 	bool ok;
 
@@ -242,6 +254,12 @@ char *stats_json(void)
 	uploads = ok ? add_object(root, "uploads") : NULL;
 	ok = add_count(uploads, "done", atomic_load(&counters.uploads_done)) &&
 	     add_count(uploads, "failed", atomic_load(&counters.uploads_failed));
+	media = ok ? add_object(root, "media") : NULL;
+	ok = add_count(media, "registered", atomic_load(&counters.media[STATS_MEDIA_REGISTERED])) &&
+	     add_count(media, "uploaded", atomic_load(&counters.media[STATS_MEDIA_UPLOADED])) &&
+	     add_count(media, "uploaded_bytes", atomic_load(&counters.media_bytes)) &&
+	     add_count(media, "ready", atomic_load(&counters.media[STATS_MEDIA_READY])) &&
+	     add_count(media, "failed", atomic_load(&counters.media[STATS_MEDIA_FAILED]));
 	fuse = ok ? add_object(root, "fuse") : NULL;
 	ok = add_count(fuse, "requests", atomic_load(&counters.fuse_requests)) &&
 	     add_count(fuse, "found_looking", atomic_load(&counters.fuse_found_looking)) &&

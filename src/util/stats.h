@@ -1,6 +1,6 @@
 /* What the mount has done since it started, for MOUNT/.pinfs/stats: requests by route, retries,
- * waits for a rate limit, image cache hits and misses, uploads done and failed, FUSE requests
- * and how the loop found them.
+ * waits for a rate limit, image cache hits and misses, uploads done and failed, videos' media
+ * uploads, FUSE requests and how the loop found them.
  *
  * Every function may be called from any thread at any time; none blocks on anything but a
  * short internal lock, and none ever takes the tree's lock.
@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 /* Call once before any thread starts. api_url is the API base: requests below it are counted
- * by their route ("GET /boards/{id}/pins"), every other URL as an image. stats_cleanup frees
+ * by their route ("GET /boards/{id}/pins"), every other URL as an image ("GET image") or, sent
+ * with another method, as a media upload to a storage host ("POST upload_url"). stats_cleanup frees
  * what stats_init made. Returns 0 or -ENOMEM. */
 int stats_init(const char *api_url);
 void stats_cleanup(void);
@@ -34,13 +35,25 @@ void stats_cache_miss(int64_t bytes);
 /* A file written into a folder that was to become a pin: created, or not. */
 void stats_upload(bool done);
 
+/* A step of a video's media upload (remote/media.h): registered (POST /media answered), its
+ * file taken by the storage host (bytes: its size), ready (processed), or failed (registered
+ * but never ready: refused, lost, processing failed or timed out). */
+enum stats_media_step {
+	STATS_MEDIA_REGISTERED,
+	STATS_MEDIA_UPLOADED,
+	STATS_MEDIA_READY,
+	STATS_MEDIA_FAILED,
+};
+void stats_media(enum stats_media_step step, int64_t bytes);
+
 /* One FUSE request read by the loop (loop.h): found while looking for it, or after sleeping
  * until it came; and looked_ns, how long the reader looked for it before (0 for none). */
 void stats_fuse_request(bool found_looking, uint64_t looked_ns);
 
 /* The route of a request: the method, then the URL's path below the API base with each
  * digits-only segment shown as {id} and each user name as {username}, without the query
- * ("GET /boards/{id}/pins"); "GET image" for a URL outside the API. Writes into buf. */
+ * ("GET /boards/{id}/pins"); "GET image" (or HEAD) for a URL outside the API, "POST upload_url"
+ * for any other method there. Writes into buf. */
 void stats_route(const char *method, const char *url, char *buf, size_t len);
 
 /* Everything above as a JSON object, pretty-printed, with a final newline. Caller frees;

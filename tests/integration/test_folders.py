@@ -413,7 +413,7 @@ def test_a_local_file_is_not_replaced_made_over_or_forgotten_by_rmdir(acct, shel
     assert (folder / "draft.jpg").read_bytes() == half
     assert (folder / "Drafts" / "only.jpg").read_bytes() == half
     assert sections_named(server, b["id"], "Drafts")
-    m.expect_log(r"closed before it was a whole JPEG or PNG; it stays a local file")
+    m.expect_log(r"closed before it was a whole picture or video; it stays a local file")
     m.expect_log(r"draft\.jpg: a local file has that name")
 
 

@@ -81,7 +81,7 @@ def test_a_partial_image_stays_a_local_file_and_sends_nothing(acct, content, too
     """No close can tell whether more bytes will come: what was written stays as written, a
     local file (listed, readable, removable), never a pin, and the log says why."""
     server, m, tmp = acct
-    m.expect_log(r"closed before it was a whole JPEG or PNG")
+    m.expect_log(r"closed before it was a whole picture or video")
     os.mkdir(m.path("boards", "Partial"))
     src = tmp / "part.jpg"
     src.write_bytes(content)

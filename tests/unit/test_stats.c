@@ -38,6 +38,9 @@ static void test_routes(void)
 	route_is("GET", "https://i.pinimg.com/originals/ab/cd/ef/abcdef.jpg", "GET image");
 	route_is("HEAD", "https://i.pinimg.com/150x150/ab/cd.jpg", "HEAD image");
 	route_is("GET", "https://api.pinterest.com/v55/boards", "GET image");
+	/* A video's file goes to a storage host with a POST: not an image. */
+	route_is("POST", "https://pinterest-media-upload.s3-accelerate.amazonaws.com/",
+		 "POST upload_url");
 }
 
 static double number_at(const cJSON *root, const char *a, const char *b)
@@ -66,6 +69,11 @@ static void test_counts(void)
 	stats_upload(true);
 	stats_upload(false);
 	stats_upload(false);
+	stats_media(STATS_MEDIA_REGISTERED, 0);
+	stats_media(STATS_MEDIA_REGISTERED, 0);
+	stats_media(STATS_MEDIA_UPLOADED, 4096);
+	stats_media(STATS_MEDIA_READY, 0);
+	stats_media(STATS_MEDIA_FAILED, 0);
 	stats_fuse_request(true, 30000);
 	stats_fuse_request(false, 0);
 	stats_fuse_request(false, 20000);
@@ -88,6 +96,11 @@ static void test_counts(void)
 	CHECK(number_at(root, "image_cache", "downloaded_bytes") == 70);
 	CHECK(number_at(root, "uploads", "done") == 1);
 	CHECK(number_at(root, "uploads", "failed") == 2);
+	CHECK(number_at(root, "media", "registered") == 2);
+	CHECK(number_at(root, "media", "uploaded") == 1);
+	CHECK(number_at(root, "media", "uploaded_bytes") == 4096);
+	CHECK(number_at(root, "media", "ready") == 1);
+	CHECK(number_at(root, "media", "failed") == 1);
 	CHECK(number_at(root, "fuse", "requests") == 3);
 	CHECK(number_at(root, "fuse", "found_looking") == 1);
 	CHECK(number_at(root, "fuse", "look_seconds") == 50e-6);
