@@ -1,4 +1,5 @@
 #include "cache.h"
+#include "cache_range.h"
 #include "cache_sizes.h"
 #include "dirs.h"
 #include "imgkind.h"
@@ -135,7 +136,12 @@ static void cond_init(pthread_cond_t *c)
  *
  * Stopping: when the last handle closes, the worker's sink descriptor is made read-only
  * (dup3 of the .part's read-only descriptor over it). curl's next write into it fails,
- * which ends the transfer at once without a retry; the .part keeps what came. */
+ * which ends the transfer at once without a retry; the .part keeps what came.
+ *
+ * Reads far ahead: a read of an image of known size far beyond what the .part holds is
+ * served by ranged GETs of the chunks that hold it (cache_range.h), kept apart from the
+ * .part, which stays a prefix of the image; the download goes on meanwhile. Those bytes are
+ * served once the download's first bytes are judged right, as the .part's are. */
 
 #define MAX_WORKERS 16	   /* downloads running at once; more wait their turn */
 #define MAX_RETRIES 5	   /* attempts after the first, as for every other request */
@@ -160,6 +166,11 @@ struct download {
 	bool stop;	      /* the last handle went: the transfer is to end */
 	unsigned breaks;      /* how often the sink was made read-only to stop it */
 	pthread_cond_t moved; /* the download ended, or was asked to stop */
+
+	/* The attempt under way began at began_at with began_had bytes: the download's rate. */
+	double began_at;
+	int64_t began_had;
+	struct range_cache *ranges; /* reads far ahead of it (cache_range.h), or NULL */
 };
 
 struct cache_image {
@@ -182,6 +193,7 @@ static void dl_free(struct download *d)
 	if (d->wfd >= 0)
 		close(d->wfd);
 	pthread_cond_destroy(&d->moved);
+	range_cache_free(d->ranges);
 	free(d->url);
 	free(d->path);
 	free(d->tmp);
@@ -315,6 +327,8 @@ static bool stop_now(struct download *d, unsigned *breaks)
 				 strerror(errno));
 	}
 	*breaks = d->breaks;
+	d->began_at = now_s();
+	d->began_had = file_size(d->rfd);
 	pthread_mutex_unlock(&dl_lock);
 	return stop;
 }
@@ -530,6 +544,8 @@ static void finish(struct download *d, int outcome)
 	d->wfd = -1;
 	pthread_cond_broadcast(&d->moved);
 	pthread_mutex_unlock(&dl_lock);
+	/* Ended, d has no range cache made from now on (read_ahead): d->ranges stays as read. */
+	range_cache_retire(d->ranges);
 	if (outcome == 0) {
 		cache_size_put(d->url, size);
 		stats_cache_miss(size);
@@ -725,6 +741,66 @@ static int wait_bytes(struct download *d, int64_t end, int64_t want, bool *done)
 	return result;
 }
 
+/* The download's rate in bytes/s since its attempt under way began; 0 while not measured.
+ * dl_lock held. */
+static double dl_rate(const struct download *d, int64_t have)
+{
+	double t = now_s() - d->began_at;
+
+	if (d->state != DL_RUNNING || t < 0.05 || have <= d->began_had)
+		return 0;
+	return (double)(have - d->began_had) / t;
+}
+
+/* Waits until d's first bytes are judged, which a chunk fetched apart cannot be: 0 when they
+ * are the URL's kind of image (or the whole image is there), else -EIO, as for any read of a
+ * download that failed or was stopped. */
+static int wait_head(struct download *d)
+{
+	int result;
+
+	pthread_mutex_lock(&dl_lock);
+	while (d->head < 0 && (d->state == DL_QUEUED || d->state == DL_RUNNING)) {
+		blocking_ahead(); /* the first bytes come from the network */
+		pthread_cond_wait(&d->moved, &dl_lock);
+	}
+	result = d->state == DL_DONE ||
+			 (d->head == 1 && (d->state == DL_QUEUED || d->state == DL_RUNNING))
+		     ? 0
+		     : -EIO;
+	pthread_mutex_unlock(&dl_lock);
+	return result;
+}
+
+/* A read far ahead of d's download (want: the image's size, -1 when unknown), served by
+ * ranged GETs; RANGE_FALLBACK when it is to wait for the download instead. */
+static ssize_t read_ahead(struct download *d, char *buf, size_t size, off_t off, int64_t want)
+{
+	struct range_cache *rc = NULL;
+	int64_t have;
+	double rate;
+	ssize_t n;
+
+	if (want < 0)
+		return RANGE_FALLBACK;
+	pthread_mutex_lock(&dl_lock);
+	have = file_size(d->rfd);
+	rate = dl_rate(d, have);
+	/* Made only for a read that may need it: a small image never has one. */
+	if ((d->state == DL_QUEUED || d->state == DL_RUNNING) && off - have > RANGE_WINDOW) {
+		if (!d->ranges)
+			d->ranges = range_cache_new(d->url);
+		rc = d->ranges;
+	}
+	pthread_mutex_unlock(&dl_lock);
+	if (!range_wanted(rc, off, have, rate, want))
+		return RANGE_FALLBACK;
+	n = range_read(rc, buf, size, off, want);
+	if (n >= 0 && wait_head(d) < 0)
+		return -EIO;
+	return n;
+}
+
 /* pread until size bytes or the end of the file. */
 static ssize_t pread_full(int fd, char *buf, size_t size, off_t off)
 {
@@ -769,6 +845,9 @@ ssize_t cache_image_read(struct cache_image *img, char *buf, size_t size, off_t 
 
 		if (img->fd >= 0)
 			return read_cached(img, buf, size, off);
+		n = read_ahead(img->dl, buf, size, off, want);
+		if (n != RANGE_FALLBACK)
+			return n;
 		result = wait_bytes(img->dl, off + (int64_t)size, want, &done);
 		if (result)
 			return result;

@@ -5,7 +5,8 @@
  * An image not cached yet is streamed: opening it starts (or joins) one background download
  * into images/<key>.part, and each read waits only for the bytes it asks for. The .part is
  * renamed into place once it holds the whole image, so a partial image is never taken for a
- * cached one.
+ * cached one. A read far beyond what the .part holds, of an image whose size is known, is
+ * served by ranged GETs of the part it asks for while the download goes on (cache_range.h).
  *
  * Thread-safe. Strings passed in are only read. No lock is held across a network call.
  */

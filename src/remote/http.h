@@ -56,6 +56,11 @@ struct http_req {
 	 * lets readers of the file wait for bytes instead of polling its size. */
 	void (*on_sink)(void *ctx);
 	void *sink_ctx;
+	/* range_len > 0: only bytes [range_first, range_first + range_len) are asked for, with
+	 * Range, into memory (sink_fd < 0). A 206 must start at range_first (else -EIO); any
+	 * other 2xx keeps no body (its transfer ends at its first byte, resp.len 0), so a server
+	 * that ignores Range costs one packet, not the whole entity. */
+	int64_t range_first, range_len;
 	bool follow; /* follow redirects (image CDNs); API calls do not */
 	bool fresh;  /* own connection: curl re-sends a request silently when a
 		      * reused connection dies first, which a POST must never be */
