@@ -63,12 +63,14 @@ static void check_sanitize(const char *title, const char *id, size_t reserve)
 static void check_ext(const char *s)
 {
 	const char *url_ext = names_ext_for_url(s), *ext = NULL;
-	static const char *const known[] = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".json"};
+	static const char *const known[] = {".jpg",  ".jpeg", ".png", ".gif", ".webp",
+					    ".json", ".mp4",  ".mov", ".m4v"};
 	size_t len = strlen(s), stem = names_strip_ext(s, &ext);
 	bool found = false;
 
 	FUZZ_CHECK(strcmp(url_ext, ".jpg") == 0 || strcmp(url_ext, ".png") == 0 ||
-		   strcmp(url_ext, ".gif") == 0 || strcmp(url_ext, ".webp") == 0);
+		   strcmp(url_ext, ".gif") == 0 || strcmp(url_ext, ".webp") == 0 ||
+		   strcmp(url_ext, ".mp4") == 0 || strcmp(url_ext, ".mov") == 0);
 	FUZZ_CHECK(stem <= len && ext == s + stem);
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		found = found || strcasecmp(ext, known[i]) == 0;

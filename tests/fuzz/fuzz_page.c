@@ -36,6 +36,14 @@ static void check_rendered(const char *text, const char *key, const char *value)
 	cJSON_Delete(j);
 }
 
+/* Whether media reads as an image pin's (pinmedia.h): not a video, not a carousel. */
+static bool plain_image(const cJSON *media)
+{
+	const char *type = jstr(media, "media_type");
+
+	return !type || (strcmp(type, "video") != 0 && strncmp(type, "multiple_", 9) != 0);
+}
+
 static void check_pin(const cJSON *it, const char *prefer)
 {
 	struct pin *p = pin_from_json(it, prefer);
@@ -54,8 +62,15 @@ static void check_pin(const cJSON *it, const char *prefer)
 	FUZZ_CHECK(same(p->created_at, jstr(it, "created_at")));
 	FUZZ_CHECK(same(p->media_type, jstr(media, "media_type")));
 	FUZZ_CHECK(p->created == api_parse_time(p->created_at));
+	/* A video's or a carousel's files: a main one before any beside it, each a URL line. */
+	FUZZ_CHECK(!p->parts || p->image_url);
+	FUZZ_CHECK(!p->parts || p->parts[strlen(p->parts) - 1] == '\n');
+	FUZZ_CHECK(!p->cover_url || p->image_url);
+	if (!plain_image(media))
+		goto rendered;
 	/* An image is one the object lists, under the key given, with that URL. */
 	FUZZ_CHECK(!p->image_url == !p->size_key);
+	FUZZ_CHECK(!p->parts && !p->media_info && !p->cover_url);
 	if (p->image_url) {
 		const cJSON *img;
 		bool listed = false;
@@ -72,9 +87,13 @@ static void check_pin(const cJSON *it, const char *prefer)
 	if (prefer && cJSON_IsObject(images)) {
 		const cJSON *want = cJSON_GetObjectItemCaseSensitive(images, prefer);
 
-		if (cJSON_IsObject(want) && jstr(want, "url"))
+		const char *url = cJSON_IsObject(want) ? jstr(want, "url") : NULL;
+
+		/* An empty URL, or one with a line break, is a broken server's: not shown. */
+		if (url && url[0] && !strpbrk(url, "\r\n"))
 			FUZZ_CHECK(same(p->size_key, prefer));
 	}
+rendered:
 	text = meta_pin_json(p);
 	check_rendered(text, "title", p->title);
 	check_rendered(text, "id", p->id);
