@@ -332,7 +332,7 @@ def test_media_upload_poll_and_pin(fake):
     assert fake_media(fake, media_id)["refused_uploads"] == 1
     log = [r for r in fake.json("GET", "/_fake/requests")["requests"] if r["route"] == "POST /_media_upload"]
     assert [(r["status"], r.get("refused")) for r in log] == [(204, None), (403, "second upload")]
-    assert log[0]["media_id"] == media_id and log[0]["bytes"] == len(data)
+    assert [r["media_id"] for r in log] == [media_id, media_id] and log[0]["bytes"] == len(data)
 
     board_id = first_board(fake)["id"]
     pin = fake.json("POST", "/v5/pins", video_pin_body(board_id, media_id, title="Clip") |

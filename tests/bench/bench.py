@@ -367,7 +367,8 @@ class Bench:
     def image_sizes(self, state, sample=300):
         rng = random.Random(3)
         pins = rng.sample(state["pins"], min(sample, len(state["pins"])))
-        urls = [p["media"]["images"]["originals"]["url"] for p in pins if p["id"] != self.big_pin["id"]]
+        urls = [rawapi.image_url(p) for p in pins
+                if p["id"] != self.big_pin["id"] and p["media"]["media_type"] == "image"]
         self.server.set_latency(0)
         try:
             with ThreadPoolExecutor(8) as pool:
@@ -377,15 +378,23 @@ class Bench:
 
     @staticmethod
     def account_facts(state):
+        """Per board: pins, sections, and the picture and video files the server has for its
+        pins (rawapi.image_urls, video_urls: a carousel has one per item), at its top and in
+        all: what sizes cost a HEAD each."""
         facts = {}
         for b in state["boards"]:
-            facts[b["id"]] = {"name": b["name"], "pins": 0, "top_images": 0,
+            facts[b["id"]] = {"name": b["name"], "pins": 0, "top_images": 0, "top_videos": 0,
+                              "images": 0, "videos": 0,
                               "sections": len(state["sections"].get(b["id"], []))}
         for p in state["pins"]:
             f = facts[p["board_id"]]
             f["pins"] += 1
+            images, videos = len(rawapi.image_urls(p)), len(rawapi.video_urls(p))
+            f["images"] += images
+            f["videos"] += videos
             if not p.get("board_section_id"):
-                f["top_images"] += 1
+                f["top_images"] += images
+                f["top_videos"] += videos
         return facts
 
     @staticmethod
@@ -521,7 +530,8 @@ class Bench:
                 self.fail(cold, f"ls -l: {errno_of(r.stderr)}")
                 return
             entries = len(r.stdout.splitlines()) - 1
-            cold.notes.append(f"{entries} entries listed ({big['top_images']} images at the top, "
+            cold.notes.append(f"{entries} entries listed ({big['top_images']} images and "
+                              f"{big['top_videos']} videos at the top, "
                               f"{big['sections']} section(s))")
             zero = sum(1 for line in r.stdout.decode(errors="replace").splitlines()[1:]
                        if line.split()[4:5] == ["0"] and not line.startswith("d"))
@@ -919,8 +929,8 @@ class Bench:
             try:
                 first = self.row("9", f"`ls -lR` of an account of {c['mem_pins']:,} pins, no latency")
                 floor = floors.list_account(list(facts.values()))
-                images = sum(f["pins"] for f in facts.values())
-                floor.fan("HEAD /img", images, [])
+                floor.fan("HEAD /img", sum(f["images"] for f in facts.values()), [])
+                floor.fan("HEAD /vid", sum(f["videos"] for f in facts.values()), [])
                 r = self.measure(first, floor, lambda: run(["ls", "-lR", str(m.dir)]), latency_s=0, server=server)
                 if not r.ok:
                     self.fail(first, f"ls -lR: {errno_of(r.stderr)}")

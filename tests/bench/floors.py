@@ -132,13 +132,16 @@ def mount_and_ls_boards(n_boards):
 
 
 def ls_l_cold(n_boards, board):
-    """ls -l of one board just after mounting: its listing, then a HEAD per image shown at
-    its top (names need the whole listing: the API sends pins newest first, and the oldest
-    of two same-titled pins keeps the plain name)."""
+    """ls -l of one board just after mounting: its listing, then a HEAD per picture and per
+    video file the server has for the pins at its top (a picture, a video's cover, each
+    carousel item's picture or cover; each video_url that is not null): names need the whole
+    listing (the API sends pins newest first, and the oldest of two same-titled pins keeps the
+    plain name), sizes a HEAD each."""
     f = Floor()
     b = f.chain("GET /boards", pages(n_boards))
     listed = list_board(f, b, board["pins"], board["sections"])
     f.fan("HEAD /img", board["top_images"], listed)
+    f.fan("HEAD /vid", board.get("top_videos", 0), listed)
     return f
 
 

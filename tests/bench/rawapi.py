@@ -57,6 +57,29 @@ def image_url(pin):
     return pin["media"]["images"]["originals"]["url"]
 
 
+def image_urls(pin):
+    """Every picture the server has for a pin: its own (a picture, or a video's cover), or each
+    carousel item's (an image item's picture, a video item's cover)."""
+    media = pin.get("media") or {}
+    if "items" not in media:
+        return [image_url(pin)] if media.get("images") else []
+    urls = []
+    for item in media["items"]:
+        if item.get("item_type") == "video":
+            urls += [item["cover_image_url"]] if item.get("cover_image_url") else []
+        elif (item.get("images") or {}).get("originals"):
+            urls.append(item["images"]["originals"]["url"])
+    return urls
+
+
+def video_urls(pin):
+    """Every video file the server has for a pin (a video_url may be null: not shown)."""
+    media = pin.get("media") or {}
+    if media.get("media_type") == "video":
+        return [media["video_url"]] if media.get("video_url") else []
+    return [i["video_url"] for i in media.get("items", []) if i.get("item_type") == "video" and i.get("video_url")]
+
+
 def head_size(url):
     with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=120) as r:
         return int(r.headers["Content-Length"])
@@ -74,12 +97,14 @@ def ls_boards(api):
 
 
 def ls_l(api, board_name):
-    """`ls -l` of a board's top: its listing, then every top-level image's size (HEAD)."""
+    """`ls -l` of a board's top: its listing, then the size (HEAD) of every picture and video
+    file of its top-level pins."""
     board = api.board_named(board_name)
     _, pins = api.board_contents(board["id"])
     top = [p for p in pins if not p.get("board_section_id")]
+    urls = [u for p in top for u in image_urls(p) + video_urls(p)]
     with ThreadPoolExecutor(THREADS) as pool:
-        sizes = list(pool.map(lambda p: head_size(image_url(p)), top))
+        sizes = list(pool.map(head_size, urls))
     return len(sizes)
 
 
@@ -115,7 +140,7 @@ def thumbnails(api, board_name, n, nbytes):
     """The first nbytes of n images of a board, 16 at a time."""
     board = api.board_named(board_name)
     _, pins = api.board_contents(board["id"])
-    urls = [image_url(p) for p in pins[:n]]
+    urls = [u for p in pins for u in image_urls(p)][:n]
     with ThreadPoolExecutor(THREADS) as pool:
         got = list(pool.map(lambda u: len(first_bytes(u, nbytes)), urls))
     return sum(got)

@@ -242,7 +242,7 @@ class MediaUploads:
                 with self.lock:
                     if media.uploads or media.uploading:
                         media.refused_uploads += 1
-                        req.note["refused"] = "second upload"
+                        req.note.update(media_id=media.id, refused="second upload")
                         refusal = s3_error(403, "AccessDenied", f"Media upload {media.id} already has its "
                                            "upload: a media id takes one upload.")
                     else:
