@@ -236,8 +236,17 @@ def test_an_image_deleted_elsewhere_during_a_sweep_is_asked_once(acct):
     time.sleep(0.2)  # the HEADs are out, waiting on the server
     server.v5("DELETE", f"/pins/{victim}")
     t.join()
-    m.unmount()  # waits for the sweep
-    heads = [r for r in server.admin("GET", "requests")["requests"] if r["route"] == "HEAD /img"]
+
+    def heads_seen():
+        return [r for r in server.admin("GET", "requests")["requests"] if r["route"] == "HEAD /img"]
+    # The stat returns with its own size; the sweep's other HEADs may still be on their way, and
+    # an unmount cancels those: wait for them (a second one for any image would show too).
+    deadline = time.time() + 10
+    while len(heads_seen()) < len(images) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    m.unmount()
+    heads = heads_seen()
     assert len(heads) == len(images)
     assert sorted(r["status"] for r in heads) == [200] * (len(images) - 1) + [404]
 
