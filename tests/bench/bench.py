@@ -925,13 +925,25 @@ class Bench:
             self.unmount(m)
 
     def top_images(self, m, board, n, avoid=None):
-        """The first n image files at a board's top; with `avoid`, only those whose image and
-        JSON names are free there (mv onto an existing pin is refused: it cannot be replaced)."""
+        """The pictures of the first n image pins at a board's top (their sidecar says
+        media_type image: a video's cover or a carousel's other items cannot be moved or
+        removed alone, EPERM); with `avoid`, only those whose image and JSON names are free
+        there (mv onto an existing pin is refused: it cannot be replaced)."""
         fdir = m.path("boards", folder(board["name"]))
         taken = {os.path.splitext(x)[0] for x in os.listdir(avoid)} if avoid else set()
         names = sorted(x for x in os.listdir(fdir)
                        if x.lower().endswith(IMAGE_EXT) and os.path.splitext(x)[0] not in taken)
-        return [str(fdir / x) for x in names[:n]]
+        picked = []
+        for x in names:
+            try:
+                sidecar = json.loads((fdir / (os.path.splitext(x)[0] + ".json")).read_text())
+            except (OSError, ValueError):
+                continue
+            if sidecar.get("media_type") == "image":
+                picked.append(str(fdir / x))
+                if len(picked) == n:
+                    break
+        return picked
 
     # -- 11 --
     def item11(self):
