@@ -18,6 +18,7 @@ mount refuses is reported as "not available: <errno>" and is not a failure.
 import argparse
 import base64
 import errno
+import hashlib
 import io
 import json
 import math
@@ -26,6 +27,7 @@ import random
 import re
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -45,11 +47,13 @@ FULL = dict(
     name="full", boards=20, pins=9000, big=1000, sections=16, image_scale=2.0, latency_ms=50,
     big_image=5 << 20, thumbs=200, thumb_bytes=64 << 10, writes=50, xargs=8,
     mem_boards=20, mem_pins=100_000, mem_sections=16, mem_ttl=5, warm_runs=3,
+    kinds_pins=1000, kinds_media=33, video_bytes=50_000_000,
 )
 QUICK = dict(
     name="quick", boards=6, pins=500, big=300, sections=4, image_scale=1.0, latency_ms=50,
     big_image=1 << 20, thumbs=32, thumb_bytes=64 << 10, writes=8, xargs=8,
     mem_boards=6, mem_pins=3000, mem_sections=4, mem_ttl=2, warm_runs=3,
+    kinds_pins=300, kinds_media=33, video_bytes=5_000_000,
 )
 NEEDLE = "needle"          # in no seeded pin: grep reads every JSON file to the end
 IMAGE_EXT = (".jpg", ".jpeg", ".png")
@@ -236,6 +240,30 @@ def median_run(fn, n):
     return results[len(results) // 2], results
 
 
+def mp4_box(kind, payload):
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def mp4_file(path, size, seed=12):
+    """A valid MP4 of exactly `size` bytes at path: a ftyp box (isom), a moov box holding a
+    movie header (mvhd: 1000 units a second, 10 s), and a mdat box of random bytes that ends at
+    the file's end. Written in 1 MiB pieces."""
+    ftyp = mp4_box(b"ftyp", b"isom" + struct.pack(">I", 0x200) + b"isomiso2mp41")
+    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    mvhd = mp4_box(b"mvhd", struct.pack(">IIIII", 0, 0, 0, 1000, 10_000) + struct.pack(">IH", 0x10000, 0x100)
+                   + bytes(10) + matrix + bytes(24) + struct.pack(">I", 2))
+    moov = mp4_box(b"moov", mvhd)
+    rest = size - len(ftyp) - len(moov) - 8
+    rng = random.Random(seed)
+    with open(path, "wb") as f:
+        f.write(ftyp + moov + struct.pack(">I4s", 8 + rest, b"mdat"))
+        while rest > 0:
+            n = min(rest, 1 << 20)
+            f.write(rng.randbytes(n))
+            rest -= n
+    return Path(path)
+
+
 def jpeg_bytes(rng, width, height, quality=90):
     from PIL import Image
     img = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
@@ -326,12 +354,13 @@ class Bench:
         if raw is not None and raw.wall:
             row.target(f"wall ≤ 1.2x raw API ({row.wall / raw.wall:.2f}x)", row.wall <= 1.2 * raw.wall)
 
-    def raw_row(self, item, op, floor, fn, runs=1):
+    def raw_row(self, item, op, floor, fn, runs=1, server=None):
         r = self.row(item, f"{op} — raw API script")
-        api = rawapi.Api(self.server.api, harness.TOKEN)
+        server = server or self.server
+        api = rawapi.Api(server.api, harness.TOKEN)
 
         def once():
-            r.extra["result"] = self.measure(r, floor, lambda: fn(api))
+            r.extra["result"] = self.measure(r, floor, lambda: fn(api), server=server)
             return r.extra["result"]
         try:
             self.median_of(r, once, runs) if runs > 1 else once()
@@ -360,9 +389,23 @@ class Bench:
         self.facts = self.account_facts(state)
         self.others = self.other_lists(state)
         sizes = self.image_sizes(state)
+        self.warm_up(self.server, [url for p in state["pins"] if p["board_id"] == self.big["id"]
+                                   and not p.get("board_section_id") for _, url in rawapi.shown_files(p)])
         self.size_note = (f"originals of {min(sizes) // 1024} KB to {max(sizes) // 1024} KB (median "
                           f"{statistics.median(sizes) // 1024} KB) in a sample of {len(sizes)} seeded pins, "
                           f"plus one uploaded JPEG of {len(data) / 1e6:.1f} MB")
+
+    def warm_up(self, server, urls):
+        """HEADs urls with no latency, before anything is timed. The fake server makes a pool
+        picture's sizes (a video's frame is its 600x, a cover its originals) at the first
+        request for one: the first `ls -l` of a board of videos would wait for that drawing,
+        and the raw script after it would not."""
+        server.set_latency(0)
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(rawapi.head_size, urls))
+        finally:
+            server.set_latency(self.cfg["latency_ms"])
 
     def image_sizes(self, state, sample=300):
         rng = random.Random(3)
@@ -378,9 +421,9 @@ class Bench:
 
     @staticmethod
     def account_facts(state):
-        """Per board: pins, sections, and the picture and video files the server has for its
-        pins (rawapi.image_urls, video_urls: a carousel has one per item), at its top and in
-        all: what sizes cost a HEAD each."""
+        """Per board: pins, sections, and the picture and video files its pins show
+        (rawapi.shown_files: a main file each, a video's cover beside it, a carousel's other
+        items), at its top and in all: what sizes cost a HEAD each."""
         facts = {}
         for b in state["boards"]:
             facts[b["id"]] = {"name": b["name"], "pins": 0, "top_images": 0, "top_videos": 0,
@@ -389,7 +432,8 @@ class Bench:
         for p in state["pins"]:
             f = facts[p["board_id"]]
             f["pins"] += 1
-            images, videos = len(rawapi.image_urls(p)), len(rawapi.video_urls(p))
+            kinds = Counter(kind for kind, _ in rawapi.shown_files(p))
+            images, videos = kinds["image"], kinds["video"]
             f["images"] += images
             f["videos"] += videos
             if not p.get("board_section_id"):
@@ -881,13 +925,179 @@ class Bench:
             self.unmount(m)
 
     def top_images(self, m, board, n, avoid=None):
-        """The first n image files at a board's top; with `avoid`, only those whose image and
-        JSON names are free there (mv onto an existing pin is refused: it cannot be replaced)."""
+        """The pictures of the first n image pins at a board's top (their sidecar says
+        media_type image: a video's cover or a carousel's other items cannot be moved or
+        removed alone, EPERM); with `avoid`, only those whose image and JSON names are free
+        there (mv onto an existing pin is refused: it cannot be replaced)."""
         fdir = m.path("boards", folder(board["name"]))
         taken = {os.path.splitext(x)[0] for x in os.listdir(avoid)} if avoid else set()
         names = sorted(x for x in os.listdir(fdir)
                        if x.lower().endswith(IMAGE_EXT) and os.path.splitext(x)[0] not in taken)
-        return [str(fdir / x) for x in names[:n]]
+        picked = []
+        for x in names:
+            try:
+                sidecar = json.loads((fdir / (os.path.splitext(x)[0] + ".json")).read_text())
+            except (OSError, ValueError):
+                continue
+            if sidecar.get("media_type") == "image":
+                picked.append(str(fdir / x))
+                if len(picked) == n:
+                    break
+        return picked
+
+    # -- 11 --
+    def item11(self):
+        """`ls -l` of a board where a third of the pins are videos or carousels, cold, on a
+        server of its own seeded with media=33: a HEAD for every file shown."""
+        c = self.cfg
+        seed = f"boards=2,pins=20,sections=2,big={c['kinds_pins']},media={c['kinds_media']}"
+        server = FakeServer(seed, c["latency_ms"], 1.0, name="server-kinds")
+        try:
+            state = server.admin("GET", "state")
+            board = state["boards"][0]
+            facts = self.account_facts(state)[board["id"]]
+            pins = [p for p in state["pins"] if p["board_id"] == board["id"]]
+            top = [p for p in pins if not p.get("board_section_id")]
+            kinds = Counter(p["media"]["media_type"] for p in pins)
+            others = len(pins) - kinds["image"]
+            files = [f for p in top for f in rawapi.shown_files(p)]
+            self.warm_up(server, [url for _, url in files])
+            row = self.row("11", f"`ls -l` of a {len(pins)}-pin board, {others} of them videos or "
+                                 f"carousels, cold")
+            floor = floors.ls_l_cold(len(state["boards"]), facts)
+            row.extra.update(kinds=dict(kinds), top_pins=len(top), files_shown=len(files))
+            row.notes.append(
+                f"the board's pins: {', '.join(f'{n} {k}' for k, n in kinds.most_common())}; "
+                f"at its top {len(top)} pins show {len(files)} files ({len(top)} main, "
+                f"{len(files) - len(top)} beside them): {facts['top_images']} pictures and covers "
+                f"(HEAD /img), {facts['top_videos']} videos (HEAD /vid); {facts['sections']} section(s)")
+            m = self.mount(server=server, name="m11")
+            try:
+                path = str(m.path("boards", folder(board["name"])))
+                r = self.measure(row, floor, lambda: run(["ls", "-l", path]), server=server)
+                if not r.ok:
+                    self.fail(row, f"ls -l: {errno_of(r.stderr)}")
+                    return
+                lines = r.stdout.decode(errors="replace").splitlines()[1:]
+                shown = [x for x in lines if not x.startswith("d") and not x.endswith(".json")]
+                if len(shown) != len(files):
+                    row.notes.append(f"ls -l showed {len(shown)} files other than sidecars, "
+                                     f"the server's state {len(files)}")
+                zero = sum(1 for x in shown if x.split()[4:5] == ["0"])
+                if zero:
+                    row.notes.append(f"{zero} files showed size 0")
+                self.check_alive(m, row)
+            finally:
+                self.unmount(m)
+            raw = self.raw_row("11", "`ls -l` of that board cold", floor,
+                               lambda api: rawapi.ls_l(api, board["name"]), server=server)
+            if not row.status:
+                self.target_cold(row, raw)
+        finally:
+            server.stop()
+
+    # -- 12 --
+    def item12(self):
+        """`cp` of a video into a board: POST /media, the upload, the polls, POST /pins; next to
+        a raw script doing the same four steps with the same bytes."""
+        c = self.cfg
+        size = c["video_bytes"]
+        board = self.boards[2]
+        src = mp4_file(harness.scratch("src-video") / f"bench video {size // 1_000_000} MB.mp4", size)
+        settings = self.server.admin("GET", "media")
+        m = self.mount(name="m12")
+        try:
+            into = m.path("boards", folder(board["name"]))
+            warm = run(["ls", "-l", str(into)])   # listed and sized first, as item 7
+            if not warm.ok:
+                raise RuntimeError(f"ls -l {board['name']}: {errno_of(warm.stderr)}")
+            row = self.row("12", f"`cp` of a {size / 1e6:.0f} MB video into a board "
+                                 "(processed at the first poll)")
+            ok = self.video_row(row, m, src, into, polls=0)
+            self.server.admin("POST", "media/settings", {"processing_polls": 0})
+            raw = self.raw_row("12", "the same four steps (`POST /media`, upload, poll, `POST /pins`)",
+                               floors.video_upload(1),
+                               lambda api: rawapi.upload_video(api, board["id"], str(src), "raw video"))
+            self.rows.remove(raw)
+            self.rows.insert(self.rows.index(row) + 1, raw)
+            result = raw.extra.get("result")
+            if result:
+                raw.notes.append("steps: " + ", ".join(f"{k} {fmt_s(v)}" for k, v in result["steps"].items()))
+                got = self.media_record(result["media_id"])
+                if got["size"] != size or got["sha256"] != hashlib.sha256(src.read_bytes()).hexdigest():
+                    self.fail(raw, "the server did not store the file's bytes")
+            if ok:
+                self.target_floor(row)
+            if ok and raw.wall and not raw.status:
+                row.target(f"wall ≤ 1.2x raw API ({row.wall / raw.wall:.2f}x)", row.wall <= 1.2 * raw.wall)
+            slow = self.row("12", "the same `cp` with one `processing` answer first (the fake "
+                                  "server's default)")
+            if self.video_row(slow, m, src.with_name(src.stem + " again.mp4"), into, polls=1,
+                              link=src):
+                self.target_floor(slow)
+                if row.wall:
+                    slow.target(f"{slow.wall - row.wall:+.2f} s against the first poll's success", None)
+        finally:
+            self.unmount(m)
+            self.server.admin("POST", "media/settings", {"processing_polls": settings["processing_polls"]})
+
+    def media_record(self, media_id):
+        return next(x for x in self.server.admin("GET", "media")["media"] if x["media_id"] == media_id)
+
+    def video_row(self, row, m, src, into, polls, link=None):
+        """Times `cp src into/` with the server answering `processing` to `polls` polls after
+        the upload; checks the pin got the file's bytes. link: src is made as a hard link of it."""
+        if link is not None and not src.exists():
+            os.link(link, src)
+        self.server.admin("POST", "media/settings", {"processing_polls": polls})
+        before = {x["media_id"] for x in self.server.admin("GET", "media")["media"]}
+        clock = {}
+
+        def work():
+            clock["start"] = time.time()   # the server's log stamps are time.time()
+            r = run(["cp", str(src), str(into) + "/"])
+            clock["end"] = time.time()
+            return r
+        r = self.measure(row, floors.video_upload(polls + 1), work)
+        if not r.ok:
+            done = sum(n for route, n in row.sent.items() if not route.startswith(("GET", "HEAD")))
+            row.status = f"not available: {errno_of(r.stderr)}" + (f" ({done} write requests sent)" if done else "")
+            row.extra["stderr"] = r.stderr.decode(errors="replace")[:2000]
+            self.check_alive(m, row)
+            return False
+        new = [x for x in self.server.admin("GET", "media")["media"] if x["media_id"] not in before]
+        size = src.stat().st_size
+        if len(new) != 1 or new[0]["size"] != size or not new[0]["pin_id"] or \
+                new[0]["sha256"] != hashlib.sha256(src.read_bytes()).hexdigest():
+            self.fail(row, f"the server holds {len(new)} new media uploads, not one pin with the file's bytes")
+            return False
+        row.extra.update(bytes=size, polls=new[0]["polls"], processing_polls=polls)
+        row.notes.append(f"{size:,} bytes; the server answered `processing` to {polls} poll(s) after the "
+                         f"upload; pinfs polled {new[0]['polls']} time(s); floor time without the transfer")
+        self.video_phases(row, clock)
+        return self.check_alive(m, row)
+
+    def video_phases(self, row, clock):
+        """Where a video copy's time went, from the server's log (each request stamped when its
+        answer was ready): before the first request, the upload, the polls and the pin, after."""
+        answered = {}
+        for e in self.server.requests():
+            answered.setdefault(e["route"], e["t"])   # the first of each route
+        try:
+            register, upload, pin = (answered[k] for k in ("POST /v5/media", "POST /_media_upload", "POST /v5/pins"))
+        except KeyError:
+            return
+        phases = {"before_first_request_s": register - self.latency_s - clock["start"],
+                  "upload_s": upload - register, "polls_and_pin_s": pin - upload,
+                  "after_pin_s": clock["end"] - pin}
+        row.extra["phases"] = phases
+        row.notes.append(
+            f"from the server's log: the first request went out {fmt_s(phases['before_first_request_s'])} "
+            f"after cp started (cp writing the file into the mount, checked at its close); the upload was "
+            f"answered {fmt_s(phases['upload_s'])} after the registration (a latency and the transfer); "
+            f"the poll(s) and POST /pins took {fmt_s(phases['polls_and_pin_s'])}; cp ended "
+            f"{fmt_s(phases['after_pin_s'])} after the pin's answer (pinfs keeps the file's bytes for "
+            f"the new pin, with an fsync, before the close returns)")
 
     # -- 10 --
     def item10(self):
@@ -1006,7 +1216,8 @@ class Bench:
         self.start_server()
         try:
             steps = [("1", self.item1), ("2", self.item2), ("3", self.item3), ("4", self.item4),
-                     ("5", self.item5), ("6", self.item6), ("10", self.item10), ("7", self.item7_8)]
+                     ("5", self.item5), ("6", self.item6), ("10", self.item10), ("7", self.item7_8),
+                     ("11", self.item11), ("12", self.item12)]
             for item, step in steps:
                 if not self.wanted(item) and not (item == "7" and self.wanted("8")):
                     continue

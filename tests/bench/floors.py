@@ -132,11 +132,11 @@ def mount_and_ls_boards(n_boards):
 
 
 def ls_l_cold(n_boards, board):
-    """ls -l of one board just after mounting: its listing, then a HEAD per picture and per
-    video file the server has for the pins at its top (a picture, a video's cover, each
-    carousel item's picture or cover; each video_url that is not null): names need the whole
-    listing (the API sends pins newest first, and the oldest of two same-titled pins keeps the
-    plain name), sizes a HEAD each."""
+    """ls -l of one board just after mounting: its listing, then a HEAD per file shown for the
+    pins at its top (rawapi.shown_files: an image pin's picture; a video's video and its cover,
+    or its cover alone when its video_url is null; one file per carousel item with a URL):
+    names need the whole listing (the API sends pins newest first, and the oldest of two
+    same-titled pins keeps the plain name), sizes a HEAD each."""
     f = Floor()
     b = f.chain("GET /boards", pages(n_boards))
     listed = list_board(f, b, board["pins"], board["sections"])
@@ -196,6 +196,20 @@ def thumbnails(n_boards, board, n_images):
 def one_image():
     f = Floor()
     f.add("GET /img")
+    return f
+
+
+def video_upload(polls):
+    """A video pin (`cp clip.mp4 BOARD/`): POST /media registers the upload, the file goes to
+    its upload_url, GET /media/{id} until it says succeeded (`polls` of them: the server
+    answers `processing` to all but the last), then POST /pins: each step needs the one
+    before (the upload needs the registration's signed fields, the pin the media id once
+    processed). Transfer time is not counted: the floor time is rounds of latency."""
+    f = Floor()
+    registered = f.add("POST /v5/media")
+    uploaded = f.add("POST /_media_upload", [registered])
+    ready = f.chain("GET /v5/media/{media_id}", polls, [uploaded])
+    f.add("POST /v5/pins", [ready])
     return f
 
 

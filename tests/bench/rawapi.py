@@ -6,6 +6,8 @@ returns a small result to compare with what the mount gave (a count, names).
 """
 
 import json
+import os
+import time
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +25,13 @@ class Api:
         if query:
             url += "?" + urllib.parse.urlencode(query)
         req = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return json.loads(r.read())
+
+    def post(self, path, body):
+        req = urllib.request.Request(self.api + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {self.token}",
+                                              "Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=120) as r:
             return json.loads(r.read())
 
@@ -72,12 +81,32 @@ def image_urls(pin):
     return urls
 
 
-def video_urls(pin):
-    """Every video file the server has for a pin (a video_url may be null: not shown)."""
+def originals(images):
+    """The URL of an `images` map's originals, or None."""
+    return ((images or {}).get("originals") or {}).get("url")
+
+
+def shown_files(pin):
+    """[(kind, url)] of the files a mount shows for a pin, its main file and those beside it
+    (docs/design.md, "Every kind of pin"), kind "image" or "video": an image pin its picture; a
+    video with a video_url the video and its cover, without one its cover only; a carousel one
+    file per item that has a URL (a video item its video, or its cover without one; an image
+    item its picture)."""
     media = pin.get("media") or {}
-    if media.get("media_type") == "video":
-        return [media["video_url"]] if media.get("video_url") else []
-    return [i["video_url"] for i in media.get("items", []) if i.get("item_type") == "video" and i.get("video_url")]
+    if "items" in media:
+        files = []
+        for item in media["items"] or []:
+            if item.get("item_type") == "video":
+                if item.get("video_url"):
+                    files.append(("video", item["video_url"]))
+                elif item.get("cover_image_url"):
+                    files.append(("image", item["cover_image_url"]))
+            elif originals(item.get("images")):
+                files.append(("image", originals(item["images"])))
+        return files
+    cover = originals(media.get("images")) or media.get("cover_image_url")
+    files = [("video", media["video_url"])] if media.get("video_url") else []
+    return files + ([("image", cover)] if cover else [])
 
 
 def head_size(url):
@@ -97,12 +126,12 @@ def ls_boards(api):
 
 
 def ls_l(api, board_name):
-    """`ls -l` of a board's top: its listing, then the size (HEAD) of every picture and video
-    file of its top-level pins."""
+    """`ls -l` of a board's top: its listing, then the size (HEAD) of every file its top-level
+    pins show (shown_files: main files and those beside them)."""
     board = api.board_named(board_name)
     _, pins = api.board_contents(board["id"])
     top = [p for p in pins if not p.get("board_section_id")]
-    urls = [u for p in top for u in image_urls(p) + video_urls(p)]
+    urls = [url for p in top for _, url in shown_files(p)]
     with ThreadPoolExecutor(THREADS) as pool:
         sizes = list(pool.map(head_size, urls))
     return len(sizes)
@@ -144,3 +173,57 @@ def thumbnails(api, board_name, n, nbytes):
     with ThreadPoolExecutor(THREADS) as pool:
         got = list(pool.map(lambda u: len(first_bytes(u, nbytes)), urls))
     return sum(got)
+
+
+def upload_video(api, board_id, path, title, pause=0.5):
+    """A video pin made as Pinterest documents it: POST /media, the file to its upload_url as
+    multipart/form-data (the upload parameters as fields, the file part last, streamed from
+    disk, no Pinterest token), GET /media/{id} until it says succeeded (at once, then every
+    `pause` s), then POST /pins with the media id. Returns the pin's id, the media id, the
+    polls and each step's time."""
+    steps = {}
+    t = time.perf_counter()
+    media = api.post("/media", {"media_type": "video"})
+    steps["register"] = time.perf_counter() - t
+    fields = {k: v for k, v in media["upload_parameters"].items() if k.lower() != "content-type"}
+    boundary = "rawapi-" + os.urandom(12).hex()
+    head = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                    for k, v in fields.items())
+    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+             f'filename="{os.path.basename(path)}"\r\nContent-Type: video/mp4\r\n\r\n').encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    size = os.path.getsize(path)
+
+    def body():
+        yield head
+        with open(path, "rb") as f:
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                yield chunk
+        yield tail
+    req = urllib.request.Request(media["upload_url"], data=body(), method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Length": str(len(head) + size + len(tail))})
+    t = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=600) as r:
+        r.read()
+    steps["upload"] = time.perf_counter() - t
+    t = time.perf_counter()
+    polls = 0
+    while True:
+        polls += 1
+        status = api.get(f"/media/{media['media_id']}")["status"]
+        if status == "succeeded":
+            break
+        if status == "failed":
+            raise RuntimeError(f"media {media['media_id']} failed")
+        time.sleep(pause)
+    steps["polls"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pin = api.post("/pins", {"board_id": board_id, "title": title,
+                             "media_source": {"source_type": "video_id", "media_id": media["media_id"],
+                                              "cover_image_key_frame_time": 0}})
+    steps["pin"] = time.perf_counter() - t
+    return {"pin_id": pin["id"], "media_id": media["media_id"], "polls": polls, "steps": steps}
