@@ -139,8 +139,10 @@ def best_image(pin, prefer=None):
     return max(images.values(), key=lambda img: img["width"], default=None)
 
 
-def expected_tree(state, prefer=None):
-    """{relative path: ("dir", None) | ("image", pin) | ("json", pin) | ("board", board)}."""
+def expected_tree(state, prefer=None, urls=None):
+    """{relative path: ("dir", None) | ("image", pin) | ("part", pin) | ("json", pin) |
+    ("board", board)}: "image" is a pin's main file, "part" one beside it (a video's cover, a
+    carousel's item). urls, a dict, gets the URL each file reads from, by path."""
     tree = {"boards": ("dir", None)}
     boards = sorted(state["boards"], key=lambda b: (created(b), b["id"]))
     board_names = assign(boards, "name", 0)
@@ -165,11 +167,13 @@ def expected_tree(state, prefer=None):
             names = settle_items(group, names, lambda p: 5)
             where = top if sid is None else top + "/" + sec_names[sid]
             for p in group:
-                urls, items = pin_files(p, prefer)
-                for i, url in enumerate(urls):
+                files, items = pin_files(p, prefer)
+                for i, url in enumerate(files):
                     suffix = f" [{i + 1}]" if i and items else ""
-                    tree[f"{where}/{names[p['id']]}{suffix}{image_ext(url)}"] = (
-                        "image" if i == 0 else "part", p)
+                    path = f"{where}/{names[p['id']]}{suffix}{image_ext(url)}"
+                    tree[path] = ("image" if i == 0 else "part", p)
+                    if urls is not None:
+                        urls[path] = url
                 tree[f"{where}/{names[p['id']]}.json"] = ("json", p)
     return tree
 

@@ -47,22 +47,30 @@ def test_section_pins_only_in_their_section(account):
 
 
 def test_image_bytes_and_sizes(account):
+    """Every file a pin shows (an image, a video, a cover, a carousel's item) reads as the
+    server's bytes at its URL."""
     server, m = account
-    want = expected_tree(server.state())
-    images = [(p, pin) for p, (k, pin) in want.items() if k == "image"]
-    assert len(images) >= 40
-    for path, pin in images:
+    urls = {}
+    want = expected_tree(server.state(), urls=urls)
+    assert len([p for p, (k, _) in want.items() if k == "image"]) >= 40
+    assert any(k == "part" for k, _ in want.values()), "the seed has videos and carousels"
+    for path, url in urls.items():
         data = (m.dir / path).read_bytes()
-        assert data == server.fetch(best_image(pin)["url"]), path
+        assert data == server.fetch(url), path
         assert os.stat(m.dir / path).st_size == len(data), path
 
 
-def test_sizes_shown_before_any_read(account):
-    server, m = account
-    want = expected_tree(server.state(images=True))
-    for path, (kind, pin) in want.items():
-        if kind == "image":
-            assert os.stat(m.dir / path).st_size == pin["_image"]["originals"]["size"], path
+def test_sizes_shown_before_any_read(fake, mount):
+    server = fake("boards=4,pins=60,sections=3")
+    urls = {}
+    expected_tree(server.state(), urls=urls)
+    # The server's lengths, learnt before pinfs reads anything.
+    sizes = {path: len(server.fetch(url)) for path, url in urls.items()}
+    m = mount(server)
+    server.reset_counts()
+    for path, size in sizes.items():
+        assert os.stat(m.dir / path).st_size == size, path
+    assert not any(k.startswith(("GET /img", "GET /vid")) for k in server.counts())
 
 
 def test_pin_json_shows_the_pin(account):
@@ -145,7 +153,7 @@ def big_board(server):
     names = expected_tree(state)
     path = next(p for p, (k, b) in names.items() if k == "dir" and b is board)
     top_images = [p for p, (k, pin) in names.items()
-                  if k == "image" and os.path.dirname(p) == path]
+                  if k in ("image", "part") and os.path.dirname(p) == path]
     return board, path, top_images
 
 
@@ -168,14 +176,16 @@ def test_request_counts_of_a_600_pin_board(fake, mount):
     c = server.counts()
     assert c.get("GET /v5/boards/{board_id}/pins") == 3
     assert c.get("GET /v5/boards/{board_id}/sections") == 1
-    assert "HEAD /img" not in c and "GET /img" not in c
+    assert not any(k.startswith(("HEAD /img", "GET /img", "HEAD /vid", "GET /vid")) for k in c)
 
-    # ls -l: sizes by at most one HEAD per image, no more listing.
+    # ls -l: sizes by at most one HEAD per file (images, videos, covers, items), no more
+    # listing.
     server.reset_counts()
     subprocess.run(["ls", "-l", str(m.dir / path)], capture_output=True, check=True)
     c = server.counts()
-    assert 0 < c.get("HEAD /img", 0) <= len(top_images)
+    assert 0 < c.get("HEAD /img", 0) + c.get("HEAD /vid", 0) <= len(top_images)
     assert "GET /v5/boards/{board_id}/pins" not in c and "GET /img" not in c
+    assert "GET /vid" not in c
 
     # Again within the TTL: nothing at all.
     server.reset_counts()
@@ -190,7 +200,7 @@ def test_request_counts_of_a_600_pin_board(fake, mount):
     c = server.counts()
     assert c.get("GET /v5/boards/{board_id}/pins") == 3
     assert c.get("GET /v5/boards/{board_id}/sections") == 1
-    assert "HEAD /img" not in c
+    assert "HEAD /img" not in c and "HEAD /vid" not in c
 
 
 def test_reading_json_and_bare_ls_send_no_image_request(account):
