@@ -13,56 +13,24 @@ from pathlib import Path
 
 import pytest
 
-
-def ext_of(url):
-    """The extension pinfs gives a file from its URL (names_ext_for_url)."""
-    tail = url.split("?")[0].split("#")[0].rsplit("/", 1)[-1]
-    ext = "." + tail.rsplit(".", 1)[-1].lower() if "." in tail else ""
-    return ext if ext in (".png", ".gif", ".webp", ".jpg", ".mp4", ".mov") else ".jpg"
+from naming import best_image, image_ext, pin_files
 
 
 def pick(images):
-    """The image pinfs shows of an `images` map: originals, else the widest."""
-    if not images:
-        return None
-    if "originals" in images:
-        return images["originals"]["url"]
-    return max(images.values(), key=lambda i: i.get("width") or 0)["url"]
-
-
-def files_of(pin):
-    """The URLs of the files a pin shows, its main file first, and whether the others are
-    items ("X [2].jpg") rather than a video's cover ("X.jpg" beside "X.mp4")."""
-    media = pin.get("media") or {}
-    kind = media.get("media_type")
-    if kind == "video":
-        cover = pick(media.get("images")) or media.get("cover_image_url")
-        if media.get("video_url"):
-            return [media["video_url"]] + ([cover] if cover else []), False
-        return [cover] if cover else [], False
-    if kind and kind.startswith("multiple_"):
-        urls = []
-        for item in media.get("items") or []:
-            if item.get("item_type") == "video":
-                url = item.get("video_url") or item.get("cover_image_url")
-            else:
-                url = pick(item.get("images"))
-            if url:
-                urls.append(url)
-        return urls, True
-    url = pick(media.get("images"))
-    return [url] if url else [], False
+    """The URL of the image pinfs shows of an `images` map."""
+    img = best_image({"media": {"images": images or {}}})
+    return img["url"] if img else None
 
 
 def names_for(stem, pin):
     """The file names a pin shows, with the URL each reads from."""
-    urls, items = files_of(pin)
+    urls, items = pin_files(pin)
     out = []
     for i, url in enumerate(urls):
         if i == 0 or not items:
-            out.append((stem + ext_of(url), url))
+            out.append((stem + image_ext(url), url))
         else:
-            out.append((f"{stem} [{i + 1}]{ext_of(url)}", url))
+            out.append((f"{stem} [{i + 1}]{image_ext(url)}", url))
     return out
 
 
@@ -204,9 +172,9 @@ def test_items_and_covers_are_read_only_and_go_with_their_pin(sample):
     assert not any(k.startswith(("PATCH", "DELETE", "POST /v5")) for k in server.counts())
     assert item.exists()
     # The main file's mv retitles the whole pin: its items follow the new name.
-    os.rename(folder / files[0][0], folder / ("Renamed" + ext_of(files[0][1])))
+    os.rename(folder / files[0][0], folder / ("Renamed" + image_ext(files[0][1])))
     listed = os.listdir(folder)  # the kernel may keep the old name's lookup for a second
-    assert f"Renamed [2]{ext_of(files[1][1])}" in listed and item.name not in listed
+    assert f"Renamed [2]{image_ext(files[1][1])}" in listed and item.name not in listed
     assert kinds(server.state())[pid]["title"] == "Renamed"
     # rm of the main file deletes the pin; its items then go quietly, as rm -r needs.
     vid, vfolder, vstem, vfiles = a_pin(server, m, "video")
