@@ -1,6 +1,7 @@
 #include "upload.h"
 
 #include "api.h"
+#include "bg.h"
 #include "cache.h"
 #include "log.h"
 #include "media.h"
@@ -617,7 +618,7 @@ static int post_video_pin(const struct upload *u, const char *media_id, cJSON **
 /* A video's pin: its upload registered, the file sent to Pinterest's storage once, its
  * processing waited for (media.h), then POST /pins with its media_id. Each step's failure is
  * logged where it happens; no pin is made without its video. */
-static int upload_video(const struct upload *u, int fd, int64_t size, const char *type, cJSON **pin)
+static int video_steps(const struct upload *u, int fd, int64_t size, const char *type, cJSON **pin)
 {
 	struct media_file f = {.fd = fd, .size = size, .content_type = type, .name = u->title};
 	bool lost = false, arrived = false;
@@ -643,6 +644,26 @@ static int upload_video(const struct upload *u, int fd, int64_t size, const char
 			     ? cJSON_GetObjectItemCaseSensitive(*pin, "id")->valuestring
 			     : "?");
 	media_release(&m);
+	return result;
+}
+
+/* Puts the staged file's bytes on the disk (arg: its descriptor). The per-pin store keeps the
+ * file once the pin is made (pinstore_put), and its fsync of up to 2 GiB would otherwise come
+ * after the last answer, before the close returns: beside the upload and the polls it costs
+ * no time. Its result does not matter: the store's own fsync still decides. */
+static void sync_staged(void *arg)
+{
+	fdatasync(*(const int *)arg);
+}
+
+static int upload_video(const struct upload *u, int fd, int64_t size, const char *type, cJSON **pin)
+{
+	struct bg_beside sync;
+	int result;
+
+	bg_beside(&sync, sync_staged, &fd);
+	result = video_steps(u, fd, size, type, pin);
+	bg_join(&sync);
 	return result;
 }
 
