@@ -146,14 +146,13 @@ static bool item_is_video(const cJSON *item)
 }
 
 /* One item of a carousel described for the sidecar, and the URL of its file (NULL: none). */
-static cJSON *describe_item(const cJSON *item, const char *prefer, const char **url,
-			    const char **key)
+static cJSON *describe_item(const cJSON *item, const char *prefer, const char **url)
 {
 	cJSON *d = cJSON_CreateObject();
 	bool video = item_is_video(item), ok;
 	const cJSON *img = NULL;
+	const char *key;
 
-	*key = NULL;
 	ok = d && cJSON_AddStringToObject(d, "type", video ? "video" : "image") &&
 	     copy_member(d, item, "title") && copy_member(d, item, "description") &&
 	     copy_member(d, item, "link");
@@ -164,7 +163,7 @@ static cJSON *describe_item(const cJSON *item, const char *prefer, const char **
 		     copy_member(d, item, "cover_image_url") && copy_member(d, item, "duration");
 	} else {
 		img = pinmedia_pick_image(cJSON_GetObjectItemCaseSensitive(item, "images"), prefer,
-					  key);
+					  &key);
 		*url = img ? url_of(img, "url") : NULL;
 		ok = ok && add_string_or_null(d, "image_url", *url);
 	}
@@ -209,12 +208,12 @@ static int read_items(const cJSON *media, const char *prefer, struct pinmedia *o
 		items = NULL;
 	cJSON_ArrayForEach(item, items)
 	{
-		const char *url = NULL, *key = NULL;
+		const char *url = NULL;
 		cJSON *d;
 
 		if (!ok || !cJSON_IsObject(item))
 			continue; /* an item not an object has nothing to show */
-		d = describe_item(item, prefer, &url, &key);
+		d = describe_item(item, prefer, &url);
 		ok = d && cJSON_AddItemToArray(list, d);
 		if (!ok || !url)
 			continue;
