@@ -10,6 +10,7 @@ import json
 import os
 import random
 import re
+import signal
 import struct
 import subprocess
 import time
@@ -491,3 +492,86 @@ def test_rate_limiting(video_mount, tmp_path):
     assert r.returncode != 0 and "Resource temporarily unavailable" in r.stderr, r.stderr
     assert server.counts() == {"POST /v5/media": 1}
     assert set(pins(server)) == set(before)
+
+
+# ---- shells, two writers, another client ----
+
+def test_a_dash_redirect_makes_one_video_pin(video_mount, tmp_path):
+    server, mount_it = video_mount
+    m = mount_it()
+    travel = m.path("boards", "Travel")
+    data = video(100_000, seed=21)
+    src = tmp_path / "clip.mp4"
+    src.write_bytes(data)
+    before = pins(server)
+    r = subprocess.run(["dash", "-c", f'cat "{src}" > "{travel}/dashed.mp4"'],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    made_one_video_pin(server, before, data, "dashed")
+    assert (travel / "dashed.mp4").read_bytes() == data
+
+
+def test_two_writers_of_one_video_name_make_one_pin(video_mount, tmp_path):
+    """Two cp of one new .mp4 name started together: one video pin, never two; the other cp is
+    told (EBUSY while the first uploads, EPERM or EEXIST after)."""
+    server, mount_it = video_mount
+    m = mount_it()
+    m.expect_log(r"another writer is making this pin|cannot replace a pin's")
+    travel = m.path("boards", "Travel")
+    srcs = []
+    for i in range(2):
+        p = tmp_path / f"src{i}.mp4"
+        p.write_bytes(video(60_000, seed=30 + i))
+        srcs.append(p)
+    for rnd in range(3):
+        dst = travel / f"race {rnd}.mp4"
+        procs = [subprocess.Popen(["cp", str(s), str(dst)], stderr=subprocess.PIPE, text=True)
+                 for s in srcs]
+        results = [(p.wait(), p.stderr.read()) for p in procs]
+        made = [p for p in pins(server).values() if p.get("title") == f"race {rnd}"]
+        assert len(made) == 1, (rnd, results)
+        ok = [i for i, (rc, _) in enumerate(results) if rc == 0]
+        assert ok, results
+        # What the mount shows is the bytes of a writer that was told it succeeded.
+        assert server.fetch(made[0]["media"]["video_url"]) in [srcs[i].read_bytes() for i in ok]
+
+
+def test_a_lost_pin_answer_never_adopts_another_clients_video(video_mount, tmp_path):
+    """The pin's answer is lost and another client saved a video of the same title on the board
+    meanwhile: two candidates, so pinfs cannot tell which is its own and says EIO; it never
+    takes the other client's pin for its own, and never makes a second one."""
+    server, mount_it = video_mount
+    m = mount_it()
+    m.expect_log(r"POST /pins: |the answer was lost|not uploaded")
+    travel = m.path("boards", "Travel")
+    os.listdir(travel)
+    data = video(70_000, seed=40)
+    src = tmp_path / "clip.mp4"
+    src.write_bytes(data)
+    other = server.admin("POST", "pins", {"board_id": board_id(server, "Travel"),
+                                          "title": "clip", "media_type": "video"})
+    before = pins(server)
+    server.fault(route="POST /v5/pins", action="close_after", source_type="video_id")
+    server.reset_counts()
+    r = cp(src, travel)
+    assert server.counts()["POST /v5/pins"] == 1
+    now = pins(server)
+    mine = [p for i, p in now.items() if i not in before]
+    assert len(mine) == 1  # the server made ours once
+    assert other["id"] in now
+    if r.returncode != 0:
+        assert "Input/output error" in r.stderr
+    # Whatever cp was told, the other client's pin reads as its own video, never as ours.
+    os.kill(m.proc.pid, signal.SIGHUP)  # list Travel again: the other client's pin shows
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            theirs = sidecar_of(travel, other["id"]) + ".mp4"
+            break
+        except AssertionError:
+            time.sleep(0.1)
+    theirs = sidecar_of(travel, other["id"]) + ".mp4"
+    assert (travel / theirs).read_bytes() == server.fetch(other["media"]["video_url"])
+    if r.returncode == 0:
+        ours = sidecar_of(travel, mine[0]["id"]) + ".mp4"
+        assert (travel / ours).read_bytes() == data
